@@ -1,0 +1,136 @@
+"""The one console script, ``lockstep``.
+
+Why a table of dotted paths instead of argparse subparsers for everything: building every subcommand's
+parser means importing every package, and ``lockstep seal`` / ``lockstep sops decrypt`` must start in a few
+milliseconds over the bare interpreter. The top level only routes ``argv`` to the module that owns the
+command and imports that module alone; each module builds its own parser and its own ``--help``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import import_module
+
+NOT_IMPLEMENTED_EXIT = 2
+
+
+@dataclass(frozen=True)
+class Command:
+    """A node of the subcommand tree: a leaf has a ``target`` ("module:function"), a group has children."""
+
+    name: str
+    summary: str
+    target: str | None = None
+    children: tuple[Command, ...] = field(default=())
+
+
+TREE = Command(
+    "lockstep",
+    "Secrets-first GitOps: sync Git to Kubernetes with SealedSecrets, SOPS and External Secrets built in.",
+    children=(
+        Command("seal", "Seal a Secret into a SealedSecret (kubeseal's flags and output).", None),
+        Command(
+            "keys",
+            "Manage the sealing keys: list, cert, rotate (the runbook), backup, restore, compromised.",
+            children=(
+                Command("list", "List the sealing key pairs in the controller namespace.", None),
+                Command("cert", "Print the active sealing certificate.", None),
+                Command("rotate", "Rotate keys and re-encrypt SealedSecrets and SOPS files in repos.", None),
+                Command("backup", "Write every sealing key pair to a file.", None),
+                Command("restore", "Restore sealing key pairs from a backup file.", None),
+                Command("compromised", "Retire a compromised key and re-seal what it protected.", None),
+            ),
+        ),
+        Command(
+            "sops",
+            "Decrypt, encrypt, rotate and update keys of SOPS files (age), byte-compatible with sops.",
+            children=(
+                Command("decrypt", "Decrypt a SOPS file to stdout.", None),
+                Command("encrypt", "Encrypt a file following .sops.yaml creation rules.", None),
+                Command("rotate", "Re-encrypt files with a new data key.", None),
+                Command("updatekeys", "Re-wrap the data key for the recipients .sops.yaml now names.", None),
+            ),
+        ),
+        Command("render", "Build a directory and run every render stage; YAML stream on stdout.", None),
+        Command("diff", "Diff the rendered desired state against the live cluster (exit 0/1/2).", None),
+        Command("sync", "Run the sync engine without an Application object (once or in a loop).", None),
+        Command("operator", "Run every controller (Application, SealedSecret, ExternalSecret, keys).", None),
+        Command(
+            "dev",
+            "The embedded local environment: control plane, OpenBao and moto on loopback.",
+            children=(
+                Command("up", "Start the local control plane, OpenBao and moto.", "core_sync.dev.cli:up"),
+                Command("down", "Stop what `lockstep dev up` started.", "core_sync.dev.cli:down"),
+                Command("env", "Print the environment to use the local services.", "core_sync.dev.cli:env"),
+            ),
+        ),
+        Command("demo", "Create a demo repo from examples/ and sync it until Synced and Healthy.", None),
+    ),
+)
+
+EXAMPLES = """examples:
+  lockstep seal --cert cert.pem < secret.yaml > sealed.json
+  lockstep sops decrypt secrets.enc.yaml
+  lockstep render ./deploy/overlays/prod
+  lockstep sync --repo https://git.example/app.git --ref main --path deploy --namespace app --once
+"""
+
+
+def _usage(node: Command, path: Sequence[str]) -> str:
+    prog = " ".join(path)
+    lines = [f"usage: {prog} <command> [options]", "", node.summary, "", "commands:"]
+    width = max(len(child.name) for child in node.children)
+    for child in node.children:
+        lines.append(f"  {child.name.ljust(width)}  {child.summary}")
+    lines += ["", f"Run '{prog} <command> --help' for a command's options."]
+    if len(path) == 1:
+        lines += ["", EXAMPLES.rstrip()]
+    return "\n".join(lines) + "\n"
+
+
+def _run_target(target: str, argv: list[str], prog: str) -> int:
+    module_name, _, function_name = target.partition(":")
+    function = getattr(import_module(module_name), function_name)
+    result = function(argv, prog=prog)
+    return int(result or 0)
+
+
+def dispatch(argv: Sequence[str]) -> int:
+    """Walk the tree along ``argv`` and run the leaf it names; print usage for groups."""
+    node, path, rest = TREE, ["lockstep"], list(argv)
+    while node.children:
+        if not rest or rest[0] in ("-h", "--help"):
+            sys.stdout.write(_usage(node, path))
+            return 0 if rest else NOT_IMPLEMENTED_EXIT
+        if rest[0] == "--version" and len(path) == 1:
+            from core_sync import __version__
+
+            print(f"lockstep {__version__}")
+            return 0
+        child = next((c for c in node.children if c.name == rest[0]), None)
+        if child is None:
+            sys.stderr.write(f"{' '.join(path)}: unknown command {rest[0]!r}\n\n{_usage(node, path)}")
+            return NOT_IMPLEMENTED_EXIT
+        node, path, rest = child, [*path, child.name], rest[1:]
+    prog = " ".join(path)
+    if node.target is None:
+        if rest and rest[0] in ("-h", "--help"):
+            print(f"usage: {prog} ...\n\n{node.summary}\n\n(not implemented yet)")
+            return 0
+        sys.stderr.write(f"{prog}: not implemented yet\n")
+        return NOT_IMPLEMENTED_EXIT
+    return _run_target(node.target, rest, prog)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console-script entry point."""
+    try:
+        return dispatch(sys.argv[1:] if argv is None else argv)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

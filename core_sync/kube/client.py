@@ -1,0 +1,190 @@
+"""Synchronous Kubernetes REST calls over keep-alive connections (one per thread).
+
+Paths are explicit (``/api/v1/namespaces/x/configmaps``): resolving kinds to paths is discovery's job
+(``core_sync.kube.discovery``), kept apart so this stays a thin transport.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from core_sync.kube.config import KubeConfig
+
+JSON = "application/json"
+APPLY_PATCH = "application/apply-patch+yaml"
+MERGE_PATCH = "application/merge-patch+json"
+
+
+class ApiError(RuntimeError):
+    """A non-2xx answer from the API server, with the Status object's reason and message."""
+
+    def __init__(self, status: int, method: str, path: str, body: bytes) -> None:
+        self.status = status
+        self.method = method
+        self.path = path
+        try:
+            self.body: dict[str, Any] = json.loads(body) if body else {}
+        except ValueError:
+            self.body = {"message": body[:500].decode(errors="replace")}
+        self.reason = str(self.body.get("reason", ""))
+        self.message = str(self.body.get("message", "")) or http.client.responses.get(status, "")
+        super().__init__(f"{method} {path}: {status} {self.reason}: {self.message}".replace(":  :", ":"))
+
+    @property
+    def not_found(self) -> bool:
+        return self.status == 404
+
+    @property
+    def conflict(self) -> bool:
+        return self.status == 409
+
+
+class KubeClient:
+    """Thin REST transport bound to one :class:`KubeConfig`."""
+
+    def __init__(self, config: KubeConfig, timeout: float = 30.0, user_agent: str = "lockstep") -> None:
+        self.config = config
+        self.timeout = timeout
+        self.user_agent = user_agent
+        parsed = urllib.parse.urlsplit(config.server)
+        if parsed.scheme not in ("https", "http") or not parsed.hostname:
+            raise ValueError(f"{config.source}: server {config.server!r} is not an http(s) URL")
+        self._https = parsed.scheme == "https"
+        self._host = parsed.hostname
+        self._port = parsed.port or (443 if self._https else 80)
+        self._prefix = parsed.path.rstrip("/")
+        self._local = threading.local()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._https:
+                conn = http.client.HTTPSConnection(
+                    self._host, self._port, timeout=self.timeout, context=self.config.ssl_context()
+                )
+            else:
+                conn = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
+            self._local.conn = conn
+        return conn
+
+    def _drop_connection(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def url(self, path: str, params: Mapping[str, Any] | None = None) -> str:
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        suffix = ("?" + urllib.parse.urlencode(query, doseq=True)) if query else ""
+        return self._prefix + path + suffix
+
+    def raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: bytes | None = None,
+        content_type: str = JSON,
+        accept: str = JSON,
+    ) -> tuple[int, bytes]:
+        """One request; retries once on a connection the server closed while idle."""
+        headers = {"Accept": accept, "User-Agent": self.user_agent, **self.config.auth_header()}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        target = self.url(path, params)
+        for attempt in (1, 2):
+            conn = self._connection()
+            try:
+                conn.request(method, target, body=body, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+                return response.status, data
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                self._drop_connection()
+                if attempt == 2:
+                    raise
+            except Exception:
+                self._drop_connection()
+                raise
+        raise AssertionError("unreachable")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        content_type: str = JSON,
+    ) -> dict[str, Any]:
+        """A JSON request; raises :class:`ApiError` for any non-2xx answer."""
+        payload = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        status, data = self.raw(method, path, params=params, body=payload, content_type=content_type)
+        if status >= 300:
+            raise ApiError(status, method, path, data)
+        return json.loads(data) if data else {}
+
+    def get(self, path: str, **params: Any) -> dict[str, Any]:
+        return self.request("GET", path, params=params)
+
+    def create(self, path: str, obj: Mapping[str, Any], **params: Any) -> dict[str, Any]:
+        return self.request("POST", path, params=params, body=obj)
+
+    def delete(self, path: str, **params: Any) -> dict[str, Any]:
+        return self.request("DELETE", path, params=params)
+
+    def merge_patch(self, path: str, patch: Mapping[str, Any], **params: Any) -> dict[str, Any]:
+        return self.request("PATCH", path, params=params, body=patch, content_type=MERGE_PATCH)
+
+    def apply(
+        self,
+        path: str,
+        obj: Mapping[str, Any],
+        *,
+        field_manager: str,
+        force: bool = True,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """Server-side apply ``obj`` at its object path (``.../namespaces/ns/kind/name``)."""
+        params: dict[str, Any] = {"fieldManager": field_manager, "force": "true" if force else None}
+        if dry_run:
+            params["dryRun"] = "All"
+        return self.request("PATCH", path, params=params, body=obj, content_type=APPLY_PATCH)
+
+    def watch(
+        self, path: str, *, resource_version: str | None = None, timeout_seconds: int = 60, **params: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Yield watch events (``{"type": ..., "object": ...}``) until the server ends the stream."""
+        query = {
+            "watch": "1",
+            "resourceVersion": resource_version,
+            "timeoutSeconds": timeout_seconds,
+            "allowWatchBookmarks": "true",
+            **params,
+        }
+        if self._https:
+            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                self._host, self._port, timeout=timeout_seconds + 10, context=self.config.ssl_context()
+            )
+        else:
+            conn = http.client.HTTPConnection(self._host, self._port, timeout=timeout_seconds + 10)
+        try:
+            headers = {"Accept": JSON, "User-Agent": self.user_agent, **self.config.auth_header()}
+            conn.request("GET", self.url(path, query), headers=headers)
+            response = conn.getresponse()
+            if response.status >= 300:
+                raise ApiError(response.status, "WATCH", path, response.read())
+            while True:
+                line = response.readline()
+                if not line:
+                    return
+                if line.strip():
+                    yield json.loads(line)
+        finally:
+            conn.close()

@@ -1,0 +1,26 @@
+"""Test Lockstep, and your own GitOps repositories, against real parts on loopback (like envtest).
+
+``ControlPlane`` runs etcd and kube-apiserver; ``OpenBao``, ``MotoServer`` and ``GitServer`` run the
+other peers. The pytest plugin (entry point ``pytest11``) exposes them as fixtures.
+"""
+
+from core_sync.testing.binaries import BinaryNotFound, bao, etcd, kube_apiserver, kubectl, kubeseal, sops
+from core_sync.testing.control_plane import ControlPlane
+from core_sync.testing.processes import ProcessFailed
+from core_sync.testing.services import GitServer, MotoServer, OpenBao, git
+
+__all__ = [
+    "BinaryNotFound",
+    "ControlPlane",
+    "GitServer",
+    "MotoServer",
+    "OpenBao",
+    "ProcessFailed",
+    "bao",
+    "etcd",
+    "git",
+    "kube_apiserver",
+    "kubectl",
+    "kubeseal",
+    "sops",
+]

@@ -1,0 +1,237 @@
+"""Real service peers on loopback: an OpenBao dev server, moto in server mode, and a git daemon.
+
+Each can be stopped and started again on the same port, which is how tests make a provider or a git
+server "go down" and "come back".
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+
+from core_sync.testing import binaries
+from core_sync.testing.processes import ManagedProcess, free_port, http_ok, port_is_free
+
+START_BUDGET_S = 30.0
+
+
+class _Service:
+    """Shared lifecycle: a temp dir, one managed process, restart on the same port."""
+
+    name = "service"
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix=f"lockstep-{self.name}-"))
+        self.port = free_port()
+        self.process: ManagedProcess | None = None
+
+    def _argv(self) -> list[str]:
+        raise NotImplementedError
+
+    def _env(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    def _ready(self) -> bool:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        deadline = time.monotonic() + 10
+        while not port_is_free(self.port):  # a restart waits for the old socket to go
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name}: port 127.0.0.1:{self.port} is in use by another process")
+            time.sleep(0.1)
+        self.process = ManagedProcess(self.name, self._argv(), self.dir / f"{self.name}.log", env=self._env())
+        self.process.start()
+        self.process.wait_until(self._ready, START_BUDGET_S, f"{self.name} readiness on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> _Service:
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class OpenBao(_Service):
+    """``bao server -dev``: in-memory, unsealed, KV v2 mounted at ``secret/``, root token ``.token``.
+
+    A dev server keeps nothing across a restart: tests that stop and start it write their data again.
+    """
+
+    name = "openbao"
+
+    def __init__(self, token: str | None = None) -> None:
+        super().__init__()
+        self.token = token or "root-" + secrets.token_hex(8)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def _argv(self) -> list[str]:
+        return [
+            str(binaries.bao()),
+            "server",
+            "-dev",
+            f"-dev-listen-address=127.0.0.1:{self.port}",
+            f"-dev-root-token-id={self.token}",
+            "-dev-no-store-token",
+        ]
+
+    def _env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("BAO_", "VAULT_"))}
+        return {**env, "HOME": str(self.dir), "BAO_DISABLE_MLOCK": "true", "SKIP_SETCAP": "1"}
+
+    def _ready(self) -> bool:
+        return http_ok(self.url + "/v1/sys/health")
+
+    def __enter__(self) -> OpenBao:
+        super().__enter__()
+        return self
+
+
+class MotoServer(_Service):
+    """moto in server mode: every AWS API answered on ``.url`` (use it as ``endpoint_url``)."""
+
+    name = "moto"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def _argv(self) -> list[str]:
+        return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
+
+    def _env(self) -> dict[str, str]:
+        return {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+    def _ready(self) -> bool:
+        return http_ok(self.url + "/moto-api/")
+
+    def reset(self) -> None:
+        """Forget every resource (moto's reset endpoint)."""
+        import urllib.request
+
+        request = urllib.request.Request(self.url + "/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback only
+            pass
+
+    def __enter__(self) -> MotoServer:
+        super().__enter__()
+        return self
+
+
+_GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Lockstep Tests",
+    "GIT_AUTHOR_EMAIL": "tests@lockstep.invalid",
+    "GIT_COMMITTER_NAME": "Lockstep Tests",
+    "GIT_COMMITTER_EMAIL": "tests@lockstep.invalid",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_TERMINAL_PROMPT": "0",
+}
+
+
+def git(*args: str, cwd: Path | None = None) -> str:
+    """Run git with a fixed identity and no user/system config; raise with stderr on failure."""
+    env = {**os.environ, **_GIT_IDENTITY, "HOME": os.environ.get("HOME", "/nonexistent")}
+    result = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+class GitServer(_Service):
+    """``git daemon`` serving the bare repositories under ``root`` over git:// on 127.0.0.1 (push enabled)."""
+
+    name = "git-daemon"
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        super().__init__()
+        self.root = Path(root) if root is not None else self.dir / "repos"
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _argv(self) -> list[str]:
+        return [
+            "git",
+            "daemon",
+            "--reuseaddr",
+            "--export-all",
+            "--enable=receive-pack",
+            "--informative-errors",
+            f"--base-path={self.root}",
+            "--listen=127.0.0.1",
+            f"--port={self.port}",
+            str(self.root),
+        ]
+
+    def _ready(self) -> bool:
+        probe = self.root / ".lockstep-probe.git"
+        if not probe.exists():
+            git("init", "--bare", "--quiet", str(probe))
+        result = subprocess.run(
+            ["git", "ls-remote", self.url_for(".lockstep-probe")],
+            capture_output=True,
+            check=False,
+            timeout=5,
+        )
+        return result.returncode == 0
+
+    def url_for(self, name: str) -> str:
+        return f"git://127.0.0.1:{self.port}/{name}.git"
+
+    def create_repo(self, name: str, files: Mapping[str, str | bytes], branch: str = "main") -> str:
+        """A bare repo ``name`` whose ``branch`` has one commit holding ``files``; returns its URL."""
+        bare = self.root / f"{name}.git"
+        git("init", "--bare", "--quiet", f"--initial-branch={branch}", str(bare))
+        self.commit(name, files, message="initial commit", branch=branch)
+        return self.url_for(name)
+
+    def commit(
+        self,
+        name: str,
+        files: Mapping[str, str | bytes] | None = None,
+        *,
+        remove: tuple[str, ...] = (),
+        message: str = "update",
+        branch: str = "main",
+    ) -> str:
+        """Clone ``name``, write ``files``, delete ``remove``, commit and push over git://; returns the SHA."""
+        with tempfile.TemporaryDirectory(prefix="lockstep-git-") as work:
+            checkout = Path(work) / "checkout"
+            git("clone", "--quiet", self.url_for(name), str(checkout))
+            if git("branch", "--show-current", cwd=checkout) != branch:
+                git("checkout", "--quiet", "-B", branch, cwd=checkout)
+            for relative, content in (files or {}).items():
+                target = checkout / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content if isinstance(content, bytes) else content.encode())
+            for relative in remove:
+                git("rm", "--quiet", "-r", relative, cwd=checkout)
+            git("add", "--all", cwd=checkout)
+            git("commit", "--quiet", "--allow-empty", "-m", message, cwd=checkout)
+            git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}", cwd=checkout)
+            return git("rev-parse", "HEAD", cwd=checkout)
+
+    def __enter__(self) -> GitServer:
+        super().__enter__()
+        return self

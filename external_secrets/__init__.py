@@ -1,0 +1,1 @@
+"""external-secrets.io compatible ExternalSecrets with AWS and Vault/OpenBao providers."""

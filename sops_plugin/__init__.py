@@ -1,0 +1,1 @@
+"""SOPS files with age keys, byte-compatible with the sops binary, decrypted in memory."""
