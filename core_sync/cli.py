@@ -30,33 +30,33 @@ TREE = Command(
     "lockstep",
     "Secrets-first GitOps: sync Git to Kubernetes with SealedSecrets, SOPS and External Secrets built in.",
     children=(
-        Command("seal", "Seal a Secret into a SealedSecret (kubeseal's flags and output).", None),
+        Command("seal", "Seal a Secret into a SealedSecret (kubeseal's flags and output).", "sealed.cli:main"),
         Command(
             "keys",
             "Manage the sealing keys: list, cert, rotate (the runbook), backup, restore, compromised.",
             children=(
-                Command("list", "List the sealing key pairs in the controller namespace.", None),
-                Command("cert", "Print the active sealing certificate.", None),
-                Command("rotate", "Rotate keys and re-encrypt SealedSecrets and SOPS files in repos.", None),
-                Command("backup", "Write every sealing key pair to a file.", None),
-                Command("restore", "Restore sealing key pairs from a backup file.", None),
-                Command("compromised", "Retire a compromised key and re-seal what it protected.", None),
+                Command("list", "List the sealing key pairs in the controller namespace.", "sealed.keys_cli:list_keys"),
+                Command("cert", "Print the active sealing certificate.", "sealed.keys_cli:cert"),
+                Command("rotate", "Rotate keys and re-encrypt SealedSecrets and SOPS files in repos.", "sealed.keys_cli:rotate"),
+                Command("backup", "Write every sealing key pair to a file.", "sealed.keys_cli:backup"),
+                Command("restore", "Restore sealing key pairs from a backup file.", "sealed.keys_cli:restore"),
+                Command("compromised", "Retire a compromised key and re-seal what it protected.", "sealed.keys_cli:compromised"),
             ),
         ),
         Command(
             "sops",
             "Decrypt, encrypt, rotate and update keys of SOPS files (age), byte-compatible with sops.",
             children=(
-                Command("decrypt", "Decrypt a SOPS file to stdout.", None),
-                Command("encrypt", "Encrypt a file following .sops.yaml creation rules.", None),
-                Command("rotate", "Re-encrypt files with a new data key.", None),
-                Command("updatekeys", "Re-wrap the data key for the recipients .sops.yaml now names.", None),
+                Command("decrypt", "Decrypt a SOPS file to stdout.", "sops_plugin.cli:decrypt"),
+                Command("encrypt", "Encrypt a file following .sops.yaml creation rules.", "sops_plugin.cli:encrypt"),
+                Command("rotate", "Re-encrypt files with a new data key.", "sops_plugin.cli:rotate"),
+                Command("updatekeys", "Re-wrap the data key for the recipients .sops.yaml now names.", "sops_plugin.cli:updatekeys"),
             ),
         ),
-        Command("render", "Build a directory and run every render stage; YAML stream on stdout.", None),
-        Command("diff", "Diff the rendered desired state against the live cluster (exit 0/1/2).", None),
-        Command("sync", "Run the sync engine without an Application object (once or in a loop).", None),
-        Command("operator", "Run every controller (Application, SealedSecret, ExternalSecret, keys).", None),
+        Command("render", "Build a directory and run every render stage; YAML stream on stdout.", "core_sync.commands.render:main"),
+        Command("diff", "Diff the rendered desired state against the live cluster (exit 0/1/2).", "core_sync.commands.diff:main"),
+        Command("sync", "Run the sync engine without an Application object (once or in a loop).", "core_sync.commands.sync:main"),
+        Command("operator", "Run every controller (Application, SealedSecret, ExternalSecret, keys).", "core_sync.operator:main"),
         Command(
             "dev",
             "The embedded local environment: control plane, OpenBao and moto on loopback.",
@@ -66,7 +66,7 @@ TREE = Command(
                 Command("env", "Print the environment to use the local services.", "core_sync.dev.cli:env"),
             ),
         ),
-        Command("demo", "Create a demo repo from examples/ and sync it until Synced and Healthy.", None),
+        Command("demo", "Create a demo repo from examples/ and sync it until Synced and Healthy.", "core_sync.dev.demo:main"),
     ),
 )
 
@@ -92,7 +92,15 @@ def _usage(node: Command, path: Sequence[str]) -> str:
 
 def _run_target(target: str, argv: list[str], prog: str) -> int:
     module_name, _, function_name = target.partition(":")
-    function = getattr(import_module(module_name), function_name)
+    try:
+        module = import_module(module_name)
+    except ModuleNotFoundError as missing:
+        if missing.name is None or not module_name.startswith(missing.name):
+            raise
+        return _not_implemented(prog, argv)
+    function = getattr(module, function_name, None)
+    if function is None:
+        return _not_implemented(prog, argv)
     result = function(argv, prog=prog)
     return int(result or 0)
 
@@ -116,12 +124,17 @@ def dispatch(argv: Sequence[str]) -> int:
         node, path, rest = child, [*path, child.name], rest[1:]
     prog = " ".join(path)
     if node.target is None:
-        if rest and rest[0] in ("-h", "--help"):
-            print(f"usage: {prog} ...\n\n{node.summary}\n\n(not implemented yet)")
-            return 0
-        sys.stderr.write(f"{prog}: not implemented yet\n")
-        return NOT_IMPLEMENTED_EXIT
+        return _not_implemented(prog, rest)
     return _run_target(node.target, rest, prog)
+
+
+def _not_implemented(prog: str, argv: Sequence[str]) -> int:
+    """A command of the contract whose module does not exist yet: say so, never fake output."""
+    if argv and argv[0] in ("-h", "--help"):
+        print(f"usage: {prog} ...\n\n(not implemented yet)")
+        return 0
+    sys.stderr.write(f"{prog}: not implemented yet\n")
+    return NOT_IMPLEMENTED_EXIT
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,147 @@
+"""The render-stage protocol and the ordered pipeline.
+
+A stage takes the objects built from Git and returns them transformed (a SealedSecret becomes the Secret it
+seals, a SOPS document is decrypted, ...), plus diagnostics. Stages register under the ``lockstep.stages``
+entry-point group, so a new stage plugs in without the engine importing it. Order: ``sops``, ``sealed``,
+``external``, then any other stage by name.
+
+One failure rule: if any stage reports an error for any object, the pipeline raises :class:`RenderFailed`
+and the engine applies nothing and prunes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from core_sync.kube import KubeClient
+
+KubeObject = dict[str, Any]
+ENTRY_POINT_GROUP = "lockstep.stages"
+BUILTIN_ORDER = ("sops", "sealed", "external")
+
+
+def object_ref(obj: Mapping[str, Any], source: str | None = None) -> str:
+    """``Kind/namespace/name`` (plus the file it came from): how errors name an object."""
+    meta = obj.get("metadata") or {}
+    ref = "/".join(p for p in (str(obj.get("kind", "?")), meta.get("namespace"), str(meta.get("name", "?"))) if p)
+    return f"{ref} ({source})" if source else ref
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """What a stage says about one object; ``error`` stops the revision from being applied."""
+
+    level: Literal["error", "warning", "info"]
+    object: str
+    message: str
+    reason: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.object}: {self.message}"
+
+
+@dataclass
+class StageResult:
+    objects: list[KubeObject]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.level == "error"]
+
+
+class DeadlineExceeded(TimeoutError):
+    """The reconcile's deadline passed while a stage was working."""
+
+
+@dataclass
+class StageContext:
+    """What a stage may use: where the objects go, cluster access, decryption settings, a deadline.
+
+    ``decryption`` is the Application's ``spec.decryption`` as written (each stage reads its own key);
+    ``read_secret(name)`` returns a Secret's decoded data from the Application's namespace.
+    """
+
+    namespace: str
+    application: str | None = None
+    client: KubeClient | None = None
+    decryption: Mapping[str, Any] = field(default_factory=dict)
+    read_secret: Callable[[str], dict[str, bytes]] | None = None
+    deadline: float | None = None
+    sources: Mapping[int, str] = field(default_factory=dict)  # id(obj) -> file it came from
+
+    def check_deadline(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise DeadlineExceeded("render deadline exceeded")
+
+    def source_of(self, obj: Mapping[str, Any]) -> str | None:
+        return self.sources.get(id(obj))
+
+    def ref(self, obj: Mapping[str, Any]) -> str:
+        return object_ref(obj, self.source_of(obj))
+
+
+@runtime_checkable
+class Stage(Protocol):
+    """A render stage. ``name`` orders it and names it in diagnostics."""
+
+    name: str
+
+    def render(self, objects: Sequence[KubeObject], context: StageContext) -> StageResult: ...
+
+
+class RenderFailed(RuntimeError):
+    """A stage reported errors; nothing from this revision may be applied."""
+
+    def __init__(self, stage: str, diagnostics: Sequence[Diagnostic]) -> None:
+        self.stage = stage
+        self.diagnostics = list(diagnostics)
+        summary = "; ".join(str(d) for d in self.diagnostics[:5])
+        more = f" (+{len(self.diagnostics) - 5} more)" if len(self.diagnostics) > 5 else ""
+        super().__init__(f"render stage {stage!r} failed: {summary}{more}")
+
+
+def _order_key(stage: Stage) -> tuple[int, str]:
+    try:
+        return (BUILTIN_ORDER.index(stage.name), stage.name)
+    except ValueError:
+        return (len(BUILTIN_ORDER), stage.name)
+
+
+def discover_stages(enabled: Sequence[str] | None = None) -> list[Stage]:
+    """Load every stage registered under ``lockstep.stages`` (optionally only ``enabled`` names), in order."""
+    from importlib.metadata import entry_points
+
+    stages: list[Stage] = []
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        if enabled is not None and entry.name not in enabled:
+            continue
+        factory = entry.load()
+        stage = factory()
+        if not isinstance(stage, Stage):
+            raise TypeError(f"entry point {entry.value} did not produce a render stage")
+        stages.append(stage)
+    return sorted(stages, key=_order_key)
+
+
+@dataclass
+class Pipeline:
+    """The ordered stages; ``run`` returns the final objects and every non-error diagnostic."""
+
+    stages: Sequence[Stage]
+
+    def run(self, objects: Sequence[KubeObject], context: StageContext) -> StageResult:
+        current = list(objects)
+        notes: list[Diagnostic] = []
+        for stage in sorted(self.stages, key=_order_key):
+            context.check_deadline()
+            result = stage.render(current, context)
+            if result.errors:
+                raise RenderFailed(stage.name, result.errors)
+            notes += result.diagnostics
+            current = result.objects
+        return StageResult(current, notes)
