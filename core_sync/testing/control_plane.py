@@ -88,8 +88,13 @@ class ControlPlane:
     def _write_certs(self) -> None:
         certs = self.dir / "certs"
         certs.mkdir()
-        serving_ca, client_ca = CertificateAuthority("lockstep-serving-ca"), CertificateAuthority("lockstep-client-ca")
-        serving = serving_ca.issue("localhost", dns_names=("localhost",), ip_addresses=("127.0.0.1",), server=True)
+        serving_ca, client_ca = (
+            CertificateAuthority("lockstep-serving-ca"),
+            CertificateAuthority("lockstep-client-ca"),
+        )
+        serving = serving_ca.issue(
+            "localhost", dns_names=("localhost",), ip_addresses=("127.0.0.1",), server=True
+        )
         admin = client_ca.issue("admin", organizations=("system:masters",))
         sa = signing_key_pair()
         files = {
@@ -177,7 +182,10 @@ class ControlPlane:
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [
-                {"name": "lockstep-test", "cluster": {"server": self.server, "certificate-authority-data": b64(self._serving_ca)}}
+                {
+                    "name": "lockstep-test",
+                    "cluster": {"server": self.server, "certificate-authority-data": b64(self._serving_ca)},
+                }
             ],
             "users": [
                 {
@@ -208,7 +216,8 @@ class ControlPlane:
 
     def create_namespace(self, prefix: str = "test-") -> str:
         created = self.client.create(
-            "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"generateName": prefix}}
+            "/api/v1/namespaces",
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"generateName": prefix}},
         )
         return str(created["metadata"]["name"])
 
@@ -224,7 +233,10 @@ class ControlPlane:
                 if not error.conflict:
                     raise
                 live = self.client.get(f"{base}/{name}")
-                crd = {**crd, "metadata": {**crd["metadata"], "resourceVersion": live["metadata"]["resourceVersion"]}}
+                crd = {
+                    **crd,
+                    "metadata": {**crd["metadata"], "resourceVersion": live["metadata"]["resourceVersion"]},
+                }
                 self.client.request("PUT", f"{base}/{name}", body=crd)
         deadline = time.monotonic() + timeout
         for crd in crds:
@@ -238,7 +250,7 @@ class ControlPlane:
         base = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
         while True:
             live = self.client.get(f"{base}/{name}")
-            conditions = {c["type"]: c["status"] for c in live.get("status", {}).get("conditions", [])}
+            conditions = {c["type"]: c["status"] for c in (live.get("status") or {}).get("conditions") or []}
             established = conditions.get("Established") == "True"
             discovered = established and all(
                 any(r["name"] == plural for r in _resources(self.client, f"/apis/{group}/{version}"))
@@ -247,7 +259,9 @@ class ControlPlane:
             if discovered:
                 return
             if time.monotonic() > deadline:
-                raise TimeoutError(f"CRD {name}: not Established and served in time (conditions: {conditions})")
+                raise TimeoutError(
+                    f"CRD {name}: not Established and served in time (conditions: {conditions})"
+                )
             time.sleep(0.1)
 
 
@@ -261,7 +275,11 @@ def _resources(client: KubeClient, path: str) -> list[dict[str, Any]]:
 
 
 def _load_documents(path: Path) -> Iterable[dict[str, Any]]:
-    files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json")) if path.is_dir() else [path]
+    files = (
+        sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json"))
+        if path.is_dir()
+        else [path]
+    )
     for file in files:
         for doc in yaml.safe_load_all(file.read_text()):
             if isinstance(doc, dict):

@@ -12,6 +12,7 @@ import ctypes
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -42,7 +43,9 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """Whether a server could bind ``port`` now (with SO_REUSEADDR, as Go and Python servers do)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -82,7 +85,7 @@ class ManagedProcess:
                 env=self.env,
                 cwd=self.cwd,
                 start_new_session=True,
-                preexec_fn=preexec,  # noqa: PLW1509 - only prctl, no locks taken
+                preexec_fn=preexec,
             )
         _LIVE.add(self)
 
@@ -134,7 +137,7 @@ class ManagedProcess:
         _LIVE.discard(self)
 
 
-def http_ok(url: str, context: object = None, timeout: float = 2.0) -> bool:
+def http_ok(url: str, context: ssl.SSLContext | None = None, timeout: float = 2.0) -> bool:
     """True when ``url`` answers 200 (any error counts as not yet)."""
     try:
         with urllib.request.urlopen(url, timeout=timeout, context=context) as response:  # noqa: S310

@@ -50,12 +50,12 @@ def namespace(control_plane: ControlPlane) -> Iterator[str]:
     """A fresh namespace per test (deleted afterwards; with no namespace controller it stays Terminating)."""
     name = control_plane.create_namespace("t-")
     yield name
+    import contextlib
+
     from core_sync.kube import ApiError
 
-    try:
+    with contextlib.suppress(ApiError):
         control_plane.client.delete(f"/api/v1/namespaces/{name}")
-    except ApiError:
-        pass
 
 
 @pytest.fixture(scope="session")

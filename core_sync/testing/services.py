@@ -132,8 +132,8 @@ class MotoServer(_Service):
         """Forget every resource (moto's reset endpoint)."""
         import urllib.request
 
-        request = urllib.request.Request(self.url + "/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback only
+        request = urllib.request.Request(self.url + "/moto-api/reset", method="POST")  # noqa: S310
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - http on loopback
             pass
 
     def __enter__(self) -> MotoServer:
@@ -215,7 +215,7 @@ class GitServer(_Service):
         message: str = "update",
         branch: str = "main",
     ) -> str:
-        """Clone ``name``, write ``files``, delete ``remove``, commit and push over git://; returns the SHA."""
+        """Clone ``name``, write ``files``, delete ``remove``, commit, push over git://; return the SHA."""
         with tempfile.TemporaryDirectory(prefix="lockstep-git-") as work:
             checkout = Path(work) / "checkout"
             git("clone", "--quiet", self.url_for(name), str(checkout))

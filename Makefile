@@ -1,0 +1,34 @@
+# Two commands set up everything on a fresh machine: `make test` and `make demo`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: venv binaries test test-fast lint demo clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+# kube-apiserver, etcd and kubeseal from the Go module proxy, cached in ~/.cache/lockstep (a no-op when built).
+binaries:
+	scripts/build-control-plane
+
+test: venv binaries
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+# For now the demo is the local environment itself; `lockstep demo` joins it when the engine lands.
+demo: venv binaries
+	$(VENV)/bin/lockstep dev up
+
+clean:
+	-$(VENV)/bin/lockstep dev down
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,1 @@
+"""The embedded default: a local control plane, OpenBao and moto for trying Lockstep on one machine."""
