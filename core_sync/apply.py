@@ -1,0 +1,177 @@
+"""Talking to the cluster for a sync: resolve kinds, read live objects, SSA dry-run, apply, delete.
+
+Every call is per object and runs on a bounded thread pool (keep-alive connection per thread); errors
+come back per object so one bad manifest is named, not lost in a batch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from core_sync.inventory import InventoryEntry
+from core_sync.kube import ApiError, KubeClient
+from core_sync.kube.discovery import Discovery, Resource, UnknownKind
+from core_sync.stages import KubeObject, object_ref
+
+FIELD_MANAGER = "lockstep"
+# Field managers whose entries are dropped before applying, so fields they added by hand (kubectl edit,
+# client-side apply) do not survive a sync that removed them from Git. Flux does the same.
+FOREIGN_EDIT_MANAGERS = frozenset({"kubectl", "kubectl-edit", "kubectl-client-side-apply", "before-first-apply"})
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class ObjectError(RuntimeError):
+    """One object failed (unknown kind, invalid, forbidden, conflict); the message names it."""
+
+    def __init__(self, obj: KubeObject | str, reason: str, message: str) -> None:
+        self.ref = obj if isinstance(obj, str) else object_ref(obj)
+        self.reason = reason
+        self.detail = message
+        super().__init__(f"{self.ref}: {message}")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one call on one item: a value or an error."""
+
+    value: Any = None
+    error: ObjectError | None = None
+
+
+class Cluster:
+    """The cluster operations of the engine, bound to one client."""
+
+    def __init__(self, client: KubeClient, *, field_manager: str = FIELD_MANAGER, concurrency: int = 8) -> None:
+        self.client = client
+        self.discovery = Discovery(client)
+        self.field_manager = field_manager
+        self.concurrency = concurrency
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="lockstep-kube")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- bulk helper -----------------------------------------------------------------------------------
+    def each(self, items: Sequence[T], call: Callable[[T], R]) -> list[Outcome]:
+        """``call`` on every item concurrently; outcomes in input order."""
+
+        def guarded(item: T) -> Outcome:
+            try:
+                return Outcome(value=call(item))
+            except ObjectError as error:
+                return Outcome(error=error)
+            except ApiError as error:
+                ref = object_ref(item) if isinstance(item, dict) else str(item)
+                return Outcome(error=ObjectError(ref, error.reason or str(error.status), error.message))
+
+        if len(items) <= 1:
+            return [guarded(item) for item in items]
+        return list(self._pool.map(guarded, items))
+
+    # -- single objects --------------------------------------------------------------------------------
+    def resource(self, obj: KubeObject) -> Resource:
+        try:
+            return self.discovery.for_object(obj)
+        except UnknownKind as unknown:
+            raise ObjectError(obj, "UnknownKind", str(unknown)) from unknown
+
+    def place(self, obj: KubeObject, default_namespace: str) -> KubeObject:
+        """Give a namespaced object the default namespace; strip it from a cluster-scoped one."""
+        resource = self.resource(obj)
+        meta = dict(obj.get("metadata") or {})
+        if resource.namespaced:
+            meta.setdefault("namespace", default_namespace)
+            if not meta["namespace"]:
+                meta["namespace"] = default_namespace
+        else:
+            meta.pop("namespace", None)
+        return {**obj, "metadata": meta}
+
+    def path(self, obj: KubeObject) -> str:
+        resource = self.resource(obj)
+        meta = obj.get("metadata") or {}
+        return resource.object_path(meta["name"], meta.get("namespace"))
+
+    def entry_path(self, entry: InventoryEntry) -> str:
+        key = entry.key
+        resource = self.discovery.resource(entry.api_version, key.kind)
+        return resource.object_path(key.name, key.namespace or None)
+
+    def get(self, obj: KubeObject) -> KubeObject | None:
+        try:
+            return self.client.get(self.path(obj))
+        except ApiError as error:
+            if error.not_found:
+                return None
+            raise
+
+    def get_entry(self, entry: InventoryEntry) -> KubeObject | None:
+        try:
+            return self.client.get(self.entry_path(entry))
+        except UnknownKind:
+            return None  # the kind itself is gone (its CRD was deleted): nothing left to prune
+        except ApiError as error:
+            if error.not_found:
+                return None
+            raise
+
+    def dry_run(self, obj: KubeObject) -> KubeObject:
+        return self._apply(obj, dry_run=True)
+
+    def apply(self, obj: KubeObject) -> KubeObject:
+        return self._apply(obj, dry_run=False)
+
+    def _apply(self, obj: KubeObject, *, dry_run: bool) -> KubeObject:
+        try:
+            return self.client.apply(self.path(obj), obj, field_manager=self.field_manager, force=True, dry_run=dry_run)
+        except ApiError as error:
+            reason = "Invalid" if error.status == 422 else (error.reason or str(error.status))
+            raise ObjectError(obj, reason, error.message) from error
+
+    def drop_foreign_edit_managers(self, live: KubeObject) -> None:
+        """Remove kubectl's Update entries from ``managedFields`` so what they added is not kept forever."""
+        entries = (live.get("metadata") or {}).get("managedFields") or []
+        kept = [m for m in entries if not (m.get("manager") in FOREIGN_EDIT_MANAGERS and m.get("operation") == "Update")]
+        if len(kept) == len(entries) or not kept:
+            return
+        path = self.path(live)
+        self.client.request(
+            "PATCH", path, body=[
+                {"op": "test", "path": "/metadata/resourceVersion", "value": live["metadata"]["resourceVersion"]},
+                {"op": "replace", "path": "/metadata/managedFields", "value": kept},
+            ], content_type="application/json-patch+json",
+        )
+
+    def delete(self, entry: InventoryEntry) -> None:
+        try:
+            self.client.request(
+                "DELETE", self.entry_path(entry),
+                body={"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"},
+            )
+        except ApiError as error:
+            if not error.not_found:
+                raise ObjectError(str(entry.key), error.reason or str(error.status), error.message) from error
+
+    def ensure_namespace(self, name: str) -> None:
+        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+        self.client.apply(f"/api/v1/namespaces/{name}", body, field_manager=self.field_manager)
+
+    def wait_for_crds(self, names: Iterable[str], deadline: float) -> None:
+        """Wait until each CRD is Established, then forget cached discovery of its group."""
+        for name in names:
+            path = f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}"
+            while True:
+                crd = self.client.get(path)
+                conditions = {c["type"]: c["status"] for c in (crd.get("status") or {}).get("conditions") or []}
+                if conditions.get("Established") == "True":
+                    for version in crd["spec"]["versions"]:
+                        self.discovery.invalidate(f"{crd['spec']['group']}/{version['name']}")
+                    break
+                if time.monotonic() > deadline:
+                    raise ObjectError(f"CustomResourceDefinition/{name}", "Timeout", "not Established in time")
+                time.sleep(0.1)

@@ -1,0 +1,337 @@
+"""One sync of one revision: build → render stages → plan (SSA dry-run) → apply in waves → prune → health.
+
+Safety rules (DESIGN.md §1): a failed build, render or validation applies nothing and prunes nothing;
+an empty desired set never prunes everything unless allowed; prune touches only objects this Application
+tracks; failed deletes stay in the inventory. The engine is synchronous and side-effect free except
+through :class:`core_sync.apply.Cluster`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core_sync import health as health_rules
+from core_sync import inventory as inv
+from core_sync.apply import Cluster, ObjectError
+from core_sync.build import BuildError, build
+from core_sync.ordering import OrderingError, crd_names_by_group_kind, kind_rank, plan_waves
+from core_sync.plan import ObjectPlan, Plan, classify
+from core_sync.stages import KubeObject, Pipeline, RenderFailed, Stage, StageContext, discover_stages, object_ref
+
+HEALTH_POLL_S = 1.0
+
+
+class SyncFailed(RuntimeError):
+    """The revision was not (fully) applied. ``reason`` is a Flux-style condition reason."""
+
+    def __init__(
+        self, reason: str, message: str, *, revision: str = "", inventory: Sequence[inv.InventoryEntry] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.revision = revision
+        self.inventory = list(inventory) if inventory is not None else None
+
+
+@dataclass
+class SyncOptions:
+    app: inv.AppRef
+    namespace: str
+    prune: bool = True
+    allow_empty: bool = False
+    wait: bool = False
+    timeout: float = 300.0
+    create_namespace: bool = False
+    prune_last: bool = False
+    decryption: Mapping[str, Any] = field(default_factory=dict)
+    read_secret: Callable[[str], dict[str, bytes]] | None = None
+
+
+@dataclass
+class ResourceStatus:
+    """One managed object in the Application status: sync status and health."""
+
+    group: str
+    version: str
+    kind: str
+    namespace: str
+    name: str
+    status: str
+    health: str = ""
+    message: str = ""
+
+    @classmethod
+    def of(cls, obj: Mapping[str, Any], status: str, health: str = "", message: str = "") -> ResourceStatus:
+        group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
+        meta = obj.get("metadata") or {}
+        return cls(group, version, str(obj.get("kind")), meta.get("namespace") or "", meta["name"], status, health, message)
+
+    def to_dict(self) -> dict[str, str]:
+        return {k: v for k, v in vars(self).items() if v}
+
+
+@dataclass
+class SyncResult:
+    revision: str
+    inventory: list[inv.InventoryEntry]
+    resources: list[ResourceStatus]
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    pruned: int = 0
+    healthy: bool = True
+    health_message: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.pruned)
+
+    def summary(self) -> str:
+        return (
+            f"{self.created} created, {self.updated} configured, {self.unchanged} unchanged, {self.pruned} pruned"
+        )
+
+
+def _digest(obj: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def render_directory(
+    directory: Path, context: StageContext, stages: Sequence[Stage] | None = None
+) -> list[KubeObject]:
+    """Build ``directory`` and run every render stage; raises :class:`SyncFailed` (nothing is applied)."""
+    try:
+        built = build(directory)
+    except BuildError as error:
+        raise SyncFailed("BuildFailed", str(error)) from error
+    objects = [b.obj for b in built]
+    context.sources = {id(b.obj): b.source for b in built}
+    try:
+        result = Pipeline(stages if stages is not None else discover_stages()).run(objects, context)
+    except RenderFailed as failed:
+        reason = "DecryptFailed" if failed.stage == "sops" else "RenderFailed"
+        raise SyncFailed(reason, str(failed)) from failed
+    return result.objects
+
+
+class Engine:
+    """Plans and applies revisions for Applications; remembers what it applied to skip no-op dry-runs."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        # object key -> (digest of the desired object, resourceVersion the apply produced)
+        self._applied: dict[inv.ObjectKey, tuple[str, str]] = {}
+
+    # -- plan ------------------------------------------------------------------------------------------
+    def plan(
+        self, revision: str, desired: Sequence[KubeObject], previous: Sequence[inv.InventoryEntry], opts: SyncOptions
+    ) -> Plan:
+        """Dry-run every desired object; any invalid object fails the plan (nothing applied or pruned)."""
+        try:
+            inv.check_not_wiping(previous, desired, allow_empty=opts.allow_empty, app=opts.app)
+        except inv.PruneGuardError as guard:
+            raise SyncFailed("PruneGuard", str(guard), revision=revision) from guard
+        pending_crds = crd_names_by_group_kind(desired)
+        placed: list[KubeObject] = []
+        errors: list[str] = []
+        for obj in desired:
+            try:
+                placed.append(inv.stamp(self.cluster.place(obj, opts.namespace), opts.app))
+            except ObjectError as error:
+                group, _, _ = str(obj.get("apiVersion", "")).rpartition("/")
+                if (group, obj.get("kind")) in pending_crds:
+                    placed.append(inv.stamp(_with_namespace(obj, opts.namespace), opts.app))  # CRD applied first
+                else:
+                    errors.append(str(error))
+        if errors:
+            raise SyncFailed("ValidationFailed", _join(errors), revision=revision)
+
+        def examine(obj: KubeObject) -> ObjectPlan:
+            try:
+                live = self.cluster.get(obj)
+            except ObjectError:  # kind served only once its CRD (in this revision) is applied
+                return ObjectPlan(obj, "create")
+            remembered = self._applied.get(inv.ObjectKey.of(obj))
+            if live is not None and remembered == (_digest(obj), live["metadata"]["resourceVersion"]):
+                return ObjectPlan(obj, "unchanged", live=live, predicted=live)
+            predicted = self.cluster.dry_run(obj)
+            return ObjectPlan(obj, classify(live, predicted), live=live, predicted=predicted)
+
+        outcomes = self.cluster.each(placed, examine)
+        errors = [str(o.error) for o in outcomes if o.error is not None]
+        if errors:
+            raise SyncFailed("ValidationFailed", _join(errors), revision=revision)
+        plan = Plan(revision, [o.value for o in outcomes])
+        if opts.prune:
+            decision = inv.prune_set(previous, placed, self._live_entry, app=opts.app)
+            plan.prune = list(decision.delete)
+            plan.prune_skipped = list(decision.skipped)
+        return plan
+
+    def _live_entry(self, entry: inv.InventoryEntry) -> KubeObject | None:
+        return self.cluster.get_entry(entry)
+
+    # -- apply -----------------------------------------------------------------------------------------
+    def apply(self, plan: Plan, previous: Sequence[inv.InventoryEntry], opts: SyncOptions) -> SyncResult:
+        deadline = time.monotonic() + opts.timeout
+        if opts.create_namespace:
+            self.cluster.ensure_namespace(opts.namespace)
+        by_id = {id(p.desired): p for p in plan.objects}
+        try:
+            waves = plan_waves([p.desired for p in plan.objects])
+        except OrderingError as error:
+            raise SyncFailed("ValidationFailed", str(error), revision=plan.revision) from error
+        applied: dict[inv.ObjectKey, KubeObject] = {}
+        result = SyncResult(plan.revision, [], [])
+        for wave in waves:
+            before, after = wave.split()
+            self._apply_objects(before, by_id, applied, result, plan, previous)
+            if wave.awaits_crds:
+                try:
+                    self.cluster.wait_for_crds(wave.awaits_crds, deadline)
+                except ObjectError as error:
+                    raise SyncFailed("ApplyFailed", str(error), revision=plan.revision,
+                                     inventory=_merge(previous, applied.values())) from error
+            self._apply_objects(after, by_id, applied, result, plan, previous)
+        remaining = self._prune(plan, result) if opts.prune else []
+        result.inventory = sorted(
+            {*inv.inventory_of(applied.values()), *remaining}, key=lambda e: e.id
+        )
+        self._assess(plan, applied, result, opts, deadline)
+        return result
+
+    def _apply_objects(
+        self,
+        objects: Sequence[KubeObject],
+        by_id: Mapping[int, ObjectPlan],
+        applied: dict[inv.ObjectKey, KubeObject],
+        result: SyncResult,
+        plan: Plan,
+        previous: Sequence[inv.InventoryEntry],
+    ) -> None:
+        """Apply consecutive objects of the same kind rank concurrently; stop at the first failing group."""
+        for group in _rank_groups(objects):
+            todo = [by_id[id(o)] for o in group]
+
+            def apply_one(item: ObjectPlan) -> KubeObject:
+                if item.action == "unchanged":
+                    assert item.live is not None
+                    return item.live
+                if item.live is not None:
+                    self.cluster.drop_foreign_edit_managers(item.live)
+                return self.cluster.apply(item.desired)
+
+            outcomes = self.cluster.each(todo, apply_one)
+            errors = []
+            for item, outcome in zip(todo, outcomes, strict=True):
+                if outcome.error is not None:
+                    errors.append(str(outcome.error))
+                    continue
+                live = outcome.value
+                key = inv.ObjectKey.of(item.desired)
+                applied[key] = live
+                self._applied[key] = (_digest(item.desired), live["metadata"]["resourceVersion"])
+                counter = {"create": "created", "update": "updated", "unchanged": "unchanged"}[item.action]
+                setattr(result, counter, getattr(result, counter) + 1)
+            if errors:
+                raise SyncFailed("ApplyFailed", _join(errors), revision=plan.revision,
+                                 inventory=_merge(previous, applied.values()))
+
+    def _prune(self, plan: Plan, result: SyncResult) -> list[inv.InventoryEntry]:
+        """Delete the prune set in reverse apply order; entries whose delete failed are kept."""
+        entries = sorted(plan.prune, key=lambda e: kind_rank(e.stub()), reverse=True)
+        outcomes = self.cluster.each(entries, self.cluster.delete)
+        kept = []
+        for entry, outcome in zip(entries, outcomes, strict=True):
+            if outcome.error is not None:
+                kept.append(entry)
+                result.notes.append(f"prune failed: {outcome.error}")
+                result.resources.append(ResourceStatus.of(entry.stub(), "PruneFailed", message=outcome.error.detail))
+            else:
+                result.pruned += 1
+                self._applied.pop(entry.key, None)
+                result.resources.append(ResourceStatus.of(entry.stub(), "Pruned"))
+        for entry, reason in plan.prune_skipped:
+            result.resources.append(ResourceStatus.of(entry.stub(), "PruneSkipped", message=reason))
+        return kept
+
+    def _assess(
+        self, plan: Plan, applied: Mapping[inv.ObjectKey, KubeObject], result: SyncResult, opts: SyncOptions,
+        deadline: float,
+    ) -> None:
+        current = dict(applied)
+        while True:
+            healths = {key: health_rules.assess(obj) for key, obj in current.items()}
+            pending = [key for key, h in healths.items() if not h.healthy]
+            if not opts.wait or not pending or time.monotonic() > deadline:
+                break
+            time.sleep(HEALTH_POLL_S)
+            for key in pending:
+                live = self.cluster.get(current[key])
+                if live is not None:
+                    current[key] = live
+        synced = [ResourceStatus.of(obj, "Synced", healths[key].status, healths[key].message) for key, obj in current.items()]
+        result.resources = synced + result.resources
+        worst = health_rules.worst(healths.values()) if healths else health_rules.Health("Current")
+        result.healthy = worst.healthy
+        result.health_message = worst.message
+        if opts.wait and not worst.healthy:
+            names = ", ".join(str(k) for k in pending[:5])
+            raise SyncFailed(
+                "HealthCheckFailed", f"timeout waiting for health of: {names} ({worst.message})",
+                revision=plan.revision, inventory=result.inventory,
+            )
+
+    # -- whole sync ------------------------------------------------------------------------------------
+    def sync(
+        self, revision: str, directory: Path, previous: Sequence[inv.InventoryEntry], opts: SyncOptions,
+        stages: Sequence[Stage] | None = None,
+    ) -> SyncResult:
+        context = StageContext(
+            namespace=opts.namespace, application=str(opts.app), client=self.cluster.client,
+            decryption=opts.decryption, read_secret=opts.read_secret, deadline=time.monotonic() + opts.timeout,
+        )
+        try:
+            desired = render_directory(directory, context, stages)
+        except SyncFailed as failed:
+            failed.revision = revision
+            raise
+        plan = self.plan(revision, desired, previous, opts)
+        return self.apply(plan, previous, opts)
+
+
+def _with_namespace(obj: KubeObject, namespace: str) -> KubeObject:
+    meta = dict(obj.get("metadata") or {})
+    meta.setdefault("namespace", namespace)
+    return {**obj, "metadata": meta}
+
+
+def _rank_groups(objects: Sequence[KubeObject]) -> Iterable[list[KubeObject]]:
+    group: list[KubeObject] = []
+    for obj in objects:
+        if group and kind_rank(group[-1]) != kind_rank(obj):
+            yield group
+            group = []
+        group.append(obj)
+    if group:
+        yield group
+
+
+def _merge(previous: Sequence[inv.InventoryEntry], applied: Iterable[KubeObject]) -> list[inv.InventoryEntry]:
+    return sorted({*previous, *inv.inventory_of(applied)}, key=lambda e: e.id)
+
+
+def _join(errors: Sequence[str], limit: int = 10) -> str:
+    more = f" (+{len(errors) - limit} more)" if len(errors) > limit else ""
+    return "; ".join(errors[:limit]) + more
+
+
+__all__ = ["Engine", "ResourceStatus", "SyncFailed", "SyncOptions", "SyncResult", "object_ref", "render_directory"]
