@@ -20,7 +20,9 @@ from core_sync.stages import KubeObject, object_ref
 FIELD_MANAGER = "lockstep"
 # Field managers whose entries are dropped before applying, so fields they added by hand (kubectl edit,
 # client-side apply) do not survive a sync that removed them from Git. Flux does the same.
-FOREIGN_EDIT_MANAGERS = frozenset({"kubectl", "kubectl-edit", "kubectl-client-side-apply", "before-first-apply"})
+FOREIGN_EDIT_MANAGERS = frozenset(
+    {"kubectl", "kubectl-edit", "kubectl-client-side-apply", "before-first-apply"}
+)
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -46,7 +48,9 @@ class Outcome:
 class Cluster:
     """The cluster operations of the engine, bound to one client."""
 
-    def __init__(self, client: KubeClient, *, field_manager: str = FIELD_MANAGER, concurrency: int = 8) -> None:
+    def __init__(
+        self, client: KubeClient, *, field_manager: str = FIELD_MANAGER, concurrency: int = 8
+    ) -> None:
         self.client = client
         self.discovery = Discovery(client)
         self.field_manager = field_manager
@@ -128,7 +132,9 @@ class Cluster:
 
     def _apply(self, obj: KubeObject, *, dry_run: bool) -> KubeObject:
         try:
-            return self.client.apply(self.path(obj), obj, field_manager=self.field_manager, force=True, dry_run=dry_run)
+            return self.client.apply(
+                self.path(obj), obj, field_manager=self.field_manager, force=True, dry_run=dry_run
+            )
         except ApiError as error:
             reason = "Invalid" if error.status == 422 else (error.reason or str(error.status))
             raise ObjectError(obj, reason, error.message) from error
@@ -136,21 +142,33 @@ class Cluster:
     def drop_foreign_edit_managers(self, live: KubeObject) -> None:
         """Remove kubectl's Update entries from ``managedFields`` so what they added is not kept forever."""
         entries = (live.get("metadata") or {}).get("managedFields") or []
-        kept = [m for m in entries if not (m.get("manager") in FOREIGN_EDIT_MANAGERS and m.get("operation") == "Update")]
+        kept = [
+            m
+            for m in entries
+            if not (m.get("manager") in FOREIGN_EDIT_MANAGERS and m.get("operation") == "Update")
+        ]
         if len(kept) == len(entries) or not kept:
             return
         path = self.path(live)
         self.client.request(
-            "PATCH", path, body=[
-                {"op": "test", "path": "/metadata/resourceVersion", "value": live["metadata"]["resourceVersion"]},
+            "PATCH",
+            path,
+            body=[
+                {
+                    "op": "test",
+                    "path": "/metadata/resourceVersion",
+                    "value": live["metadata"]["resourceVersion"],
+                },
                 {"op": "replace", "path": "/metadata/managedFields", "value": kept},
-            ], content_type="application/json-patch+json",
+            ],
+            content_type="application/json-patch+json",
         )
 
     def delete(self, entry: InventoryEntry) -> None:
         try:
             self.client.request(
-                "DELETE", self.entry_path(entry),
+                "DELETE",
+                self.entry_path(entry),
                 body={"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"},
             )
         except ApiError as error:
@@ -167,11 +185,15 @@ class Cluster:
             path = f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}"
             while True:
                 crd = self.client.get(path)
-                conditions = {c["type"]: c["status"] for c in (crd.get("status") or {}).get("conditions") or []}
+                conditions = {
+                    c["type"]: c["status"] for c in (crd.get("status") or {}).get("conditions") or []
+                }
                 if conditions.get("Established") == "True":
                     for version in crd["spec"]["versions"]:
                         self.discovery.invalidate(f"{crd['spec']['group']}/{version['name']}")
                     break
                 if time.monotonic() > deadline:
-                    raise ObjectError(f"CustomResourceDefinition/{name}", "Timeout", "not Established in time")
+                    raise ObjectError(
+                        f"CustomResourceDefinition/{name}", "Timeout", "not Established in time"
+                    )
                 time.sleep(0.1)

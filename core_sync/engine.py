@@ -22,7 +22,15 @@ from core_sync.apply import Cluster, ObjectError
 from core_sync.build import BuildError, build
 from core_sync.ordering import OrderingError, crd_names_by_group_kind, kind_rank, plan_waves
 from core_sync.plan import ObjectPlan, Plan, classify
-from core_sync.stages import KubeObject, Pipeline, RenderFailed, Stage, StageContext, discover_stages, object_ref
+from core_sync.stages import (
+    KubeObject,
+    Pipeline,
+    RenderFailed,
+    Stage,
+    StageContext,
+    discover_stages,
+    object_ref,
+)
 
 HEALTH_POLL_S = 1.0
 
@@ -31,7 +39,12 @@ class SyncFailed(RuntimeError):
     """The revision was not (fully) applied. ``reason`` is a Flux-style condition reason."""
 
     def __init__(
-        self, reason: str, message: str, *, revision: str = "", inventory: Sequence[inv.InventoryEntry] | None = None
+        self,
+        reason: str,
+        message: str,
+        *,
+        revision: str = "",
+        inventory: Sequence[inv.InventoryEntry] | None = None,
     ) -> None:
         super().__init__(message)
         self.reason = reason
@@ -71,7 +84,16 @@ class ResourceStatus:
     def of(cls, obj: Mapping[str, Any], status: str, health: str = "", message: str = "") -> ResourceStatus:
         group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
         meta = obj.get("metadata") or {}
-        return cls(group, version, str(obj.get("kind")), meta.get("namespace") or "", meta["name"], status, health, message)
+        return cls(
+            group,
+            version,
+            str(obj.get("kind")),
+            meta.get("namespace") or "",
+            meta["name"],
+            status,
+            health,
+            message,
+        )
 
     def to_dict(self) -> dict[str, str]:
         return {k: v for k, v in vars(self).items() if v}
@@ -95,9 +117,13 @@ class SyncResult:
         return bool(self.created or self.updated or self.pruned)
 
     def summary(self) -> str:
-        return (
-            f"{self.created} created, {self.updated} configured, {self.unchanged} unchanged, {self.pruned} pruned"
+        counts = (
+            (self.created, "created"),
+            (self.updated, "configured"),
+            (self.unchanged, "unchanged"),
+            (self.pruned, "pruned"),
         )
+        return ", ".join(f"{n} {label}" for n, label in counts)
 
 
 def _digest(obj: Mapping[str, Any]) -> str:
@@ -105,15 +131,22 @@ def _digest(obj: Mapping[str, Any]) -> str:
 
 
 def render_directory(
-    directory: Path, context: StageContext, stages: Sequence[Stage] | None = None
+    directory: Path,
+    context: StageContext,
+    stages: Sequence[Stage] | None = None,
+    boundary: Path | None = None,
 ) -> list[KubeObject]:
-    """Build ``directory`` and run every render stage; raises :class:`SyncFailed` (nothing is applied)."""
+    """Build ``directory`` and run every render stage; raises :class:`SyncFailed` (nothing is applied).
+
+    ``boundary`` (the checkout root) is how far symlinks inside the build may point.
+    """
     try:
-        built = build(directory)
+        built = build(directory, boundary=boundary)
     except BuildError as error:
         raise SyncFailed("BuildFailed", str(error)) from error
     objects = [b.obj for b in built]
-    context.sources = {id(b.obj): b.source for b in built}
+    prefix = directory.resolve().relative_to(boundary.resolve()) if boundary is not None else Path()
+    context.sources = {id(b.obj): (prefix / b.source).as_posix() for b in built}
     try:
         result = Pipeline(stages if stages is not None else discover_stages()).run(objects, context)
     except RenderFailed as failed:
@@ -129,10 +162,47 @@ class Engine:
         self.cluster = cluster
         # object key -> (digest of the desired object, resourceVersion the apply produced)
         self._applied: dict[inv.ObjectKey, tuple[str, str]] = {}
+        self.last_desired: list[KubeObject] = []  # stamped and placed, from the last successful sync
+
+    def is_own_write(self, key: inv.ObjectKey, live: Mapping[str, Any]) -> bool:
+        """Whether ``live`` is exactly what our last apply of ``key`` left (so it is not drift)."""
+        remembered = self._applied.get(key)
+        return remembered is not None and remembered[1] == (live.get("metadata") or {}).get("resourceVersion")
+
+    def reapply(self, desired: KubeObject) -> bool:
+        """Re-apply one object if the cluster drifted from it; ``False`` when the dry-run shows no drift."""
+        live = self.cluster.get(desired)
+        predicted = self.cluster.dry_run(desired)
+        if classify(live, predicted) == "unchanged":
+            if live is not None:
+                self._applied[inv.ObjectKey.of(desired)] = (
+                    _digest(desired),
+                    live["metadata"]["resourceVersion"],
+                )
+            return False
+        if live is not None:
+            self.cluster.drop_foreign_edit_managers(live)
+        applied = self.cluster.apply(desired)
+        self._applied[inv.ObjectKey.of(desired)] = (_digest(desired), applied["metadata"]["resourceVersion"])
+        return True
+
+    def collections(self) -> set[str]:
+        """Cluster-wide collection paths of every kind in the last desired set (what drift watches)."""
+        paths = set()
+        for obj in self.last_desired:
+            try:
+                paths.add(self.cluster.resource(obj).collection_path())
+            except ObjectError:
+                continue
+        return paths
 
     # -- plan ------------------------------------------------------------------------------------------
     def plan(
-        self, revision: str, desired: Sequence[KubeObject], previous: Sequence[inv.InventoryEntry], opts: SyncOptions
+        self,
+        revision: str,
+        desired: Sequence[KubeObject],
+        previous: Sequence[inv.InventoryEntry],
+        opts: SyncOptions,
     ) -> Plan:
         """Dry-run every desired object; any invalid object fails the plan (nothing applied or pruned)."""
         try:
@@ -148,7 +218,9 @@ class Engine:
             except ObjectError as error:
                 group, _, _ = str(obj.get("apiVersion", "")).rpartition("/")
                 if (group, obj.get("kind")) in pending_crds:
-                    placed.append(inv.stamp(_with_namespace(obj, opts.namespace), opts.app))  # CRD applied first
+                    placed.append(
+                        inv.stamp(_with_namespace(obj, opts.namespace), opts.app)
+                    )  # CRD applied first
                 else:
                     errors.append(str(error))
         if errors:
@@ -198,13 +270,16 @@ class Engine:
                 try:
                     self.cluster.wait_for_crds(wave.awaits_crds, deadline)
                 except ObjectError as error:
-                    raise SyncFailed("ApplyFailed", str(error), revision=plan.revision,
-                                     inventory=_merge(previous, applied.values())) from error
+                    raise SyncFailed(
+                        "ApplyFailed",
+                        str(error),
+                        revision=plan.revision,
+                        inventory=_merge(previous, applied.values()),
+                    ) from error
             self._apply_objects(after, by_id, applied, result, plan, previous)
         remaining = self._prune(plan, result) if opts.prune else []
-        result.inventory = sorted(
-            {*inv.inventory_of(applied.values()), *remaining}, key=lambda e: e.id
-        )
+        result.inventory = sorted({*inv.inventory_of(applied.values()), *remaining}, key=lambda e: e.id)
+        self.last_desired = [p.desired for p in plan.objects]
         self._assess(plan, applied, result, opts, deadline)
         return result
 
@@ -242,8 +317,12 @@ class Engine:
                 counter = {"create": "created", "update": "updated", "unchanged": "unchanged"}[item.action]
                 setattr(result, counter, getattr(result, counter) + 1)
             if errors:
-                raise SyncFailed("ApplyFailed", _join(errors), revision=plan.revision,
-                                 inventory=_merge(previous, applied.values()))
+                raise SyncFailed(
+                    "ApplyFailed",
+                    _join(errors),
+                    revision=plan.revision,
+                    inventory=_merge(previous, applied.values()),
+                )
 
     def _prune(self, plan: Plan, result: SyncResult) -> list[inv.InventoryEntry]:
         """Delete the prune set in reverse apply order; entries whose delete failed are kept."""
@@ -254,7 +333,9 @@ class Engine:
             if outcome.error is not None:
                 kept.append(entry)
                 result.notes.append(f"prune failed: {outcome.error}")
-                result.resources.append(ResourceStatus.of(entry.stub(), "PruneFailed", message=outcome.error.detail))
+                result.resources.append(
+                    ResourceStatus.of(entry.stub(), "PruneFailed", message=outcome.error.detail)
+                )
             else:
                 result.pruned += 1
                 self._applied.pop(entry.key, None)
@@ -264,7 +345,11 @@ class Engine:
         return kept
 
     def _assess(
-        self, plan: Plan, applied: Mapping[inv.ObjectKey, KubeObject], result: SyncResult, opts: SyncOptions,
+        self,
+        plan: Plan,
+        applied: Mapping[inv.ObjectKey, KubeObject],
+        result: SyncResult,
+        opts: SyncOptions,
         deadline: float,
     ) -> None:
         current = dict(applied)
@@ -278,7 +363,10 @@ class Engine:
                 live = self.cluster.get(current[key])
                 if live is not None:
                     current[key] = live
-        synced = [ResourceStatus.of(obj, "Synced", healths[key].status, healths[key].message) for key, obj in current.items()]
+        synced = [
+            ResourceStatus.of(obj, "Synced", healths[key].status, healths[key].message)
+            for key, obj in current.items()
+        ]
         result.resources = synced + result.resources
         worst = health_rules.worst(healths.values()) if healths else health_rules.Health("Current")
         result.healthy = worst.healthy
@@ -286,25 +374,53 @@ class Engine:
         if opts.wait and not worst.healthy:
             names = ", ".join(str(k) for k in pending[:5])
             raise SyncFailed(
-                "HealthCheckFailed", f"timeout waiting for health of: {names} ({worst.message})",
-                revision=plan.revision, inventory=result.inventory,
+                "HealthCheckFailed",
+                f"timeout waiting for health of: {names} ({worst.message})",
+                revision=plan.revision,
+                inventory=result.inventory,
             )
 
     # -- whole sync ------------------------------------------------------------------------------------
     def sync(
-        self, revision: str, directory: Path, previous: Sequence[inv.InventoryEntry], opts: SyncOptions,
+        self,
+        revision: str,
+        directory: Path,
+        previous: Sequence[inv.InventoryEntry],
+        opts: SyncOptions,
         stages: Sequence[Stage] | None = None,
+        boundary: Path | None = None,
+        apply: bool = True,
     ) -> SyncResult:
+        """Render, plan and (unless ``apply`` is false) apply ``revision``.
+
+        With ``apply=False`` nothing is written: the result lists each object as Synced or OutOfSync
+        (how ``selfHeal: false`` reports drift instead of correcting it).
+        """
         context = StageContext(
-            namespace=opts.namespace, application=str(opts.app), client=self.cluster.client,
-            decryption=opts.decryption, read_secret=opts.read_secret, deadline=time.monotonic() + opts.timeout,
+            namespace=opts.namespace,
+            application=str(opts.app),
+            client=self.cluster.client,
+            decryption=opts.decryption,
+            read_secret=opts.read_secret,
+            deadline=time.monotonic() + opts.timeout,
         )
         try:
-            desired = render_directory(directory, context, stages)
+            desired = render_directory(directory, context, stages, boundary)
         except SyncFailed as failed:
             failed.revision = revision
             raise
         plan = self.plan(revision, desired, previous, opts)
+        if not apply:
+            resources = [
+                ResourceStatus.of(p.desired, "Synced" if p.action == "unchanged" else "OutOfSync")
+                for p in plan.objects
+            ]
+            resources += [
+                ResourceStatus.of(e.stub(), "OutOfSync", message="would be pruned") for e in plan.prune
+            ]
+            return SyncResult(
+                revision, list(previous), resources, unchanged=len(plan.objects) - len(plan.changes)
+            )
         return self.apply(plan, previous, opts)
 
 
@@ -334,4 +450,12 @@ def _join(errors: Sequence[str], limit: int = 10) -> str:
     return "; ".join(errors[:limit]) + more
 
 
-__all__ = ["Engine", "ResourceStatus", "SyncFailed", "SyncOptions", "SyncResult", "object_ref", "render_directory"]
+__all__ = [
+    "Engine",
+    "ResourceStatus",
+    "SyncFailed",
+    "SyncOptions",
+    "SyncResult",
+    "object_ref",
+    "render_directory",
+]

@@ -92,7 +92,7 @@ def main(argv: list[str], prog: str = "lockstep operator") -> int:
 
     @kopf.on.startup(registry=registry)
     async def _configure(settings: kopf.OperatorSettings, **_: Any) -> None:
-        settings.posting.level = logging.INFO
+        settings.posting.level = logging.WARNING  # kopf's own per-handler events are noise
         settings.watching.server_timeout = 60
         settings.watching.client_timeout = 90
         settings.persistence.finalizer = "lockstep.dev/finalizer"

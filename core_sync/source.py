@@ -93,7 +93,11 @@ class GitSource:
                 self._git(["init", "--bare", "--quiet", str(mirror)], env)
             revision, refspec = self._resolve(url, ref, mirror, env)
             if not self._has_commit(mirror, revision, env):
-                self._git(["-C", str(mirror), "fetch", "--quiet", "--no-tags", url, refspec], env, what=f"fetch {url}")
+                self._git(
+                    ["-C", str(mirror), "fetch", "--quiet", "--no-tags", url, refspec],
+                    env,
+                    what=f"fetch {url}",
+                )
                 if not self._has_commit(mirror, revision, env):
                     raise SourceError(f"{url}: commit {revision} not found after fetching {refspec}")
             root = self._export(mirror, key, revision, env)
@@ -124,7 +128,10 @@ class GitSource:
     def _has_commit(self, mirror: Path, revision: str, env: dict[str, str]) -> bool:
         result = subprocess.run(
             ["git", "-C", str(mirror), "cat-file", "-e", f"{revision}^{{commit}}"],
-            env=env, capture_output=True, check=False, timeout=self.timeout,
+            env=env,
+            capture_output=True,
+            check=False,
+            timeout=self.timeout,
         )
         return result.returncode == 0
 
@@ -135,7 +142,10 @@ class GitSource:
             return target
         archive = subprocess.run(
             ["git", "-C", str(mirror), "archive", "--format=tar", revision],
-            env=env, capture_output=True, check=False, timeout=self.timeout,
+            env=env,
+            capture_output=True,
+            check=False,
+            timeout=self.timeout,
         )
         if archive.returncode != 0:
             raise SourceError(f"git archive {revision}: {archive.stderr.decode(errors='replace').strip()}")
@@ -150,11 +160,15 @@ class GitSource:
     # -- plumbing --------------------------------------------------------------------------------------
     def _git(self, args: list[str], env: dict[str, str], what: str | None = None) -> str:
         try:
-            result = subprocess.run(["git", *args], env=env, capture_output=True, text=True, timeout=self.timeout)
+            result = subprocess.run(
+                ["git", *args], env=env, capture_output=True, text=True, timeout=self.timeout
+            )
         except subprocess.TimeoutExpired as expired:
             raise SourceError(f"git {what or args[0]}: timed out after {self.timeout:.0f} s") from expired
         if result.returncode != 0:
-            raise SourceError(f"git {what or args[0]}: {result.stderr.strip() or 'exit ' + str(result.returncode)}")
+            raise SourceError(
+                f"git {what or args[0]}: {result.stderr.strip() or 'exit ' + str(result.returncode)}"
+            )
         return result.stdout
 
     @contextlib.contextmanager
@@ -181,7 +195,9 @@ class GitSource:
             if credentials.bearer_token:
                 config.append(("http.extraHeader", f"Authorization: Bearer {credentials.bearer_token}"))
             elif credentials.username is not None:
-                basic = base64.b64encode(f"{credentials.username}:{credentials.password or ''}".encode()).decode()
+                basic = base64.b64encode(
+                    f"{credentials.username}:{credentials.password or ''}".encode()
+                ).decode()
                 config.append(("http.extraHeader", f"Authorization: Basic {basic}"))
             if credentials.ssh_identity:
                 key_dir = Path(tempfile.mkdtemp(prefix="lockstep-ssh-", dir="/dev/shm"))  # memory, never disk
@@ -191,7 +207,12 @@ class GitSource:
                 ssh = ["ssh", "-i", str(identity), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"]
                 if credentials.known_hosts:
                     (key_dir / "known_hosts").write_bytes(credentials.known_hosts)
-                    ssh += ["-o", f"UserKnownHostsFile={key_dir / 'known_hosts'}", "-o", "StrictHostKeyChecking=yes"]
+                    ssh += [
+                        "-o",
+                        f"UserKnownHostsFile={key_dir / 'known_hosts'}",
+                        "-o",
+                        "StrictHostKeyChecking=yes",
+                    ]
                 env["GIT_SSH_COMMAND"] = " ".join(ssh)
         env["GIT_CONFIG_COUNT"] = str(len(config))
         for index, (name, value) in enumerate(config):

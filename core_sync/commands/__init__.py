@@ -1,0 +1,1 @@
+"""The engine's CLI commands: ``lockstep render``, ``lockstep diff``, ``lockstep sync``."""

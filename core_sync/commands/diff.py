@@ -1,0 +1,77 @@
+"""``lockstep diff DIR``: what a sync would change, by server-side-apply dry-run; Secrets masked.
+
+Exit 0: no difference; 1: differences; 2: error (as ``kubectl diff`` and ``flux diff`` do).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from core_sync.commands import common
+
+
+def main(argv: list[str], prog: str = "lockstep diff") -> int:
+    p = common.parser(
+        prog,
+        "Diff the rendered desired state of DIR against the live cluster.",
+        "lockstep diff deploy/ --namespace shop --app shop/web; echo $?",
+    )
+    p.add_argument("directory", type=Path)
+    common.add_cluster_args(p)
+    p.add_argument("--app", metavar="NS/NAME", help="also show what the Application's prune would delete")
+    args = p.parse_args(argv)
+
+    from core_sync import inventory as inv
+    from core_sync.apply import Cluster
+    from core_sync.engine import Engine, SyncFailed, SyncOptions, render_directory
+    from core_sync.kube import ApiError
+    from core_sync.masking import masked_diff
+    from core_sync.stages import StageContext, object_ref
+
+    try:
+        kube = common.client(args)
+    except (OSError, ValueError) as problem:
+        common.error(str(problem))
+        return common.EXIT_ERROR
+    namespace = args.namespace or kube.config.namespace
+    app_ns, _, app_name = (args.app or f"{namespace}/lockstep-diff").partition("/")
+    app = inv.AppRef(app_ns, app_name)
+    previous: list[inv.InventoryEntry] = []
+    if args.app:
+        try:
+            live_app = kube.get(f"/apis/lockstep.dev/v1alpha1/namespaces/{app_ns}/applications/{app_name}")
+        except ApiError as problem:
+            common.error(f"Application {args.app}: {problem.message}")
+            return common.EXIT_ERROR
+        entries = ((live_app.get("status") or {}).get("inventory") or {}).get("entries") or []
+        previous = [inv.InventoryEntry.from_dict(e) for e in entries]
+    engine = Engine(Cluster(kube))
+    context = StageContext(
+        namespace=namespace, client=kube, read_secret=common.secret_reader(kube, namespace)
+    )
+    try:
+        desired = render_directory(args.directory, context)
+        plan = engine.plan(
+            "local", desired, previous, SyncOptions(app=app, namespace=namespace, prune=bool(args.app))
+        )
+    except SyncFailed as failed:
+        common.error(f"{args.directory}: {failed.reason}: {failed.message}")
+        return common.EXIT_ERROR
+    finally:
+        engine.cluster.close()
+    out = []
+    for item in plan.changes:
+        label = object_ref(item.desired)
+        out.append(
+            masked_diff(
+                item.live,
+                item.predicted or item.desired,
+                before_label=f"live/{label}",
+                after_label=f"desired/{label}",
+            )
+        )
+    for entry in plan.prune:
+        out.append(f"--- live/{entry.key}\n+++ (pruned)\n")
+    sys.stdout.write("".join(out))
+    return 1 if out else 0

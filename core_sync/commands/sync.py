@@ -1,0 +1,106 @@
+"""``lockstep sync``: the engine without an Application object, once or in a loop.
+
+The inventory (what to prune next time) is kept in a ConfigMap ``lockstep-sync-<name>`` in the target
+namespace, so repeated one-shot syncs prune what left Git, exactly like an Application would.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from core_sync.commands import common
+
+
+def main(argv: list[str], prog: str = "lockstep sync") -> int:
+    p = common.parser(
+        prog,
+        "Fetch a Git revision, render it and apply it to a namespace.",
+        "lockstep sync --repo https://git.example/app.git --ref main --path deploy -n app --prune --once",
+    )
+    p.add_argument("--repo", required=True, help="Git URL (https, ssh, git, file)")
+    p.add_argument("--ref", default=None, help="branch, tag or commit SHA (default: the remote HEAD)")
+    p.add_argument("--path", default=None, help="directory inside the repository")
+    common.add_cluster_args(p)
+    p.add_argument("--name", default="cli", help="name of this sync (its inventory ConfigMap); default 'cli'")
+    p.add_argument("--prune", action="store_true", help="delete objects that left Git since the last sync")
+    p.add_argument("--allow-empty", action="store_true", help="allow an empty revision to prune everything")
+    p.add_argument("--create-namespace", action="store_true")
+    p.add_argument("--wait", action="store_true", help="wait until every applied object is healthy")
+    p.add_argument("--timeout", default="5m")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--once", action="store_true", help="sync once and exit (the default)")
+    mode.add_argument("--interval", metavar="DURATION", help="sync again every DURATION (e.g. 30s, 5m)")
+    args = p.parse_args(argv)
+
+    from core_sync import inventory as inv
+    from core_sync.apply import Cluster
+    from core_sync.engine import Engine, SyncFailed, SyncOptions
+    from core_sync.kube import ApiError
+    from core_sync.source import GitSource, SourceError
+    from core_sync.status import parse_duration
+
+    try:
+        kube = common.client(args)
+        interval = parse_duration(args.interval, 0.0) if args.interval else 0.0
+        timeout = parse_duration(args.timeout, 300.0)
+    except (OSError, ValueError) as problem:
+        common.error(str(problem))
+        return common.EXIT_ERROR
+    namespace = args.namespace or kube.config.namespace
+    store = f"/api/v1/namespaces/{namespace}/configmaps/lockstep-sync-{args.name}"
+    engine, source = Engine(Cluster(kube)), GitSource()
+    opts = SyncOptions(
+        app=inv.AppRef(namespace, args.name),
+        namespace=namespace,
+        prune=args.prune,
+        allow_empty=args.allow_empty,
+        wait=args.wait,
+        timeout=timeout,
+        create_namespace=args.create_namespace,
+        read_secret=common.secret_reader(kube, namespace),
+    )
+
+    def previous() -> list[inv.InventoryEntry]:
+        try:
+            data = kube.get(store).get("data") or {}
+        except ApiError as problem:
+            if problem.not_found:
+                return []
+            raise
+        return [inv.InventoryEntry.from_dict(e) for e in json.loads(data.get("inventory", "[]"))]
+
+    def save(entries: list[inv.InventoryEntry], revision: str) -> None:
+        body = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": f"lockstep-sync-{args.name}"},
+            "data": {"inventory": json.dumps([e.to_dict() for e in entries]), "revision": revision},
+        }
+        kube.apply(store, body, field_manager="lockstep")
+
+    status = 0
+    while True:
+        try:
+            checkout = source.fetch(args.repo, args.ref)
+            before = previous()
+            result = engine.sync(
+                checkout.revision, checkout.path(args.path), before, opts, boundary=checkout.root
+            )
+            save(result.inventory, checkout.revision)
+            print(f"{checkout.revision[:12]}: {result.summary()}", flush=True)
+            for note in result.notes:
+                print(f"warning: {note}", file=sys.stderr)
+            status = 0
+        except SourceError as problem:
+            common.error(f"{args.repo}: {problem}")
+            status = 1
+        except SyncFailed as failed:
+            if failed.inventory is not None:
+                save(failed.inventory, failed.revision)
+            common.error(f"{failed.revision[:12] or args.repo}: {failed.reason}: {failed.message}")
+            status = 1
+        if not interval:
+            return status
+        time.sleep(interval)
