@@ -254,8 +254,6 @@ class Engine:
     # -- apply -----------------------------------------------------------------------------------------
     def apply(self, plan: Plan, previous: Sequence[inv.InventoryEntry], opts: SyncOptions) -> SyncResult:
         deadline = time.monotonic() + opts.timeout
-        if opts.create_namespace:
-            self.cluster.ensure_namespace(opts.namespace)
         by_id = {id(p.desired): p for p in plan.objects}
         try:
             waves = plan_waves([p.desired for p in plan.objects])
@@ -409,6 +407,8 @@ class Engine:
         except SyncFailed as failed:
             failed.revision = revision
             raise
+        if apply and opts.create_namespace:
+            self.cluster.ensure_namespace(opts.namespace)  # before the dry-runs, which need it
         plan = self.plan(revision, desired, previous, opts)
         if not apply:
             resources = [

@@ -20,8 +20,12 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = value if isinstance(value, str | int | float | bool | None) else repr(value)
+            if (
+                key not in _STANDARD
+                and not key.startswith("_")
+                and isinstance(value, str | int | float | bool)
+            ):
+                entry[key] = value  # structured fields only; objects (kopf's settings, bodies) stay out
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)

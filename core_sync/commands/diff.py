@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 from core_sync.commands import common
 
@@ -19,7 +20,11 @@ def main(argv: list[str], prog: str = "lockstep diff") -> int:
     )
     p.add_argument("directory", type=Path)
     common.add_cluster_args(p)
-    p.add_argument("--app", metavar="NS/NAME", help="also show what the Application's prune would delete")
+    p.add_argument(
+        "--app",
+        metavar="NS/NAME",
+        help="also show what this Application's (or `lockstep sync --name`'s) prune would delete",
+    )
     args = p.parse_args(argv)
 
     from core_sync import inventory as inv
@@ -40,12 +45,10 @@ def main(argv: list[str], prog: str = "lockstep diff") -> int:
     previous: list[inv.InventoryEntry] = []
     if args.app:
         try:
-            live_app = kube.get(f"/apis/lockstep.dev/v1alpha1/namespaces/{app_ns}/applications/{app_name}")
+            previous = _inventory(kube, app_ns, app_name)
         except ApiError as problem:
-            common.error(f"Application {args.app}: {problem.message}")
+            common.error(f"{args.app}: {problem.message}")
             return common.EXIT_ERROR
-        entries = ((live_app.get("status") or {}).get("inventory") or {}).get("entries") or []
-        previous = [inv.InventoryEntry.from_dict(e) for e in entries]
     engine = Engine(Cluster(kube))
     context = StageContext(
         namespace=namespace, client=kube, read_secret=common.secret_reader(kube, namespace)
@@ -75,3 +78,21 @@ def main(argv: list[str], prog: str = "lockstep diff") -> int:
         out.append(f"--- live/{entry.key}\n+++ (pruned)\n")
     sys.stdout.write("".join(out))
     return 1 if out else 0
+
+
+def _inventory(kube: Any, namespace: str, name: str) -> list[Any]:
+    """The inventory of Application ``name``, or of the CLI sync of that name (its ConfigMap)."""
+    import json
+
+    from core_sync import inventory as inv
+    from core_sync.kube import ApiError
+
+    try:
+        app = kube.get(f"/apis/lockstep.dev/v1alpha1/namespaces/{namespace}/applications/{name}")
+        entries = ((app.get("status") or {}).get("inventory") or {}).get("entries") or []
+    except ApiError as missing:
+        if not missing.not_found:
+            raise
+        store = kube.get(f"/api/v1/namespaces/{namespace}/configmaps/lockstep-sync-{name}")
+        entries = json.loads((store.get("data") or {}).get("inventory", "[]"))
+    return [inv.InventoryEntry.from_dict(e) for e in entries]

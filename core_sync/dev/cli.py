@@ -41,14 +41,19 @@ def _running(status: dict[str, Any]) -> bool:
 
 def _parser(prog: str, description: str, example: str) -> argparse.ArgumentParser:
     return argparse.ArgumentParser(
-        prog=prog, description=description, epilog=f"example:\n  {example}",
+        prog=prog,
+        description=description,
+        epilog=f"example:\n  {example}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
 
 
 def up(argv: list[str], prog: str) -> int:
-    _parser(prog, "Start a local kube-apiserver+etcd, OpenBao and moto on loopback.",
-            "lockstep dev up && eval \"$(lockstep dev env)\"").parse_args(argv)
+    _parser(
+        prog,
+        "Start a local kube-apiserver+etcd, OpenBao and moto on loopback.",
+        'lockstep dev up && eval "$(lockstep dev env)"',
+    ).parse_args(argv)
     from core_sync.testing.binaries import BinaryNotFound, etcd, kube_apiserver
 
     try:
@@ -66,7 +71,10 @@ def up(argv: list[str], prog: str) -> int:
     log = (directory / "supervisor.log").open("ab")
     subprocess.Popen(
         [sys.executable, "-m", "core_sync.dev.supervisor", str(directory)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     deadline = time.monotonic() + UP_BUDGET_S
     while time.monotonic() < deadline:
@@ -74,13 +82,19 @@ def up(argv: list[str], prog: str) -> int:
         if status["state"] == "ready":
             print(f"control plane: {status['server']}")
             print(f"kubeconfig:    {directory / 'kubeconfig'}")
-            print(f"environment:   eval \"$(lockstep dev env)\"  (or source {directory / 'env'})")
+            print(f'environment:   eval "$(lockstep dev env)"  (or source {directory / "env"})')
             return 0
         if status["state"] == "failed":
-            print(f"error: dev up failed: {status.get('error')} (log: {directory / 'supervisor.log'})", file=sys.stderr)
+            print(
+                f"error: dev up failed: {status.get('error')} (log: {directory / 'supervisor.log'})",
+                file=sys.stderr,
+            )
             return 1
         time.sleep(0.2)
-    print(f"error: dev up: not ready after {UP_BUDGET_S:.0f} s (log: {directory / 'supervisor.log'})", file=sys.stderr)
+    print(
+        f"error: dev up: not ready after {UP_BUDGET_S:.0f} s (log: {directory / 'supervisor.log'})",
+        file=sys.stderr,
+    )
     return 1
 
 
@@ -107,7 +121,9 @@ def down(argv: list[str], prog: str) -> int:
 
 
 def env(argv: list[str], prog: str) -> int:
-    _parser(prog, "Print shell exports for the local environment.", "eval \"$(lockstep dev env)\"").parse_args(argv)
+    _parser(prog, "Print shell exports for the local environment.", 'eval "$(lockstep dev env)"').parse_args(
+        argv
+    )
     directory = _state_dir()
     if not _running(_status(directory)):
         print("error: the local environment is not up: run `lockstep dev up`", file=sys.stderr)

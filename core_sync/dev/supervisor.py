@@ -49,7 +49,9 @@ def run(directory: Path) -> int:
             env_file = directory / "env"
             env_file.write_text("".join(f"export {k}={v}\n" for k, v in env.items()))
             env_file.chmod(0o600)
-            status.write_text(json.dumps({"state": "ready", "pid": os.getpid(), "server": plane.server, "env": env}))
+            status.write_text(
+                json.dumps({"state": "ready", "pid": os.getpid(), "server": plane.server, "env": env})
+            )
             stop.wait()
     except Exception as error:  # reported to `dev up`, which is waiting on the status file
         status.write_text(json.dumps({"state": "failed", "error": str(error)}))

@@ -67,7 +67,9 @@ class Discovery:
         for item in document.get("resources", []):
             if "/" in item["name"]:  # subresources such as deployments/status
                 continue
-            kinds[item["kind"]] = Resource(group, version, item["kind"], item["name"], bool(item["namespaced"]))
+            kinds[item["kind"]] = Resource(
+                group, version, item["kind"], item["name"], bool(item["namespaced"])
+            )
         return kinds
 
     def resource(self, api_version: str, kind: str, *, refresh: bool = True) -> Resource:

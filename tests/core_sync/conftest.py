@@ -40,9 +40,17 @@ def wait_for(
 class Operator:
     """`lockstep operator` as a subprocess against the test control plane."""
 
-    def __init__(self, control_plane: ControlPlane, workdir: Path) -> None:
+    def __init__(
+        self,
+        control_plane: ControlPlane,
+        workdir: Path,
+        namespaces: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.extra_env = env or {}
         self.control_plane = control_plane
         self.workdir = workdir
+        self.namespaces = namespaces
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "operator.log"
@@ -53,6 +61,7 @@ class Operator:
             **self.control_plane.env(),
             "LOCKSTEP_CACHE": str(self.workdir / "cache"),
             "PYTHONPATH": str(PLUGIN_DIR),
+            **self.extra_env,
         }
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -105,12 +114,23 @@ def operator(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFacto
 
 
 class Apps:
-    """Create Applications and read their status in one namespace."""
+    """Create Applications and read their status in one namespace; deletes them afterwards."""
 
     def __init__(self, client: KubeClient, namespace: str) -> None:
         self.client = client
         self.namespace = namespace
         self.base = f"/apis/lockstep.dev/v1alpha1/namespaces/{namespace}/applications"
+        self.created: list[str] = []
+
+    def cleanup(self) -> None:
+        """Delete every Application this test made, so no operator keeps reconciling them."""
+        for name in self.created:
+            try:
+                self.client.merge_patch(f"{self.base}/{name}", {"metadata": {"finalizers": None}})
+                self.client.delete(f"{self.base}/{name}")
+            except ApiError as error:
+                if not error.not_found:
+                    raise
 
     def create(self, name: str, url: str, path: str = "deploy", **spec: Any) -> dict[str, Any]:
         body = {
@@ -119,6 +139,7 @@ class Apps:
             "metadata": {"name": name, "namespace": self.namespace},
             "spec": {"source": {"repoURL": url, "targetRevision": "main", "path": path}, **spec},
         }
+        self.created.append(name)
         return self.client.create(self.base, body)
 
     def get(self, name: str) -> dict[str, Any]:
@@ -155,8 +176,10 @@ class Apps:
 
 
 @pytest.fixture
-def apps(control_plane: ControlPlane, namespace: str) -> Apps:
-    return Apps(control_plane.client, namespace)
+def apps(control_plane: ControlPlane, namespace: str) -> Iterator[Apps]:
+    made = Apps(control_plane.client, namespace)
+    yield made
+    made.cleanup()
 
 
 def configmap(name: str, value: str, **annotations: str) -> str:
