@@ -49,7 +49,7 @@ class Cluster:
     """The cluster operations of the engine, bound to one client."""
 
     def __init__(
-        self, client: KubeClient, *, field_manager: str = FIELD_MANAGER, concurrency: int = 8
+        self, client: KubeClient, *, field_manager: str = FIELD_MANAGER, concurrency: int = 16
     ) -> None:
         self.client = client
         self.discovery = Discovery(client)
@@ -105,6 +105,47 @@ class Cluster:
         key = entry.key
         resource = self.discovery.resource(entry.api_version, key.kind)
         return resource.object_path(key.name, key.namespace or None)
+
+    def snapshot(self, objects: Sequence[KubeObject]) -> dict[tuple[str, str, str], KubeObject]:
+        """Live objects for ``objects`` by ``(collection path, namespace, name)``: one LIST per kind and
+        namespace instead of one GET per object. Kinds not served yet are simply absent."""
+        collections: dict[str, None] = {}
+        for obj in objects:
+            try:
+                resource = self.resource(obj)
+            except ObjectError:
+                continue
+            collections[resource.collection_path((obj.get("metadata") or {}).get("namespace"))] = None
+
+        def list_all(path: str) -> list[KubeObject]:
+            items: list[KubeObject] = []
+            token = None
+            while True:
+                page = self.client.get(path, limit=500, **({"continue": token} if token else {}))
+                kind = str(page.get("kind", "")).removesuffix("List")
+                for item in page.get("items") or []:
+                    items.append({"apiVersion": page.get("apiVersion"), "kind": kind, **item})
+                token = (page.get("metadata") or {}).get("continue")
+                if not token:
+                    return items
+
+        paths = list(collections)
+        found: dict[tuple[str, str, str], KubeObject] = {}
+        for path, outcome in zip(paths, self.each(paths, list_all), strict=True):
+            if outcome.error is not None:
+                raise outcome.error
+            for item in outcome.value:
+                meta = item.get("metadata") or {}
+                found[(path, meta.get("namespace") or "", meta["name"])] = item
+        return found
+
+    def snapshot_key(self, obj: KubeObject) -> tuple[str, str, str] | None:
+        try:
+            resource = self.resource(obj)
+        except ObjectError:
+            return None
+        meta = obj.get("metadata") or {}
+        return (resource.collection_path(meta.get("namespace")), meta.get("namespace") or "", meta["name"])
 
     def get(self, obj: KubeObject) -> KubeObject | None:
         try:

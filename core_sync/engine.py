@@ -21,7 +21,7 @@ from core_sync import inventory as inv
 from core_sync.apply import Cluster, ObjectError
 from core_sync.build import BuildError, build
 from core_sync.ordering import OrderingError, crd_names_by_group_kind, kind_rank, plan_waves
-from core_sync.plan import ObjectPlan, Plan, classify
+from core_sync.plan import ObjectPlan, Plan, classify, provably_unchanged, with_digest
 from core_sync.stages import (
     KubeObject,
     Pipeline,
@@ -226,13 +226,19 @@ class Engine:
         if errors:
             raise SyncFailed("ValidationFailed", _join(errors), revision=revision)
 
+        try:
+            snapshot = self.cluster.snapshot(placed)
+        except ObjectError as error:
+            raise SyncFailed("ValidationFailed", str(error), revision=revision) from error
+        manager = self.cluster.field_manager
+
         def examine(obj: KubeObject) -> ObjectPlan:
-            try:
-                live = self.cluster.get(obj)
-            except ObjectError:  # kind served only once its CRD (in this revision) is applied
-                return ObjectPlan(obj, "create")
-            remembered = self._applied.get(inv.ObjectKey.of(obj))
-            if live is not None and remembered == (_digest(obj), live["metadata"]["resourceVersion"]):
+            key = self.cluster.snapshot_key(obj)
+            if key is None:  # kind served only once its CRD (in this revision) is applied
+                return ObjectPlan(with_digest(obj, None), "create")
+            live = snapshot.get(key)
+            obj = with_digest(obj, live)
+            if provably_unchanged(obj, live, manager):
                 return ObjectPlan(obj, "unchanged", live=live, predicted=live)
             predicted = self.cluster.dry_run(obj)
             return ObjectPlan(obj, classify(live, predicted), live=live, predicted=predicted)

@@ -70,7 +70,7 @@ class Reconciler:
     def __init__(self, client: KubeClient, source: GitSource | None = None, watch_drift: bool = True) -> None:
         self.client = client
         self.source = source or GitSource()
-        self.local = Cluster(client, concurrency=int(os.environ.get("LOCKSTEP_KUBE_CONCURRENCY", "8")))
+        self.local = Cluster(client, concurrency=int(os.environ.get("LOCKSTEP_KUBE_CONCURRENCY", "16")))
         self.apps: dict[inv.AppRef, AppState] = {}
         self.drift = DriftWatcher(client, self.on_drift) if watch_drift else None
         self._lock = threading.Lock()

@@ -62,6 +62,8 @@ def main(argv: list[str], prog: str = "lockstep sync") -> int:
         read_secret=common.secret_reader(kube, namespace),
     )
 
+    stored: dict[str, str] = {}
+
     def previous() -> list[inv.InventoryEntry]:
         try:
             data = kube.get(store).get("data") or {}
@@ -69,16 +71,23 @@ def main(argv: list[str], prog: str = "lockstep sync") -> int:
             if problem.not_found:
                 return []
             raise
+        stored.clear()
+        stored.update(data)
         return [inv.InventoryEntry.from_dict(e) for e in json.loads(data.get("inventory", "[]"))]
 
     def save(entries: list[inv.InventoryEntry], revision: str) -> None:
+        data = {"inventory": json.dumps([e.to_dict() for e in entries]), "revision": revision}
+        if data == stored:
+            return  # a no-op sync writes nothing
         body = {
             "apiVersion": "v1",
             "kind": "ConfigMap",
             "metadata": {"name": f"lockstep-sync-{args.name}"},
-            "data": {"inventory": json.dumps([e.to_dict() for e in entries]), "revision": revision},
+            "data": data,
         }
         kube.apply(store, body, field_manager="lockstep")
+        stored.clear()
+        stored.update(data)
 
     status = 0
     while True:

@@ -38,7 +38,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def control_plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
     """One etcd + kube-apiserver for the session, with the project's CRDs installed when given."""
-    with ControlPlane() as plane:
+    with ControlPlane(audit=True) as plane:
         crds = request.config.getoption("--lockstep-crds")
         if crds and Path(crds).exists():
             plane.install_crds(crds)

@@ -95,3 +95,27 @@ def test_sync_once_applies_then_prunes_and_diff_is_clean(
     assert "1 pruned" in second.stdout
     assert live(control_plane.client, f"/api/v1/namespaces/{namespace}/configmaps/b") is None
     assert live(control_plane.client, f"/api/v1/namespaces/{namespace}/configmaps/a") is not None
+
+
+def test_noop_resync_makes_no_write_requests(
+    control_plane: ControlPlane, namespace: str, git_server: GitServer, tmp_path: Path
+) -> None:
+    env = {**control_plane.env(), "LOCKSTEP_CACHE": str(tmp_path / "cache")}
+    files = {f"deploy/cm-{i}.yaml": configmap(f"cm-{i}", str(i)) for i in range(20)}
+    files["deploy/secret.yaml"] = SECRET
+    url = git_server.create_repo("noop", files)
+    sync = ["sync", "--repo", url, "--path", "deploy", "-n", namespace]
+    assert lockstep(*sync, env=env).returncode == 0
+    before = control_plane.write_requests(namespaces=[namespace])
+    again = lockstep(*sync, env=env)
+    assert again.returncode == 0 and "21 unchanged" in again.stdout, again.stdout + again.stderr
+    assert control_plane.write_requests(namespaces=[namespace]) == before
+    # an edit by someone else is found (dry-run) and corrected with exactly one write
+    control_plane.client.merge_patch(f"/api/v1/namespaces/{namespace}/configmaps/cm-3", {"data": {"value": "x"}},
+                                     fieldManager="kubectl-edit")
+    edited = len(control_plane.write_requests(namespaces=[namespace]))
+    fixed = lockstep(*sync, env=env)
+    assert "1 configured, 20 unchanged" in fixed.stdout, fixed.stdout
+    writes = control_plane.write_requests(namespaces=[namespace])[edited:]
+    assert [(w["verb"], w["objectRef"]["name"]) for w in writes if w["verb"] == "patch"] == [
+        ("patch", "cm-3"), ("patch", "cm-3")]  # drop kubectl-edit's managedFields entry, then apply
