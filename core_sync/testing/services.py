@@ -151,9 +151,9 @@ _GIT_IDENTITY = {
 }
 
 
-def git(*args: str, cwd: Path | None = None) -> str:
+def git(*args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> str:
     """Run git with a fixed identity and no user/system config; raise with stderr on failure."""
-    env = {**os.environ, **_GIT_IDENTITY, "HOME": os.environ.get("HOME", "/nonexistent")}
+    env = {**os.environ, **_GIT_IDENTITY, "HOME": os.environ.get("HOME", "/nonexistent"), **(env or {})}
     result = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"git {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
@@ -199,6 +199,10 @@ class GitServer(_Service):
     def url_for(self, name: str) -> str:
         return f"git://127.0.0.1:{self.port}/{name}.git"
 
+    def _auth_env(self) -> dict[str, str]:
+        """Environment that authenticates git to this server (none for git://)."""
+        return {}
+
     def create_repo(self, name: str, files: Mapping[str, str | bytes], branch: str = "main") -> str:
         """A bare repo ``name`` whose ``branch`` has one commit holding ``files``; returns its URL."""
         bare = self.root / f"{name}.git"
@@ -218,7 +222,8 @@ class GitServer(_Service):
         """Clone ``name``, write ``files``, delete ``remove``, commit, push over git://; return the SHA."""
         with tempfile.TemporaryDirectory(prefix="lockstep-git-") as work:
             checkout = Path(work) / "checkout"
-            git("clone", "--quiet", self.url_for(name), str(checkout))
+            auth = self._auth_env()
+            git("clone", "--quiet", self.url_for(name), str(checkout), env=auth)
             if git("branch", "--show-current", cwd=checkout) != branch:
                 git("checkout", "--quiet", "-B", branch, cwd=checkout)
             for relative, content in (files or {}).items():
@@ -229,9 +234,72 @@ class GitServer(_Service):
                 git("rm", "--quiet", "-r", relative, cwd=checkout)
             git("add", "--all", cwd=checkout)
             git("commit", "--quiet", "--allow-empty", "-m", message, cwd=checkout)
-            git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}", cwd=checkout)
+            git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}", cwd=checkout, env=auth)
             return git("rev-parse", "HEAD", cwd=checkout)
 
     def __enter__(self) -> GitServer:
+        super().__enter__()
+        return self
+
+
+class GitHttpServer(GitServer):
+    """The same repositories over smart HTTP (``git http-backend``), optionally behind basic or bearer auth.
+
+    ``url_for`` gives the URL without credentials (what an Application names); ``commit`` and
+    ``create_repo`` authenticate themselves.
+    """
+
+    name = "git-http"
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        basic: tuple[str, str] | None = None,
+        bearer: str | None = None,
+    ) -> None:
+        super().__init__(root)
+        self.basic = basic
+        self.bearer = bearer
+
+    def _argv(self) -> list[str]:
+        return [sys.executable, "-m", "core_sync.testing.git_http", str(self.root), str(self.port)]
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if self.basic:
+            env["GIT_HTTP_BASIC"] = ":".join(self.basic)
+        if self.bearer:
+            env["GIT_HTTP_BEARER"] = self.bearer
+        return env
+
+    def url_for(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{name}.git"
+
+    def _auth_env(self) -> dict[str, str]:
+        import base64
+
+        if self.bearer:
+            header = f"Authorization: Bearer {self.bearer}"
+        elif self.basic:
+            header = "Authorization: Basic " + base64.b64encode(":".join(self.basic).encode()).decode()
+        else:
+            return {}
+        return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader", "GIT_CONFIG_VALUE_0": header}
+
+    def _ready(self) -> bool:
+        probe = self.root / ".lockstep-probe.git"
+        if not probe.exists():
+            git("init", "--bare", "--quiet", str(probe))
+        result = subprocess.run(
+            ["git", "ls-remote", self.url_for(".lockstep-probe")],
+            capture_output=True,
+            check=False,
+            timeout=5,
+            env={**os.environ, **self._auth_env()},
+        )
+        return result.returncode == 0
+
+    def __enter__(self) -> GitHttpServer:
         super().__enter__()
         return self

@@ -132,12 +132,17 @@ class Apps:
                 if not error.not_found:
                     raise
 
-    def create(self, name: str, url: str, path: str = "deploy", **spec: Any) -> dict[str, Any]:
+    def create(
+        self, name: str, url: str, path: str = "deploy", secret_ref: str | None = None, **spec: Any
+    ) -> dict[str, Any]:
+        source: dict[str, Any] = {"repoURL": url, "targetRevision": "main", "path": path}
+        if secret_ref:
+            source["secretRef"] = {"name": secret_ref}
         body = {
             "apiVersion": "lockstep.dev/v1alpha1",
             "kind": "Application",
             "metadata": {"name": name, "namespace": self.namespace},
-            "spec": {"source": {"repoURL": url, "targetRevision": "main", "path": path}, **spec},
+            "spec": {"source": source, **spec},
         }
         self.created.append(name)
         return self.client.create(self.base, body)

@@ -111,11 +111,16 @@ def test_noop_resync_makes_no_write_requests(
     assert again.returncode == 0 and "21 unchanged" in again.stdout, again.stdout + again.stderr
     assert control_plane.write_requests(namespaces=[namespace]) == before
     # an edit by someone else is found (dry-run) and corrected with exactly one write
-    control_plane.client.merge_patch(f"/api/v1/namespaces/{namespace}/configmaps/cm-3", {"data": {"value": "x"}},
-                                     fieldManager="kubectl-edit")
+    control_plane.client.merge_patch(
+        f"/api/v1/namespaces/{namespace}/configmaps/cm-3",
+        {"data": {"value": "x"}},
+        fieldManager="kubectl-edit",
+    )
     edited = len(control_plane.write_requests(namespaces=[namespace]))
     fixed = lockstep(*sync, env=env)
     assert "1 configured, 20 unchanged" in fixed.stdout, fixed.stdout
     writes = control_plane.write_requests(namespaces=[namespace])[edited:]
     assert [(w["verb"], w["objectRef"]["name"]) for w in writes if w["verb"] == "patch"] == [
-        ("patch", "cm-3"), ("patch", "cm-3")]  # drop kubectl-edit's managedFields entry, then apply
+        ("patch", "cm-3"),
+        ("patch", "cm-3"),
+    ]  # drop kubectl-edit's managedFields entry, then apply
