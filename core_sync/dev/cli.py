@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
@@ -11,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from core_sync.commands.common import parser
 
 UP_BUDGET_S = 120.0
 
@@ -39,17 +40,8 @@ def _running(status: dict[str, Any]) -> bool:
     return True
 
 
-def _parser(prog: str, description: str, example: str) -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(
-        prog=prog,
-        description=description,
-        epilog=f"example:\n  {example}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-
-
 def up(argv: list[str], prog: str) -> int:
-    _parser(
+    parser(
         prog,
         "Start a local kube-apiserver+etcd, OpenBao and moto on loopback.",
         'lockstep dev up && eval "$(lockstep dev env)"',
@@ -99,7 +91,7 @@ def up(argv: list[str], prog: str) -> int:
 
 
 def down(argv: list[str], prog: str) -> int:
-    _parser(prog, "Stop what `lockstep dev up` started.", "lockstep dev down").parse_args(argv)
+    parser(prog, "Stop what `lockstep dev up` started.", "lockstep dev down").parse_args(argv)
     directory = _state_dir()
     status = _status(directory)
     if not _running(status):
@@ -121,7 +113,7 @@ def down(argv: list[str], prog: str) -> int:
 
 
 def env(argv: list[str], prog: str) -> int:
-    _parser(prog, "Print shell exports for the local environment.", 'eval "$(lockstep dev env)"').parse_args(
+    parser(prog, "Print shell exports for the local environment.", 'eval "$(lockstep dev env)"').parse_args(
         argv
     )
     directory = _state_dir()

@@ -193,6 +193,7 @@ class GitServer(_Service):
             capture_output=True,
             check=False,
             timeout=5,
+            env={**os.environ, **self._auth_env()},
         )
         return result.returncode == 0
 
@@ -286,19 +287,6 @@ class GitHttpServer(GitServer):
         else:
             return {}
         return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader", "GIT_CONFIG_VALUE_0": header}
-
-    def _ready(self) -> bool:
-        probe = self.root / ".lockstep-probe.git"
-        if not probe.exists():
-            git("init", "--bare", "--quiet", str(probe))
-        result = subprocess.run(
-            ["git", "ls-remote", self.url_for(".lockstep-probe")],
-            capture_output=True,
-            check=False,
-            timeout=5,
-            env={**os.environ, **self._auth_env()},
-        )
-        return result.returncode == 0
 
     def __enter__(self) -> GitHttpServer:
         super().__enter__()
