@@ -18,5 +18,6 @@ def test_install_manifests_apply_with_kubectl(control_plane: ControlPlane) -> No
     )
     assert result.returncode == 0, result.stderr
     assert "deployment.apps/lockstep-operator serverside-applied" in result.stdout
-    deployment = control_plane.client.get("/apis/apps/v1/namespaces/lockstep-system/deployments/lockstep-operator")
+    path = "/apis/apps/v1/namespaces/lockstep-system/deployments/lockstep-operator"
+    deployment = control_plane.client.get(path)
     assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == "lockstep"
