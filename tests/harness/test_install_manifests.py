@@ -12,9 +12,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_install_manifests_apply_with_kubectl(control_plane: ControlPlane) -> None:
     result = subprocess.run(
-        [str(binaries.kubectl()), "apply", "--server-side", "--field-manager=install-test",
-         "-f", str(ROOT / "crds"), "-f", str(ROOT / "deploy")],
-        env=control_plane.env(), capture_output=True, text=True, timeout=120,
+        [
+            str(binaries.kubectl()),
+            "apply",
+            "--server-side",
+            "--field-manager=install-test",
+            "-f",
+            str(ROOT / "crds"),
+            "-f",
+            str(ROOT / "deploy"),
+        ],
+        env=control_plane.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert "deployment.apps/lockstep-operator serverside-applied" in result.stdout
