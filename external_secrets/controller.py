@@ -1,9 +1,202 @@
-"""ExternalSecret, SecretStore and ClusterSecretStore controllers (kopf handlers, thin)."""
+"""ExternalSecret, SecretStore and ClusterSecretStore controllers (kopf handlers, thin).
+
+kopf only feeds watch events in: each handler records the object and asks the scheduler to reconcile it
+when something that matters changed (spec, labels, annotations, deletion; status-only updates are
+ignored). The reconciles themselves (:mod:`external_secrets.reconcile`) run in worker threads with
+per-object due times, so refresh intervals, jitter and backoff are per ExternalSecret.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
 from typing import Any
+
+log = logging.getLogger("lockstep.external")
+RESYNC_S = float(os.environ.get("LOCKSTEP_EXTERNAL_RESYNC", "60"))
+
+
+class Controller:
+    """Glue between kopf events, the scheduler and the reconciler (created at operator startup)."""
+
+    def __init__(self) -> None:
+        from core_sync.kube import KubeClient, KubeConfig
+        from external_secrets.cache import ProviderCache
+        from external_secrets.reconcile import Reconciler
+        from external_secrets.scheduler import Scheduler
+
+        config = KubeConfig.load(context=os.environ.get("LOCKSTEP_KUBE_CONTEXT"))
+        client = KubeClient(config)
+        env = os.environ.get
+        cache = ProviderCache(
+            rate=float(env("LOCKSTEP_EXTERNAL_STORE_QPS", "50")),
+            burst=int(env("LOCKSTEP_EXTERNAL_STORE_BURST", "100")),
+            concurrency=int(env("LOCKSTEP_EXTERNAL_STORE_CONCURRENCY", "8")),
+        )
+        self.scheduler = Scheduler(self._work, workers=int(env("LOCKSTEP_EXTERNAL_WORKERS", "8")))
+        self.reconciler = Reconciler(
+            client,
+            cache=cache,
+            max_backoff=float(env("LOCKSTEP_EXTERNAL_MAX_BACKOFF", "420")),
+            poke=lambda key, delay: self.scheduler.schedule(key, delay),
+        )
+        self._seen: dict[tuple[str, ...], tuple[Any, ...]] = {}
+        self._targets: dict[tuple[str, str], set[str]] = {}
+
+    def _work(self, key: Any) -> float | None:
+        if key[0] == "es":
+            return self.reconciler.reconcile_es((key[1], key[2]))
+        if key[0] == "store":
+            return self.reconciler.reconcile_store((key[1], key[2], key[3]))
+        if key[0] == "purge":
+            self.reconciler.cache.purge()
+            return 60.0
+        if key[0] == "resync":
+            self.resync()
+            return RESYNC_S
+        return None
+
+    def resync(self) -> None:
+        """List everything now and then, like an informer's resync: a watch that went quiet (as one opened
+        while a new CRD's storage initialises can) must not leave objects unreconciled."""
+        from core_sync.kube import ApiError
+
+        base = "/apis/external-secrets.io/v1"
+        try:
+            stores = [
+                *self._list(f"{base}/secretstores", "SecretStore"),
+                *self._list(f"{base}/clustersecretstores", "ClusterSecretStore"),
+            ]
+            externalsecrets = self._list(f"{base}/externalsecrets", "ExternalSecret")
+        except (ApiError, OSError) as error:
+            log.warning("resync failed", extra={"error": str(error)})
+            return
+        live_stores = set()
+        for obj in stores:
+            meta = obj["metadata"]
+            live_stores.add(
+                (obj["kind"], meta.get("namespace") if obj["kind"] == "SecretStore" else None, meta["name"])
+            )
+            self.on_store("MODIFIED", obj)
+        for gone in [k for k in self.reconciler.stores if k not in live_stores]:
+            self.on_store("DELETED", self.reconciler.stores[gone])
+        live = set()
+        for obj in externalsecrets:
+            live.add((obj["metadata"]["namespace"], obj["metadata"]["name"]))
+            self.on_externalsecret("MODIFIED", obj)
+        for namespace, name in [k for k in self.reconciler.externalsecrets if k not in live]:
+            self.on_externalsecret("DELETED", {"metadata": {"namespace": namespace, "name": name}})
+
+    def _list(self, path: str, kind: str) -> list[dict[str, Any]]:
+        items = self.reconciler.client.get(path).get("items") or []
+        return [{**item, "kind": kind, "apiVersion": "external-secrets.io/v1"} for item in items]
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.scheduler.start(loop)
+        self.scheduler.schedule(("purge",), 60.0)
+        self.scheduler.schedule(("resync",), 2.0)
+
+    # -- events ----------------------------------------------------------------------------------------
+    def on_externalsecret(self, event_type: str, body: dict[str, Any]) -> None:
+        from external_secrets.target import synced_resource_version, target_name
+
+        meta = body.get("metadata") or {}
+        namespace, name = meta.get("namespace"), meta.get("name")
+        if not namespace or not name:
+            return
+        key = ("es", namespace, name)
+        log.debug("externalsecret event %s %s/%s", event_type, namespace, name)
+        old = self.reconciler.externalsecrets.get((namespace, name))
+        if old is not None:
+            self._targets.get((namespace, target_name(old)), set()).discard(name)
+        if event_type == "DELETED":
+            self.reconciler.externalsecrets.pop((namespace, name), None)
+            self._seen.pop(key, None)
+            self.scheduler.cancel(key)
+            return
+        self.reconciler.externalsecrets[(namespace, name)] = body
+        self._targets.setdefault((namespace, target_name(body)), set()).add(name)
+        fingerprint = (meta.get("uid"), synced_resource_version(body), bool(meta.get("deletionTimestamp")))
+        if self._seen.get(key) != fingerprint:
+            self._seen[key] = fingerprint
+            self.scheduler.schedule(key, 0.0)
+
+    def on_store(self, event_type: str, body: dict[str, Any]) -> None:
+        meta = body.get("metadata") or {}
+        kind = body.get("kind") or "SecretStore"
+        store_key = (kind, meta.get("namespace") if kind == "SecretStore" else None, meta.get("name"))
+        key = ("store", *store_key)
+        if event_type == "DELETED":
+            self.reconciler.stores.pop(store_key, None)  # type: ignore[arg-type]
+            self.reconciler.store_state.pop(store_key, None)  # type: ignore[arg-type]
+            self._seen.pop(key, None)  # type: ignore[arg-type]
+            self.scheduler.cancel(key)
+            return
+        self.reconciler.stores[store_key] = body  # type: ignore[index]
+        fingerprint = (meta.get("uid"), meta.get("generation"))
+        if self._seen.get(key) != fingerprint:  # type: ignore[arg-type]
+            self._seen[key] = fingerprint  # type: ignore[index]
+            self.scheduler.schedule(key, 0.0)
+
+    def on_secret(self, event_type: str, body: dict[str, Any]) -> None:
+        """Drift repair: a managed Secret changed or vanished behind our back."""
+        from external_secrets.target import secret_is_valid
+
+        meta = body.get("metadata") or {}
+        namespace, name = str(meta.get("namespace")), str(meta.get("name"))
+        if event_type != "DELETED" and secret_is_valid(body):
+            return
+        for es_name in self._targets.get((namespace, name), set()).copy():
+            self.scheduler.schedule(("es", namespace, es_name), 0.0)
 
 
 def register(registry: Any) -> None:
     """Add the ExternalSecret handlers to ``registry`` (being built)."""
+    import kopf
+
+    from external_secrets.target import MANAGED_LABEL
+
+    holder: dict[str, Controller] = {}
+
+    def controller() -> Controller | None:
+        return holder.get("controller")
+
+    @kopf.on.startup(registry=registry)
+    async def start_external(**_: Any) -> None:
+        holder["controller"] = Controller()
+        holder["controller"].start(asyncio.get_running_loop())
+
+    @kopf.on.cleanup(registry=registry)
+    async def stop_external(**_: Any) -> None:
+        current = holder.pop("controller", None)
+        if current is not None:
+            await current.scheduler.stop()
+
+    @kopf.on.event("external-secrets.io", "v1", "externalsecrets", registry=registry)
+    async def externalsecret_event(**kwargs: Any) -> None:
+        event = kwargs["event"]
+        current = controller()
+        if current is not None and event.get("type") is not None:
+            current.on_externalsecret(str(event["type"]), dict(event["object"]))
+
+    @kopf.on.event("external-secrets.io", "v1", "secretstores", registry=registry)
+    async def secretstore_event(**kwargs: Any) -> None:
+        event = kwargs["event"]
+        current = controller()
+        if current is not None and event.get("type") is not None:
+            current.on_store(str(event["type"]), dict(event["object"]))
+
+    @kopf.on.event("external-secrets.io", "v1", "clustersecretstores", registry=registry)
+    async def clustersecretstore_event(**kwargs: Any) -> None:
+        event = kwargs["event"]
+        current = controller()
+        if current is not None and event.get("type") is not None:
+            current.on_store(str(event["type"]), dict(event["object"]))
+
+    @kopf.on.event("", "v1", "secrets", labels={MANAGED_LABEL: "true"}, registry=registry)
+    async def managed_secret_event(**kwargs: Any) -> None:
+        event = kwargs["event"]
+        current = controller()
+        if current is not None and event.get("type") is not None:
+            current.on_secret(str(event["type"]), dict(event["object"]))
