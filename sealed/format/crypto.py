@@ -1,0 +1,99 @@
+"""Bitnami's hybrid encryption: RSA-OAEP-SHA256 wraps a one-time AES-256-GCM key.
+
+One sealed value is ``uint16be(len(rsa)) || RSA-OAEP(session key, label) || AES-GCM(value, nonce=0)``.
+The zero nonce is safe only because every session key is fresh and used once; the OAEP label binds the
+value to its scope (``ns/name``, ``ns`` or nothing), so a value moved elsewhere cannot be opened.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from sealed.format import b64
+from sealed.format.certs import SealingCert
+from sealed.format.errors import FormatError
+
+SESSION_KEY_BYTES = 32
+ZERO_NONCE = bytes(12)
+TOO_SHORT = "SealedSecret data is too short"
+NO_KEY = "no key could decrypt secret"
+
+
+def _oaep(label: bytes) -> padding.OAEP:
+    return padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=label)
+
+
+def public_key(cert: SealingCert) -> rsa.RSAPublicKey:
+    return rsa.RSAPublicNumbers(cert.exponent, cert.modulus).public_key()
+
+
+def hybrid_encrypt(key: rsa.RSAPublicKey, plaintext: bytes, label: bytes) -> bytes:
+    """Seal one value; the output differs every call (random session key and OAEP seed)."""
+    session_key = os.urandom(SESSION_KEY_BYTES)
+    wrapped = key.encrypt(session_key, _oaep(label))
+    sealed = AESGCM(session_key).encrypt(ZERO_NONCE, plaintext, None)
+    return len(wrapped).to_bytes(2, "big") + wrapped + sealed
+
+
+def open_with(key: rsa.RSAPrivateKey, blob: bytes, label: bytes) -> bytes:
+    """Open one value with one key; raises ``ValueError`` if the key, label or bytes do not match."""
+    if len(blob) < 2:
+        raise FormatError(TOO_SHORT)
+    size = int.from_bytes(blob[:2], "big")
+    if len(blob) < 2 + size:
+        raise FormatError(TOO_SHORT)
+    if size != (key.key_size + 7) // 8:
+        raise ValueError("RSA ciphertext length does not match this key")
+    session_key = key.decrypt(blob[2 : 2 + size], _oaep(label))
+    try:
+        return AESGCM(session_key).decrypt(ZERO_NONCE, blob[2 + size :], None)
+    except InvalidTag:
+        raise ValueError("AES-GCM authentication failed") from None
+
+
+class PrivateKey:
+    """A private key with the fingerprint errors name it by (never the key itself)."""
+
+    __slots__ = ("fingerprint", "key", "source")
+
+    def __init__(self, key: rsa.RSAPrivateKey, fingerprint: str, source: str = "") -> None:
+        self.key = key
+        self.fingerprint = fingerprint
+        self.source = source
+
+
+def fingerprint(key: rsa.RSAPublicKey) -> str:
+    """``ssh.FingerprintSHA256`` of the public key, as Bitnami's controller names keys."""
+    import hashlib
+
+    numbers = key.public_numbers()
+
+    def mpint(value: int) -> bytes:
+        raw = value.to_bytes(value.bit_length() // 8 + 1, "big")
+        return len(raw).to_bytes(4, "big") + raw
+
+    wire = len(b"ssh-rsa").to_bytes(4, "big") + b"ssh-rsa" + mpint(numbers.e) + mpint(numbers.n)
+    digest = b64.encode(hashlib.sha256(wire).digest()).rstrip("=")
+    return f"SHA256:{digest}"
+
+
+def private_key(key: rsa.RSAPrivateKey, source: str = "") -> PrivateKey:
+    return PrivateKey(key, fingerprint(key.public_key()), source)
+
+
+def hybrid_decrypt(keys: Sequence[PrivateKey], blob: bytes, label: bytes) -> bytes:
+    """Try every key (the ciphertext carries no key id) and return the first plaintext that opens."""
+    if len(blob) < 2 or len(blob) < 2 + int.from_bytes(blob[:2], "big"):
+        raise FormatError(TOO_SHORT)
+    for candidate in keys:
+        try:
+            return open_with(candidate.key, blob, label)
+        except ValueError:
+            continue
+    raise FormatError(NO_KEY)

@@ -1,0 +1,513 @@
+"""go-yaml v2 output for JSON-shaped values, as sigs.k8s.io/yaml ``JSONToYAML`` prints them.
+
+Keys in go-yaml's "natural" order, 2-space indent, sequences not indented under their key, plain scalars
+wrapped at 80 columns, strings that would read back as another type double-quoted, multi-line strings as
+literal blocks. The scalar analysis follows libyaml's rules (go-yaml is a port of libyaml). Kept apart from
+the JSON printer so the default (JSON) path does not compile these patterns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from functools import cmp_to_key, lru_cache
+from typing import Any
+
+BEST_WIDTH = 80
+INDENT = 2
+
+_BOOL_WORDS = frozenset((
+    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE",
+    "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
+))  # fmt: skip
+# go-yaml's resolve map (bools, nulls, infinities, NaN) and the first characters that send a plain scalar
+# to a lookup, a float parse (".") or the int/float/timestamp parsers (digits and signs).
+_MAP_WORDS = _BOOL_WORDS | frozenset((
+    "", "~", "null", "Null", "NULL", ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF",
+    "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
+))  # fmt: skip
+_HINT_NUMBER = frozenset("0123456789+-")
+_GO_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+_GO_DOT_FLOAT = re.compile(r"\.[0-9]+([eE][-+]?[0-9]+)?\Z")
+_BASE60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?\Z")
+_DATE = r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})"
+_CLOCK = r"([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:[.,][0-9]+)?"
+_TIMESTAMPS = (
+    re.compile(_DATE + r"\Z"),
+    re.compile(_DATE + r"[Tt]" + _CLOCK + r"(?:Z|[-+]([0-9]{2}):([0-9]{2}))\Z"),
+    re.compile(_DATE + " " + _CLOCK + r"\Z"),
+)
+_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_BREAKS = "\r\n\x85\u2028\u2029"
+_ESCAPES = {
+    "\0": "0", "\a": "a", "\b": "b", "\t": "t", "\n": "n", "\v": "v", "\f": "f", "\r": "r",
+    "\x1b": "e", '"': '"', "\\": "\\", "\x85": "N", "\xa0": "_", "\u2028": "L", "\u2029": "P",
+}  # fmt: skip
+_SIMPLE_PLAIN = re.compile(r"[A-Za-z0-9/+_.][A-Za-z0-9/+=_.-]*\Z")
+
+
+def _resolves_to_non_string(value: str) -> bool:
+    """Must go-yaml quote this string? (It would read back as a bool, null, number or timestamp.)"""
+    if value in _MAP_WORDS:
+        return True
+    first = value[0]
+    if first == ".":
+        return bool(_GO_DOT_FLOAT.match(value)) and _finite(value)
+    if first not in _HINT_NUMBER:
+        return False  # letters (after the map lookup) and everything else are strings
+    if ":" in value and _BASE60.match(value):
+        return True  # go-yaml quotes YAML 1.1 base-60 floats too
+    if first.isdigit() and _go_timestamp(value):
+        return True
+    plain = value.replace("_", "")
+    if _go_int(plain):
+        return True
+    if _GO_FLOAT.match(plain) and _finite(plain):
+        return True
+    if plain.startswith("0b"):
+        return _go_int("0b" + plain[2:]) if plain[2:] else False
+    if plain.startswith("-0b"):
+        return _go_int("-0b" + plain[3:]) if plain[3:] else False
+    return False
+
+
+def _finite(text: str) -> bool:
+    return abs(float(text)) != float("inf")
+
+
+def _go_int(text: str) -> bool:
+    """``strconv.ParseInt(text, 0, 64)`` or ``ParseUint`` would succeed."""
+    sign = text[0] if text and text[0] in "+-" else ""
+    body = text[len(sign) :]
+    prefix = body[:2].lower()
+    if prefix in ("0x", "0o", "0b"):
+        digits, base = body[2:], {"0x": 16, "0o": 8, "0b": 2}[prefix]
+    elif len(body) > 1 and body[0] == "0":
+        digits, base = body[1:], 8
+    else:
+        digits, base = body, 10
+    if not digits:
+        return False
+    try:
+        number = int(digits, base)
+    except ValueError:
+        return False
+    if not digits.isascii() or not all(c.isalnum() for c in digits):
+        return False
+    signed = -number if sign == "-" else number
+    return -(1 << 63) <= signed < (1 << 63) or (not sign and number < (1 << 64))
+
+
+def _go_timestamp(value: str) -> bool:
+    """One of go-yaml's timestamp layouts, with Go's range checks."""
+    for pattern in _TIMESTAMPS:
+        match = pattern.match(value)
+        if not match:
+            continue
+        parts = [int(g) if g is not None else 0 for g in match.groups()]
+        year, month, day = parts[0], parts[1], parts[2]
+        if not 1 <= month <= 12:
+            return False
+        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+        if not 1 <= day <= (_DAYS[month - 1] if month != 2 or leap else 28):
+            return False
+        if len(parts) > 3 and (parts[3] > 23 or parts[4] > 59 or parts[5] > 59):
+            return False
+        return not (len(parts) > 6 and (parts[6] > 24 or parts[7] > 60))
+    return False
+
+
+def _go_yaml_less(a: str, b: str) -> bool:
+    """go-yaml v2's key order: letters compare by code point, runs of digits compare as numbers.
+
+    Digits are Unicode ``Nd`` (Go's ``unicode.IsDigit``) and are valued as ``rune - '0'``, as go-yaml does.
+    """
+    zero = ord("0")
+    for i in range(min(len(a), len(b))):
+        if a[i] == b[i]:
+            continue
+        a_letter, b_letter = a[i].isalpha(), b[i].isalpha()
+        if a_letter and b_letter:
+            return a[i] < b[i]
+        if a_letter or b_letter:
+            return b_letter
+        an = bn = 0
+        if a[i] == "0" or b[i] == "0":
+            j = i - 1
+            while j >= 0 and a[j].isdecimal():
+                if a[j] != "0":
+                    an = bn = 1
+                    break
+                j -= 1
+        ai = i
+        while ai < len(a) and a[ai].isdecimal():
+            an = _int64(an * 10 + ord(a[ai]) - zero)
+            ai += 1
+        bi = i
+        while bi < len(b) and b[bi].isdecimal():
+            bn = _int64(bn * 10 + ord(b[bi]) - zero)
+            bi += 1
+        if an != bn:
+            return an < bn
+        if ai != bi:
+            return ai < bi
+        return a[i] < b[i]
+    return len(a) < len(b)
+
+
+def _int64(value: int) -> int:
+    """Go's int64 wraps around; long digit runs must compare as they do in go-yaml."""
+    return (value + (1 << 63)) % (1 << 64) - (1 << 63)
+
+
+def _go_yaml_cmp(a: str, b: str) -> int:
+    return -1 if _go_yaml_less(a, b) else (1 if _go_yaml_less(b, a) else 0)
+
+
+@lru_cache(maxsize=1024)
+def _sorted_cached(keys: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(keys, key=cmp_to_key(_go_yaml_cmp)))
+
+
+def go_yaml_sorted(keys: Sequence[str]) -> list[str]:
+    """Keys in go-yaml's order; the same key sets recur (every SealedSecret), so orders are cached."""
+    return list(_sorted_cached(tuple(keys)))
+
+
+def _printable(ch: str) -> bool:
+    cp = ord(ch)
+    return (
+        cp == 0x0A or 0x20 <= cp <= 0x7E or 0xA0 <= cp <= 0xD7FF or (0xE000 <= cp <= 0xFFFD and cp != 0xFEFF)
+    )
+
+
+class _Analysis:
+    __slots__ = ("block_allowed", "block_plain", "flow_plain", "multiline", "single_allowed")
+
+    def __init__(self, value: str) -> None:
+        if not value:
+            self.multiline = False
+            self.flow_plain = False
+            self.block_plain = True
+            self.single_allowed = True
+            self.block_allowed = False
+            return
+        block_ind = flow_ind = line_breaks = special = False
+        leading_space = leading_break = trailing_space = trailing_break = False
+        break_space = space_break = previous_space = previous_break = False
+        if value.startswith(("---", "...")):
+            block_ind = flow_ind = True
+        preceded_ws = True
+        n = len(value)
+        for i, ch in enumerate(value):
+            followed_ws = i + 1 >= n or value[i + 1] in " \t" + _BREAKS
+            if i == 0:
+                if ch in "#,[]{}&*!|>'\"%@`":
+                    flow_ind = block_ind = True
+                if ch in "?:":
+                    flow_ind = True
+                    if followed_ws:
+                        block_ind = True
+                if ch == "-" and followed_ws:
+                    flow_ind = block_ind = True
+            else:
+                if ch in ",?[]{}":
+                    flow_ind = True
+                if ch == ":":
+                    flow_ind = True
+                    if followed_ws:
+                        block_ind = True
+                if ch == "#" and preceded_ws:
+                    flow_ind = block_ind = True
+            if not _printable(ch):
+                special = True
+            if ch in _BREAKS:
+                line_breaks = True
+            if ch == " ":
+                if i == 0:
+                    leading_space = True
+                if i == n - 1:
+                    trailing_space = True
+                if previous_break:
+                    break_space = True
+                previous_space, previous_break = True, False
+            elif ch in _BREAKS:
+                if i == 0:
+                    leading_break = True
+                if i == n - 1:
+                    trailing_break = True
+                if previous_space:
+                    space_break = True
+                previous_space, previous_break = False, True
+            else:
+                previous_space = previous_break = False
+            preceded_ws = ch in " \t" + _BREAKS
+        self.multiline = line_breaks
+        flow_plain = block_plain = single = block = True
+        if leading_space or leading_break or trailing_space or trailing_break:
+            flow_plain = block_plain = False
+        if trailing_space:
+            block = False
+        if break_space:
+            flow_plain = block_plain = single = False
+        if space_break or special:
+            flow_plain = block_plain = single = block = False
+        if line_breaks:
+            flow_plain = block_plain = False
+        if flow_ind:
+            flow_plain = False
+        if block_ind:
+            block_plain = False
+        self.flow_plain, self.block_plain, self.single_allowed, self.block_allowed = (
+            flow_plain,
+            block_plain,
+            single,
+            block,
+        )
+
+
+class _Emitter:
+    def __init__(self) -> None:
+        self.out: list[str] = []
+        self.column = 0
+        self.at_line_start = True
+
+    def write(self, text: str) -> None:
+        self.out.append(text)
+        self.column += len(text)
+        self.at_line_start = False
+
+    def newline(self, indent: int) -> None:
+        self.out.append("\n" + " " * indent)
+        self.column = indent
+        self.at_line_start = True
+
+    # -- scalars -----------------------------------------------------------------------------------------
+    def scalar(self, value: Any, indent: int, simple_key: bool) -> None:
+        """Write a scalar; continuation lines of folded scalars go to ``indent``."""
+        if value is None:
+            self.write("null")
+        elif value is True:
+            self.write("true")
+        elif value is False:
+            self.write("false")
+        elif isinstance(value, int):
+            self.write(str(value))
+        elif isinstance(value, float):
+            self.write(_go_float(value))
+        else:
+            self.string(str(value), indent, simple_key)
+
+    def string(self, value: str, indent: int, simple_key: bool) -> None:
+        if _SIMPLE_PLAIN.match(value) and not value.startswith("...") and not _resolves_to_non_string(value):
+            self.write(value)  # the common case (names, base64): nothing to analyse, nothing to wrap
+            return
+        style = "plain"
+        if "\n" in value:
+            style = "literal"
+        elif _resolves_to_non_string(value):
+            style = "double"
+        analysis = _Analysis(value)
+        if simple_key and analysis.multiline:
+            style = "double"
+        if style == "plain" and (not analysis.block_plain or (not value and simple_key)):
+            style = "single"
+        if style == "single" and not analysis.single_allowed:
+            style = "double"
+        if style == "literal" and (not analysis.block_allowed or simple_key):
+            style = "double"
+        allow_breaks = not simple_key
+        if style == "plain":
+            self._plain(value, indent, allow_breaks)
+        elif style == "single":
+            self._single(value, indent, allow_breaks)
+        elif style == "double":
+            self._double(value, indent, allow_breaks)
+        else:
+            self._literal(value, indent)
+
+    def _plain(self, value: str, indent: int, allow_breaks: bool) -> None:
+        # Words are written whole; at a single space past column 80 the line is folded (libyaml's rule).
+        words = value.split(" ")
+        self.write(words[0])
+        for position in range(1, len(words)):
+            word = words[position]
+            after_word = bool(words[position - 1]) or position == 1
+            if allow_breaks and after_word and word and self.column > BEST_WIDTH:
+                self.newline(indent)
+            else:
+                self.write(" ")
+            self.write(word)
+
+    def _single(self, value: str, indent: int, allow_breaks: bool) -> None:
+        self.write("'")
+        spaces = breaks = False
+        last = len(value) - 1
+        for i, ch in enumerate(value):
+            if ch == " ":
+                nxt = value[i + 1] if i < last else ""
+                if allow_breaks and not spaces and self.column > BEST_WIDTH and 0 < i < last and nxt != " ":
+                    self.newline(indent)
+                else:
+                    self.write(ch)
+                spaces = True
+            elif ch in _BREAKS:
+                # Only U+2028/U+2029 get here (the others make the scalar double-quoted): libyaml writes the
+                # break character itself, then indents the next character as on a new line.
+                self.out.append(ch)
+                self.column = 0
+                breaks = True
+            else:
+                if breaks:
+                    self.write(" " * indent)
+                    breaks = False
+                self.write("''" if ch == "'" else ch)
+                spaces = False
+        self.write("'")
+
+    def _double(self, value: str, indent: int, allow_breaks: bool) -> None:
+        self.write('"')
+        spaces = False
+        last = len(value) - 1
+        for i, ch in enumerate(value):
+            if not _printable(ch) or ch == "\ufeff" or ch in _BREAKS or ch in '"\\':
+                code = _ESCAPES.get(ch)
+                if code is None:
+                    cp = ord(ch)
+                    code = f"x{cp:02X}" if cp <= 0xFF else (f"u{cp:04X}" if cp <= 0xFFFF else f"U{cp:08X}")
+                self.write("\\" + code)
+                spaces = False
+            elif ch == " ":
+                if allow_breaks and not spaces and self.column > BEST_WIDTH and 0 < i < last:
+                    self.newline(indent)
+                    if value[i + 1] == " ":
+                        self.write("\\")
+                else:
+                    self.write(ch)
+                spaces = True
+            else:
+                self.write(ch)
+                spaces = False
+        self.write('"')
+
+    def _literal(self, value: str, indent: int) -> None:
+        self.write("|")
+        if value[0] == " " or value[0] in _BREAKS:
+            self.write(str(INDENT))
+        if value[-1] not in _BREAKS:
+            self.write("-")
+        elif len(value) == 1 or value[-2] in _BREAKS:
+            self.write("+")
+        breaks = True
+        self.out.append("\n")
+        self.column = 0
+        for ch in value:
+            if ch in _BREAKS:
+                self.out.append("\n")
+                self.column = 0
+                breaks = True
+            else:
+                if breaks:
+                    self.out.append(" " * indent)
+                    self.column = indent
+                    breaks = False
+                self.write(ch)
+        self.at_line_start = True
+        self._after_block = True
+
+    # -- collections -------------------------------------------------------------------------------------
+    def node(self, value: Any, indent: int) -> None:
+        """A value after ``key:`` or ``-``; the cursor sits right after that indicator."""
+        if isinstance(value, Mapping) and value:
+            raise AssertionError("non-empty mappings are laid out by the caller")
+        if isinstance(value, Mapping):
+            self.write(" {}")
+        elif isinstance(value, list | tuple):
+            self.write(" []")
+        else:
+            self.write(" ")
+            self.scalar(value, indent + INDENT, simple_key=False)
+
+    def mapping(self, value: Mapping[str, Any], indent: int, first_inline: bool) -> None:
+        for position, key in enumerate(go_yaml_sorted([str(k) for k in value])):
+            if not (position == 0 and first_inline):
+                self._line(indent)
+            if _simple_key(key):
+                self.scalar(key, indent, simple_key=True)
+                self.write(":")
+            else:  # libyaml's complex key: "? key" then ": value" on the next line
+                self.write("? ")
+                self.scalar(key, indent + INDENT, simple_key=False)
+                self._line(indent)
+                self.write(":")
+            self._value(value[key], indent, in_mapping=True)
+
+    def sequence(self, value: Sequence[Any], indent: int, first_inline: bool) -> None:
+        for position, item in enumerate(value):
+            if not (position == 0 and first_inline):
+                self._line(indent)
+            self.write("-")
+            if isinstance(item, Mapping) and item:
+                self.write(" ")
+                self.mapping(item, indent + INDENT, first_inline=True)
+            elif isinstance(item, list | tuple) and item:
+                self.write(" ")
+                self.sequence(item, indent + INDENT, first_inline=True)
+            else:
+                self.node(item, indent)
+
+    def _value(self, value: Any, indent: int, in_mapping: bool) -> None:
+        if isinstance(value, Mapping) and value:
+            self.mapping(value, indent + INDENT, first_inline=False)
+        elif isinstance(value, list | tuple) and value:
+            self.sequence(value, indent if in_mapping else indent + INDENT, first_inline=False)
+        else:
+            self.node(value, indent)
+
+    def _line(self, indent: int) -> None:
+        if not self.out:
+            self.write(" " * indent)
+            return
+        if self.column == 0 and self.out[-1].endswith("\n"):
+            self.write(" " * indent)
+        else:
+            self.newline(indent)
+
+    _after_block = False
+
+
+def _simple_key(key: str) -> bool:
+    """libyaml writes a key inline only if it fits on one line and is at most 128 bytes."""
+    return len(key.encode()) <= 128 and not any(ch in _BREAKS for ch in key)
+
+
+def _go_float(value: float) -> str:
+    if value != value:
+        return ".nan"
+    if value in (float("inf"), float("-inf")):
+        return ".inf" if value > 0 else "-.inf"
+    text = repr(value)
+    if text.endswith(".0"):
+        text = text[:-2]
+    mantissa, _, exponent = text.partition("e")
+    if exponent:
+        sign = "-" if exponent.startswith("-") else "+"
+        text = f"{mantissa}e{sign}{exponent.lstrip('+-').zfill(2)}"
+    return text
+
+
+def to_yaml(obj: Any) -> str:
+    """sigs.k8s.io/yaml JSONToYAML of ``obj`` (a JSON-shaped value), ending with a newline."""
+    emitter = _Emitter()
+    if isinstance(obj, Mapping) and obj:
+        emitter.mapping(obj, 0, first_inline=True)
+    elif isinstance(obj, list | tuple) and obj:
+        emitter.sequence(obj, 0, first_inline=True)
+    elif isinstance(obj, Mapping):
+        emitter.write("{}")
+    elif isinstance(obj, list | tuple):
+        emitter.write("[]")
+    else:
+        emitter.scalar(obj, INDENT, simple_key=False)
+    text = "".join(emitter.out)
+    return text if text.endswith("\n") else text + "\n"
