@@ -231,15 +231,24 @@ class Engine:
         except ObjectError as error:
             raise SyncFailed("ValidationFailed", str(error), revision=revision) from error
         manager = self.cluster.field_manager
+        new_namespaces = {
+            o["metadata"]["name"]
+            for o in placed
+            if o.get("kind") == "Namespace" and o.get("apiVersion") == "v1"
+        } - {name for (_, _, name), live in snapshot.items() if live.get("kind") == "Namespace"}
 
         def examine(obj: KubeObject) -> ObjectPlan:
             key = self.cluster.snapshot_key(obj)
             if key is None:  # kind served only once its CRD (in this revision) is applied
                 return ObjectPlan(with_digest(obj, None), "create")
+            if key[1] in new_namespaces:  # its Namespace is created by this revision, in an earlier step
+                return ObjectPlan(with_digest(obj, None), "create")
             live = snapshot.get(key)
             obj = with_digest(obj, live)
             if provably_unchanged(obj, live, manager):
                 return ObjectPlan(obj, "unchanged", live=live, predicted=live)
+            if live is None:
+                return ObjectPlan(obj, "create", predicted=self.cluster.dry_run_create(obj))
             predicted = self.cluster.dry_run(obj)
             return ObjectPlan(obj, classify(live, predicted), live=live, predicted=predicted)
 

@@ -173,3 +173,16 @@ def test_create_namespace_and_remote_cluster_kubeconfig(
     apps.wait_ready("remote")
     made = live(control_plane.client, f"/api/v1/namespaces/{target}/configmaps/a")
     assert made is not None and made["data"] == {"value": "remote"}
+
+
+def test_namespace_and_its_objects_in_one_revision(
+    operator: Operator, apps: Apps, git_server: GitServer, control_plane: ControlPlane
+) -> None:
+    target = f"{apps.namespace}-made"
+    namespace = f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {target}\n"
+    inside = configmap("inside", "1").replace("metadata:\n", f"metadata:\n  namespace: {target}\n", 1)
+    url = git_server.create_repo("nsmade", {"deploy/a-cm.yaml": inside, "deploy/z-ns.yaml": namespace})
+    apps.create("nsmade", url, interval="1h")
+    apps.wait_ready("nsmade")
+    made = live(control_plane.client, f"/api/v1/namespaces/{target}/configmaps/inside")
+    assert made is not None and made["data"] == {"value": "1"}
