@@ -1,0 +1,207 @@
+"""The library: decrypt, encrypt, rotate and update keys of SOPS data in memory.
+
+Callers pass identities (or let them come from sops' environment variables); plaintext is returned, never
+written anywhere. Errors are :class:`~sops_plugin.errors.SopsError` carrying sops' exit code and naming
+``where`` (the file or object) and the key path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from sops_plugin.errors import SopsError
+from sops_plugin.format import document as d
+from sops_plugin.format.metadata import MasterKey
+from sops_plugin.format.rules import CryptRules
+from sops_plugin.format.tree import Branch, GoTime, to_plain
+
+TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sops_plugin.format.age import Identity
+
+
+def _identities(identities: Sequence[Identity] | None) -> Sequence[Identity]:
+    if identities is not None:
+        return identities
+    from sops_plugin.identities import from_environment
+
+    return from_environment()
+
+
+def decrypt_document(
+    data: bytes,
+    fmt: str,
+    identities: Sequence[Identity] | None = None,
+    *,
+    ignore_mac: bool = False,
+    where: str = "",
+) -> d.SopsDocument:
+    """Parse, unwrap the data key and decrypt (MAC verified unless ``ignore_mac``)."""
+    try:
+        doc = d.parse_encrypted(data, fmt)
+        key = d.data_key(doc.metadata, _identities(identities))
+        return d.decrypt(doc, key, ignore_mac=ignore_mac)
+    except SopsError as exc:
+        raise exc.located(where) from None
+
+
+def decrypt_bytes(
+    data: bytes,
+    fmt: str,
+    identities: Sequence[Identity] | None = None,
+    *,
+    output_format: str | None = None,
+    ignore_mac: bool = False,
+    where: str = "",
+    indent: int | None = None,
+) -> bytes:
+    """Encrypted file bytes → plaintext bytes, as ``sops decrypt`` prints them."""
+    doc = decrypt_document(data, fmt, identities, ignore_mac=ignore_mac, where=where)
+    try:
+        return d.emit_plain(doc.branches, output_format or fmt, indent)
+    except SopsError as exc:
+        raise exc.located(where) from None
+
+
+def _k8s_value(value: Any) -> Any:
+    from datetime import date, datetime
+
+    if isinstance(value, dict):
+        return Branch((str(k), _k8s_value(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [_k8s_value(v) for v in value]
+    if isinstance(value, datetime):
+        from sops_plugin.format.gofmt import parse_timestamp
+
+        text = value.isoformat().replace("+00:00", "Z")
+        return GoTime(parse_timestamp(text if value.tzinfo else text + "Z") or text)
+    if isinstance(value, date):
+        return GoTime(f"{value.isoformat()}T00:00:00Z")
+    return value
+
+
+def decrypt_object(obj: dict[str, Any], identities: Sequence[Identity], *, where: str = "") -> dict[str, Any]:
+    """A parsed manifest carrying a ``sops`` block → the decrypted object without it (Flux's route)."""
+    try:
+        from sops_plugin.format.metadata import from_plain
+
+        meta = from_plain(obj.get("sops"))
+        branch = _k8s_value({k: v for k, v in obj.items() if k != "sops"})
+        doc = d.SopsDocument("json", [branch], meta)
+        key = d.data_key(meta, identities)
+        plain = d.decrypt(doc, key)
+    except SopsError as exc:
+        raise exc.located(where) from None
+    result = to_plain(plain.branches[0])
+    assert isinstance(result, dict)
+    return result
+
+
+def encrypt_bytes(
+    data: bytes,
+    fmt: str,
+    rules: CryptRules,
+    plan: d.KeyPlan,
+    *,
+    previous: bytes | None = None,
+    identities: Sequence[Identity] | None = None,
+    output_format: str | None = None,
+    where: str = "",
+    indent: int | None = None,
+) -> bytes:
+    """Plaintext → encrypted file. With ``previous`` (the file's current encrypted bytes) the data key and
+    the IVs of unchanged values are reused, so only changed lines differ."""
+    try:
+        branches = d.parse_plain(data, fmt)
+        out_fmt = output_format or fmt
+        if previous is not None:
+            old = decrypt_document(previous, out_fmt, identities)
+            key = old.cipher.key if old.cipher else None
+            doc = d.encrypt(
+                branches,
+                out_fmt,
+                old.metadata.rules,
+                key=key,
+                groups=old.metadata.key_groups,
+                shamir_threshold=old.metadata.shamir_threshold,
+                cipher=old.cipher,
+            )
+        else:
+            doc = d.encrypt(branches, out_fmt, rules, plan)
+        return d.emit_encrypted(doc, indent=indent)
+    except SopsError as exc:
+        raise exc.located(where) from None
+
+
+def rotate_bytes(
+    data: bytes,
+    fmt: str,
+    identities: Sequence[Identity] | None = None,
+    *,
+    add_age: Sequence[str] = (),
+    rm_age: Sequence[str] = (),
+    where: str = "",
+) -> bytes:
+    """A new data key: every value, the MAC and every ``enc`` change; recipients optionally edited."""
+    try:
+        doc = decrypt_document(data, fmt, identities)
+        groups = [
+            [k for k in g if not (k.kind == "age" and k.recipient in rm_age)] for g in doc.metadata.key_groups
+        ]
+        if add_age:
+            groups[0] += [MasterKey("age", {"recipient": r}) for r in add_age]
+        plan = d.KeyPlan(groups, doc.metadata.shamir_threshold)
+        new = d.encrypt(doc.branches, fmt, doc.metadata.rules, plan)
+        return d.emit_encrypted(new)
+    except SopsError as exc:
+        raise exc.located(where) from None
+
+
+def _recipients(groups: Sequence[Sequence[MasterKey]]) -> list[list[tuple[str, str]]]:
+    return [sorted((k.kind, k.recipient or k.describe()) for k in g) for g in groups]
+
+
+def updatekeys_bytes(
+    data: bytes, fmt: str, plan: d.KeyPlan, identities: Sequence[Identity] | None = None, *, where: str = ""
+) -> tuple[bytes | None, list[str]]:
+    """Re-wrap the same data key for ``plan``'s recipients; values, MAC and lastmodified stay as they are.
+    Returns (new bytes or ``None`` if already up to date, the ``+++``/``---`` lines)."""
+    try:
+        doc = d.parse_encrypted(data, fmt)
+        old = _recipients(doc.metadata.key_groups)
+        new = _recipients(plan.groups)
+        threshold_same = (plan.shamir_threshold or 0) in (0, doc.metadata.shamir_threshold)
+        if old == new and threshold_same:
+            return None, []
+        changes = []
+        for n in range(max(len(old), len(new))):
+            before = set(old[n]) if n < len(old) else set()
+            after = set(new[n]) if n < len(new) else set()
+            changes += [f"Group {n + 1}"]
+            changes += [f"    +++ {r}" for _, r in sorted(after - before)]
+            changes += [f"    --- {r}" for _, r in sorted(before - after)]
+        key = d.data_key(doc.metadata, _identities(identities))
+        groups, threshold = d.wrap_keys(plan, key)
+        doc.metadata.key_groups = groups
+        doc.metadata.shamir_threshold = threshold
+        return d.emit_encrypted(doc), changes
+    except SopsError as exc:
+        raise exc.located(where) from None
+
+
+def find_config(start: Path, override: str | None = None) -> Path | None:
+    """``--config`` / ``SOPS_CONFIG``, else ``.sops.yaml`` in ``start`` or up to 100 parents."""
+    if override:
+        return Path(override)
+    current = start.resolve()
+    for _ in range(100):
+        candidate = current / ".sops.yaml"
+        if candidate.is_file():
+            return candidate
+        if current.parent == current:
+            break
+        current = current.parent
+    return None

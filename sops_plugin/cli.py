@@ -1,0 +1,357 @@
+"""``lockstep sops decrypt | encrypt | rotate | updatekeys``: sops' flags, output and exit codes.
+
+Only argparse and os are imported up front: ``lockstep sops decrypt`` must start close to the bare
+interpreter. Errors go to stderr naming the file and key path; nothing is written unless the whole result
+was computed (no partial output files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+TYPE_CHECKING = False  # typing is not imported at run time (start-up speed)
+if TYPE_CHECKING:
+    from sops_plugin.errors import SopsError
+    from sops_plugin.format.document import KeyPlan
+    from sops_plugin.format.rules import CryptRules
+
+EXAMPLES = {
+    "decrypt": (
+        "example:\n  SOPS_AGE_KEY_FILE=~/keys.txt lockstep sops decrypt secrets.enc.yaml > secrets.yaml\n"
+    ),
+    "encrypt": (
+        "example:\n  lockstep sops encrypt --age age1... --encrypted-regex '^(data|stringData)$' "
+        "secret.yaml > secret.enc.yaml\n"
+    ),
+    "rotate": "example:\n  lockstep sops rotate -i secrets/*.enc.yaml\n",
+    "updatekeys": "example:\n  lockstep sops updatekeys secrets/db.enc.yaml   # after editing .sops.yaml\n",
+}
+FORMATS = ("yaml", "json", "dotenv", "ini", "binary")
+NO_KEYS = "config file not found, or has no creation rules, and no keys provided through command line options"
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """A fixed width: argparse would otherwise import shutil (and bz2, lzma) to ask the terminal."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=int(os.environ.get("COLUMNS", "100")) - 2)
+
+
+def _parser(prog: str, command: str, description: str) -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(
+        prog=prog, description=description, epilog=EXAMPLES[command], formatter_class=_Formatter
+    )
+
+
+def _io_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--input-type", choices=FORMATS, help="input format (default: from the file extension)")
+    p.add_argument("--output-type", choices=FORMATS, help="output format (default: the input format)")
+    p.add_argument("-i", "--in-place", action="store_true", help="write the result back to the file")
+    p.add_argument("--output", metavar="FILE", help="write the result to FILE instead of stdout")
+    p.add_argument("--indent", type=int, help="YAML/JSON indentation")
+    p.add_argument("--config", default=os.environ.get("SOPS_CONFIG"), help="path to .sops.yaml")
+
+
+def _fail(err: SopsError | Exception, where: str = "") -> int:
+    from sops_plugin.errors import SopsError
+
+    if isinstance(err, SopsError):
+        err.located(where)
+        sys.stderr.write(f"{err}\n")
+        return err.exit_code
+    sys.stderr.write(f"{where + ': ' if where else ''}{err}\n")
+    return 1
+
+
+def _read(path: str) -> bytes:
+    from sops_plugin.errors import COULD_NOT_READ_INPUT, SopsError
+
+    try:
+        if path == "-":
+            return sys.stdin.buffer.read()
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise SopsError(f"Error reading file: {exc.strerror}", COULD_NOT_READ_INPUT, where=path) from None
+
+
+def _write(data: bytes, target: str | None) -> None:
+    """Write the complete result in one go (stdout, or FILE replaced atomically)."""
+    from sops_plugin.errors import COULD_NOT_WRITE_OUTPUT, SopsError
+
+    if target is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    from contextlib import suppress
+
+    final = Path(target)
+    tmp = final.with_name(f".{final.name}.lockstep-{os.getpid()}")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        with suppress(OSError):
+            tmp.chmod(final.stat().st_mode & 0o777)
+        tmp.replace(final)
+    except OSError as exc:
+        with suppress(OSError):
+            tmp.unlink()
+        raise SopsError(
+            f"Could not write output file: {exc.strerror}", COULD_NOT_WRITE_OUTPUT, where=target
+        ) from None
+
+
+def _target(args: argparse.Namespace, path: str) -> str | None:
+    return path if args.in_place else args.output
+
+
+def _needs_binary(kind: str, recipient: str) -> bool:
+    """Key types opened only by the sops binary: non-age keys, post-quantum and plugin age recipients."""
+    if kind != "age":
+        return True
+    return recipient.startswith("age1pq1") or (recipient.startswith("age1") and recipient.count("1") > 1)
+
+
+def _fallback(command: str, argv: list[str], why: str, stdin: bytes | None = None) -> int:
+    """Let the sops binary do what needs a key type handled only there; its output and status pass through."""
+    from sops_plugin import fallback
+
+    proc = fallback.run([command, *argv], stdin=stdin, why=why)
+    sys.stdout.buffer.write(proc.stdout)
+    sys.stderr.buffer.write(proc.stderr)
+    return proc.returncode
+
+
+def decrypt(argv: list[str], prog: str) -> int:
+    p = _parser(prog, "decrypt", "Decrypt a SOPS file (age natively; other key types via the sops binary).")
+    p.add_argument("file", help="encrypted file ('-' for stdin, with --input-type)")
+    _io_flags(p)
+    p.add_argument("--ignore-mac", action="store_true", help="do not verify the MAC")
+    args = p.parse_args(argv)
+    from sops_plugin.errors import NoUsableKey, SopsError
+
+    try:
+        data = _read(args.file)
+        from sops_plugin.format.document import data_key, emit_plain, format_for, parse_encrypted
+        from sops_plugin.format.document import decrypt as decrypt_document
+        from sops_plugin.identities import from_environment
+
+        fmt = format_for(args.file, args.input_type)
+        doc = parse_encrypted(data, fmt)
+        try:
+            key = data_key(doc.metadata, from_environment())
+        except NoUsableKey:
+            if any(_needs_binary(k.kind, k.recipient) for g in doc.metadata.key_groups for k in g):
+                stdin = data if args.file == "-" else None
+                return _fallback("decrypt", argv, f"{args.file}: no age identity opened the file", stdin)
+            raise
+        plain = decrypt_document(doc, key, ignore_mac=args.ignore_mac)
+        out = emit_plain(plain.branches, args.output_type or fmt, args.indent)
+        _write(out, _target(args, args.file))
+        return 0
+    except SopsError as exc:
+        return _fail(exc, args.file)
+
+
+def _rule_for(args: argparse.Namespace, path: str) -> tuple[KeyPlan, CryptRules]:
+    """(KeyPlan, CryptRules) from flags, SOPS_AGE_RECIPIENTS and .sops.yaml, flags winning."""
+    from sops_plugin.api import find_config
+    from sops_plugin.errors import CONFLICTING_PARAMETERS, SopsError
+    from sops_plugin.format.config import find_creation_rule
+    from sops_plugin.format.document import KeyPlan
+    from sops_plugin.format.metadata import MasterKey
+    from sops_plugin.format.rules import RULE_NAMES, CryptRules
+
+    name = args.filename_override or path
+    config_path = find_config(Path.cwd(), args.config)
+    rule = None
+    if config_path is not None and config_path.is_file():
+        base = config_path.resolve().parent
+        try:
+            rel = str(Path(name).resolve().relative_to(base))
+        except ValueError:
+            rel = name
+        try:
+            rule = find_creation_rule(config_path.read_text(), rel)
+        except SopsError:
+            if not (args.age or os.environ.get("SOPS_AGE_RECIPIENTS")):
+                raise
+    recipients = args.age or os.environ.get("SOPS_AGE_RECIPIENTS")
+    if recipients:
+        plan = KeyPlan(
+            [[MasterKey("age", {"recipient": r.strip()}) for r in recipients.split(",") if r.strip()]]
+        )
+    elif rule is not None:
+        plan = rule.plan
+    else:
+        raise SopsError(NO_KEYS)
+    if args.shamir_secret_sharing_threshold:
+        plan.shamir_threshold = args.shamir_secret_sharing_threshold
+    flags = {n: getattr(args, n) for n in RULE_NAMES if getattr(args, n)}
+    if len(flags) > 1:
+        raise SopsError("Cannot use more than one crypt rule flag", CONFLICTING_PARAMETERS)
+    if flags or rule is None:
+        try:
+            rules = CryptRules(**flags, mac_only_encrypted=args.mac_only_encrypted)
+        except ValueError as exc:
+            raise SopsError(str(exc)) from None
+    else:
+        rules = rule.rules
+        if args.mac_only_encrypted and not rules.mac_only_encrypted:
+            rules = CryptRules(**rules.as_metadata(), mac_only_encrypted=True)
+    return plan, rules
+
+
+def encrypt(argv: list[str], prog: str) -> int:
+    p = _parser(
+        prog, "encrypt", "Encrypt a file for the age recipients of --age or the matching .sops.yaml rule."
+    )
+    p.add_argument("file", help="plaintext file ('-' for stdin, with --input-type and --filename-override)")
+    _io_flags(p)
+    p.add_argument(
+        "--age", "-a", help="comma-separated age recipients (default: SOPS_AGE_RECIPIENTS or .sops.yaml)"
+    )
+    for flag in (
+        "unencrypted-suffix",
+        "encrypted-suffix",
+        "unencrypted-regex",
+        "encrypted-regex",
+        "unencrypted-comment-regex",
+        "encrypted-comment-regex",
+    ):
+        p.add_argument(
+            f"--{flag}", default="", help=f"set {flag.replace('-', '_')} (only one crypt rule allowed)"
+        )
+    p.add_argument("--mac-only-encrypted", action="store_true", help="MAC only the encrypted values")
+    p.add_argument(
+        "--shamir-secret-sharing-threshold", type=int, default=0, help="key groups needed to decrypt"
+    )
+    p.add_argument("--filename-override", help="path used to pick the .sops.yaml rule and the format")
+    p.add_argument(
+        "--previous",
+        metavar="FILE",
+        help="the file's current encrypted version: keep its data key and the IVs of unchanged values",
+    )
+    args = p.parse_args(argv)
+    from sops_plugin.errors import SopsError
+
+    try:
+        data = _read(args.file)
+        from sops_plugin.format.document import format_for
+
+        name = args.filename_override or args.file
+        fmt = format_for(name, args.input_type)
+        plan, rules = _rule_for(args, name)
+        if any(k.kind != "age" for g in plan.groups for k in g):
+            return _fallback("encrypt", argv, f"{args.file}: the creation rule names non-age keys")
+        from sops_plugin import api
+
+        previous = _read(args.previous) if args.previous else None
+        out = api.encrypt_bytes(
+            data,
+            fmt,
+            rules,
+            plan,
+            previous=previous,
+            output_format=args.output_type,
+            where=args.file,
+            indent=args.indent,
+        )
+        _write(out, _target(args, args.file))
+        return 0
+    except SopsError as exc:
+        return _fail(exc, args.file)
+
+
+def rotate(argv: list[str], prog: str) -> int:
+    p = _parser(
+        prog, "rotate", "Re-encrypt files with a new data key (every value, the MAC and each enc change)."
+    )
+    p.add_argument("files", nargs="+", metavar="PATH")
+    _io_flags(p)
+    p.add_argument("--add-age", default="", help="comma-separated age recipients to add")
+    p.add_argument("--rm-age", default="", help="comma-separated age recipients to remove")
+    args = p.parse_args(argv)
+    from sops_plugin.errors import SopsError
+
+    if len(args.files) > 1 and not args.in_place:
+        sys.stderr.write(f"{prog}: several files need -i/--in-place\n")
+        return 1
+    from sops_plugin import api
+    from sops_plugin.format.document import format_for, parse_encrypted
+
+    status = 0
+    for path in args.files:
+        try:
+            data = _read(path)
+            fmt = format_for(path, args.input_type)
+            groups = parse_encrypted(data, fmt).metadata.key_groups
+            if any(k.kind != "age" for g in groups for k in g):
+                one = [a for a in argv if a not in args.files] + [path]
+                status = _fallback("rotate", one, f"{path}: the file has non-age keys") or status
+                continue
+            out = api.rotate_bytes(
+                data,
+                fmt,
+                None,
+                add_age=[r for r in args.add_age.split(",") if r],
+                rm_age=[r for r in args.rm_age.split(",") if r],
+                where=path,
+            )
+            _write(out, _target(args, path))
+        except SopsError as exc:
+            status = _fail(exc, path)
+    return status
+
+
+def updatekeys(argv: list[str], prog: str) -> int:
+    p = _parser(
+        prog, "updatekeys", "Re-wrap each file's data key for the recipients its .sops.yaml rule now names."
+    )
+    p.add_argument("files", nargs="+", metavar="PATH")
+    p.add_argument("-y", "--yes", action="store_true", help="accepted for sops compatibility (never prompts)")
+    p.add_argument("--input-type", choices=FORMATS)
+    p.add_argument("--config", default=os.environ.get("SOPS_CONFIG"), help="path to .sops.yaml")
+    p.add_argument("--shamir-secret-sharing-threshold", type=int, default=0)
+    args = p.parse_args(argv)
+    from sops_plugin import api
+    from sops_plugin.errors import CONFIG_FILE_NOT_FOUND, SopsError
+    from sops_plugin.format.config import find_creation_rule
+    from sops_plugin.format.document import format_for
+
+    status = 0
+    for path in args.files:
+        try:
+            config = api.find_config(Path.cwd(), args.config)
+            if config is None or not config.is_file():
+                raise SopsError("config file not found", CONFIG_FILE_NOT_FOUND)
+            try:
+                rel = str(Path(path).resolve().relative_to(config.resolve().parent))
+            except ValueError:
+                rel = path
+            rule = find_creation_rule(config.read_text(), rel)
+            if args.shamir_secret_sharing_threshold:
+                rule.plan.shamir_threshold = args.shamir_secret_sharing_threshold
+            if any(k.kind != "age" for g in rule.plan.groups for k in g):
+                status = (
+                    _fallback("updatekeys", ["-y", path], f"{path}: the creation rule names non-age keys")
+                    or status
+                )
+                continue
+            out, changes = api.updatekeys_bytes(
+                _read(path), format_for(path, args.input_type), rule.plan, where=path
+            )
+            if out is None:
+                sys.stderr.write(f"File {path} already up to date\n")
+                continue
+            sys.stderr.write(
+                "The following changes will be made to the file's groups:\n" + "\n".join(changes) + "\n"
+            )
+            _write(out, path)
+            sys.stderr.write(f"File {path} synced with new keys\n")
+        except SopsError as exc:
+            status = _fail(exc, path)
+    return status

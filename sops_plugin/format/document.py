@@ -1,0 +1,348 @@
+"""A SOPS document end to end, still pure: parse any store, get the data key, decrypt and verify, encrypt,
+and emit in sops' layout. I/O (files, env, subprocess) lives outside ``format``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import PurePath
+
+from sops_plugin.errors import (
+    ERROR_DECRYPTING_MAC,
+    FILE_ALREADY_ENCRYPTED,
+    MacMismatch,
+    MetadataNotFound,
+    NoUsableKey,
+    SopsError,
+)
+from sops_plugin.format import age
+from sops_plugin.format.crypt import decrypt_branches, encrypt_branches
+from sops_plugin.format.metadata import MasterKey, Metadata, decryption_order, from_plain, rfc3339, to_tree
+from sops_plugin.format.rules import CryptRules
+from sops_plugin.format.tree import Branch, to_plain
+from sops_plugin.format.values import Cipher, CipherError
+
+TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
+if TYPE_CHECKING:
+    from typing import Any
+
+
+FORMATS = ("yaml", "json", "dotenv", "ini", "binary")
+_EXT = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".env": "dotenv", ".ini": "ini"}
+
+
+def format_for(path: str, explicit: str | None = None) -> str:
+    """sops' choice of store: ``--input-type``/``--output-type`` or the extension, else binary."""
+    if explicit:
+        if explicit not in FORMATS:
+            raise SopsError(f"unknown format {explicit!r}: use one of {', '.join(FORMATS)}")
+        return explicit
+    return _EXT.get(PurePath(path).suffix.lower(), "binary")
+
+
+class SopsDocument:
+    """Branches (ciphertext or plaintext) plus the metadata that goes with them."""
+
+    def __init__(
+        self, fmt: str, branches: list[Branch], metadata: Metadata, cipher: Cipher | None = None
+    ) -> None:
+        self.fmt = fmt
+        self.branches = branches
+        self.metadata = metadata
+        self.cipher = cipher
+
+
+def _store_error(exc: Exception) -> SopsError:
+    return SopsError(str(exc))
+
+
+def parse_plain(data: bytes, fmt: str) -> list[Branch]:
+    """Plaintext in ``fmt`` → branches (the input of encrypt)."""
+    try:
+        if fmt == "yaml":
+            from sops_plugin.format.yaml_fast import load as load_documents
+
+            return load_documents(data.decode("utf-8", "surrogateescape"))
+        if fmt == "json":
+            from sops_plugin.format import json_store
+
+            return [json_store.load(data)]
+        if fmt == "binary":
+            from sops_plugin.format import json_store
+
+            return [json_store.load_binary(data)]
+        if fmt == "dotenv":
+            from sops_plugin.format import dotenv_store
+
+            return [dotenv_store.load(data)]
+        if fmt == "ini":
+            from sops_plugin.format import ini_store
+
+            return [ini_store.load(data)]
+    except SopsError:
+        raise
+    except Exception as exc:
+        raise _store_error(exc) from None
+    raise SopsError(f"unknown format {fmt!r}")
+
+
+def _meta_from_branch(branch: Branch) -> Any:
+    meta = branch.get("sops")
+    return None if meta is None else to_plain(meta)
+
+
+def parse_encrypted(data: bytes, fmt: str) -> SopsDocument:
+    """An encrypted file → ciphertext branches and metadata (``MetadataNotFound`` if it has none)."""
+    try:
+        if fmt in ("yaml", "json", "binary"):
+            if fmt == "yaml":
+                from sops_plugin.format.yaml_fast import load as load_documents
+
+                docs = load_documents(data.decode("utf-8", "surrogateescape"))
+            else:
+                from sops_plugin.format import json_store
+
+                docs = [json_store.load(data)]
+            raw = _meta_from_branch(docs[0]) if docs else None
+            branches = [d.without("sops") for d in docs]
+        elif fmt == "dotenv":
+            from sops_plugin.format import dotenv_store
+
+            branch, raw = dotenv_store.split_metadata(dotenv_store.load(data))
+            branches = [branch]
+        elif fmt == "ini":
+            from sops_plugin.format import ini_store
+
+            branch, raw = ini_store.split_metadata(ini_store.load(data))
+            branches = [branch]
+        else:
+            raise SopsError(f"unknown format {fmt!r}")
+    except SopsError:
+        raise
+    except Exception as exc:
+        raise _store_error(exc) from None
+    if raw is None:
+        raise MetadataNotFound()
+    return SopsDocument(fmt, branches, from_plain(raw))
+
+
+def has_metadata(obj: Any) -> bool:
+    """A Kubernetes-style object carrying a SOPS block (a ``sops`` mapping with a ``mac``)."""
+    meta = obj.get("sops") if isinstance(obj, dict) else None
+    return isinstance(meta, dict) and bool(meta.get("mac")) and "lastmodified" in meta
+
+
+# -- data key -----------------------------------------------------------------------------------------
+
+
+def _group_key(
+    group: list[MasterKey], identities: Sequence[age.Identity], failures: list[str]
+) -> bytes | None:
+    for key in decryption_order(group):
+        if key.kind != "age":
+            failures.append(f"{key.describe()}: not handled natively (needs the sops binary)")
+            continue
+        try:
+            return age.unwrap(key.enc, identities)
+        except age.AgeError as exc:
+            failures.append(f"{key.describe()}: {exc}")
+    return None
+
+
+def data_key(meta: Metadata, identities: Sequence[age.Identity]) -> bytes:
+    """Unwrap the data key (combining Shamir shares when there are several groups)."""
+    report: list[str] = []
+    parts: list[bytes] = []
+    for n, group in enumerate(meta.key_groups):
+        failures: list[str] = []
+        part = _group_key(group, identities, failures)
+        if part is None:
+            report.append(f"group {n}: FAILED ({'; '.join(failures) or 'no keys'})")
+        else:
+            parts.append(part)
+    if len(meta.key_groups) <= 1:
+        if parts:
+            return parts[0]
+    else:
+        threshold = meta.shamir_threshold or len(meta.key_groups)
+        if len(parts) >= threshold:
+            from sops_plugin.format import shamir
+
+            try:
+                return shamir.combine(parts[:threshold] if threshold >= 2 else parts)
+            except ValueError as exc:
+                raise NoUsableKey(f"could not combine key shares: {exc}") from None
+    if not identities and not report:
+        report.append("no age identities found")
+    raise NoUsableKey(
+        "Failed to get the data key required to decrypt the SOPS file: "
+        + "; ".join(report or ["no key groups"])
+    )
+
+
+# -- decrypt ------------------------------------------------------------------------------------------
+
+
+def decrypt(doc: SopsDocument, key: bytes, ignore_mac: bool = False) -> SopsDocument:
+    """Plaintext branches (IVs stashed in the returned cipher for a later re-encrypt), MAC verified."""
+    cipher = Cipher(key)
+    plain, computed = decrypt_branches(doc.branches, doc.metadata.rules, cipher)
+    if not ignore_mac:
+        if not doc.metadata.mac:
+            raise MacMismatch("MAC mismatch: the file has no MAC")
+        try:
+            stored = cipher.decrypt(doc.metadata.mac, doc.metadata.mac_aad)
+        except CipherError as exc:
+            raise SopsError(f"Cannot decrypt MAC: {exc}", ERROR_DECRYPTING_MAC) from None
+        if stored != computed:
+            raise MacMismatch(
+                "MAC mismatch: the file's MAC does not match its contents (tampered or edited by hand)"
+            )
+    return SopsDocument(doc.fmt, plain, doc.metadata, cipher)
+
+
+def emit_plain(branches: Sequence[Branch], fmt: str, indent: int | None = None) -> bytes:
+    try:
+        if fmt == "yaml":
+            from sops_plugin.format.yaml_emit import emit_documents
+
+            return emit_documents(branches, indent or 4).encode("utf-8", "surrogateescape")
+        if fmt == "json":
+            from sops_plugin.format import json_store
+
+            return json_store.emit(branches[0], _json_indent(indent))
+        if fmt == "binary":
+            from sops_plugin.format import json_store
+
+            return json_store.emit_binary_plain(branches[0])
+        if fmt == "dotenv":
+            from sops_plugin.format import dotenv_store
+
+            return dotenv_store.emit(branches[0])
+        if fmt == "ini":
+            from sops_plugin.format import ini_store
+
+            return ini_store.emit(branches[0])
+    except SopsError:
+        raise
+    except Exception as exc:
+        raise _store_error(exc) from None
+    raise SopsError(f"unknown format {fmt!r}")
+
+
+def _json_indent(indent: int | None) -> str:
+    return "\t" if indent is None or indent < 0 else " " * indent
+
+
+# -- encrypt ------------------------------------------------------------------------------------------
+
+
+class KeyPlan:
+    """Who may open the file: groups of master keys (only ``recipient`` matters for age) and a threshold."""
+
+    def __init__(self, groups: list[list[MasterKey]], shamir_threshold: int = 0) -> None:
+        self.groups = groups
+        self.shamir_threshold = shamir_threshold
+
+
+def now_rfc3339() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def wrap_keys(plan: KeyPlan, key: bytes) -> tuple[list[list[MasterKey]], int]:
+    """Encrypt the data key (or its Shamir shares) to every age recipient; other key types are refused."""
+    groups = [g for g in plan.groups if g]
+    if not groups:
+        raise SopsError(
+            "config file not found, or has no creation rules, "
+            "and no keys provided through command line options"
+        )
+    if len(groups) > 1:
+        threshold = plan.shamir_threshold or len(groups)
+        if threshold < 2 or threshold > len(groups):
+            raise SopsError(f"invalid shamir threshold {threshold} for {len(groups)} key groups")
+        from sops_plugin.format import shamir
+
+        secrets = shamir.split(key, len(groups), threshold)
+    else:
+        threshold, secrets = 0, [key]
+    wrapped: list[list[MasterKey]] = []
+    for group, secret in zip(groups, secrets, strict=True):
+        out = []
+        for mk in group:
+            if mk.kind != "age":
+                raise SopsError(f"{mk.describe()}: key type not handled natively")
+            out.append(
+                MasterKey("age", {"recipient": mk.recipient.strip(), "enc": age.wrap(secret, mk.recipient)})
+            )
+        wrapped.append(out)
+    return wrapped, threshold
+
+
+def encrypt(
+    branches: Sequence[Branch],
+    fmt: str,
+    rules: CryptRules,
+    plan: KeyPlan | None = None,
+    *,
+    key: bytes | None = None,
+    groups: list[list[MasterKey]] | None = None,
+    shamir_threshold: int = 0,
+    cipher: Cipher | None = None,
+    version: str = "3.11.0",
+) -> SopsDocument:
+    """Encrypt plaintext branches. Either ``plan`` (new data key, wrapped now) or ``key`` + already wrapped
+    ``groups`` (re-encrypt keeping the data key; pass the decrypting ``cipher`` to reuse unchanged IVs)."""
+    for branch in branches:
+        top = [k for k, _ in branch if isinstance(k, str)]
+        if "sops" in top or (fmt == "dotenv" and any(k.startswith("sops_") for k in top)):
+            raise SopsError("File already encrypted", FILE_ALREADY_ENCRYPTED)
+    if key is None:
+        if plan is None:
+            raise SopsError("no keys to encrypt with")
+        key = os.urandom(32)
+        groups, shamir_threshold = wrap_keys(plan, key)
+    if groups is None:
+        raise SopsError("no key groups")
+    cipher = cipher or Cipher(key)
+    encrypted, mac = encrypt_branches(branches, rules, cipher)
+    lastmodified = now_rfc3339()
+    meta = Metadata(
+        key_groups=groups,
+        lastmodified=lastmodified,
+        mac=cipher.encrypt(mac, rfc3339(lastmodified)),
+        version=version,
+        rules=rules,
+        shamir_threshold=shamir_threshold if len(groups) > 1 else 0,
+    )
+    return SopsDocument(fmt, encrypted, meta, cipher)
+
+
+def emit_encrypted(doc: SopsDocument, layout: str = "3.11", indent: int | None = None) -> bytes:
+    meta = to_tree(doc.metadata, layout)
+    fmt = doc.fmt
+    try:
+        if fmt == "yaml":
+            from sops_plugin.format.yaml_emit import emit_documents
+
+            docs = [Branch([*b, ("sops", meta)]) for b in doc.branches] or [Branch([("sops", meta)])]
+            return emit_documents(docs, indent or 4).encode("utf-8", "surrogateescape")
+        if fmt in ("json", "binary"):
+            from sops_plugin.format import json_store
+
+            return json_store.emit(Branch([*doc.branches[0], ("sops", meta)]), _json_indent(indent))
+        if fmt == "dotenv":
+            from sops_plugin.format import dotenv_store
+
+            return dotenv_store.emit(doc.branches[0], meta)
+        if fmt == "ini":
+            from sops_plugin.format import ini_store
+
+            return ini_store.emit(doc.branches[0], meta)
+    except SopsError:
+        raise
+    except Exception as exc:
+        raise _store_error(exc) from None
+    raise SopsError(f"unknown format {fmt!r}")

@@ -1,0 +1,72 @@
+"""Flattened metadata for the dotenv and INI stores: ``age__list_0__map_enc`` and friends."""
+
+from __future__ import annotations
+
+import re
+
+from sops_plugin.format.tree import Branch, to_plain
+
+TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
+if TYPE_CHECKING:
+    from typing import Any
+
+
+MAP_SEP = "__map_"
+LIST_SEP = "__list_"
+_TOKEN = re.compile(r"(__map_|__list_)")
+
+
+def flatten(meta: Branch) -> list[tuple[str, str]]:
+    """Metadata tree → sorted ``(key, text)`` pairs, newlines escaped, non-strings as sops writes them."""
+    out: dict[str, Any] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(prefix + MAP_SEP + k if prefix else k, v)
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(f"{prefix}{LIST_SEP}{i}", v)
+        else:
+            out[prefix] = value
+
+    walk("", to_plain(meta))
+    pairs = []
+    for key in sorted(out, key=lambda k: k.encode()):
+        value = out[key]
+        if value is None:
+            continue
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        pairs.append((key, text.replace("\n", "\\n")))
+    return pairs
+
+
+def unflatten(items: dict[str, str]) -> dict[str, Any]:
+    """``(key, text)`` pairs → nested metadata (lists rebuilt from their indices)."""
+    root: dict[str, Any] = {}
+    for flat_key, raw in items.items():
+        value: Any = raw.replace("\\n", "\n")
+        parts = _TOKEN.split(flat_key)
+        tokens: list[tuple[str, str]] = [("map", parts[0])]
+        for i in range(1, len(parts), 2):
+            tokens.append(("map" if parts[i] == MAP_SEP else "list", parts[i + 1]))
+        node: Any = root
+        for n, (kind, name) in enumerate(tokens):
+            last = n == len(tokens) - 1
+            nxt = None if last else tokens[n + 1][0]
+            if kind == "map":
+                if last:
+                    node[name] = value
+                else:
+                    node = node.setdefault(name, {} if nxt == "map" else [])
+            else:
+                index = int(name)
+                while len(node) <= index:
+                    node.append(None)
+                if last:
+                    node[index] = value
+                else:
+                    if node[index] is None:
+                        node[index] = {} if nxt == "map" else []
+                    node = node[index]
+    return root

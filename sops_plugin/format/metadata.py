@@ -1,0 +1,233 @@
+"""The ``sops`` metadata block: reading every layout from sops 3.7 to 3.13, writing one chosen layout.
+
+Layouts differ only in order and empty lists: up to 3.9 the Go struct order with empty key lists written out
+(``kms: []``); 3.10-3.12 the struct order without them (the pinned 3.11.0 writes this); 3.13 sorts keys
+alphabetically at every level. Key types other than age are kept verbatim so a file round-trips and the
+sops binary can be asked to handle them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sops_plugin.errors import SopsError
+from sops_plugin.format.rules import RULE_NAMES, CryptRules
+from sops_plugin.format.tree import Branch
+
+TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
+if TYPE_CHECKING:
+    from typing import Any
+
+
+DEFAULT_VERSION = "3.11.0"
+# Struct field order of each key type (stores/stores.go), which is also how 3.7-3.12 write them.
+KEY_FIELDS: dict[str, tuple[str, ...]] = {
+    "kms": ("arn", "role", "context", "created_at", "enc", "aws_profile"),
+    "gcp_kms": ("resource_id", "created_at", "enc"),
+    "hckms": ("key_id", "created_at", "enc"),
+    "azure_kv": ("vault_url", "name", "version", "created_at", "enc"),
+    "hc_vault": ("vault_address", "engine_path", "key_name", "created_at", "enc"),
+    "pgp": ("created_at", "enc", "fp"),
+    "age": ("recipient", "enc"),
+}
+_OMITEMPTY = {"kms": {"role", "context"}}
+TOP_KEY_TYPES = ("kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age")  # before lastmodified/mac
+GROUP_ORDER = ("pgp", "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age")
+_DECRYPT_ORDER = ("age", "pgp")
+
+
+class MasterKey:
+    """One recipient entry: ``kind`` is the metadata list it lives in (age, pgp, kms, …)."""
+
+    def __init__(self, kind: str, fields: dict[str, Any]) -> None:
+        self.kind = kind
+        self.fields = fields
+
+    def __repr__(self) -> str:
+        return f"MasterKey({self.describe()!r})"
+
+    @property
+    def enc(self) -> str:
+        return str(self.fields.get("enc", ""))
+
+    @property
+    def recipient(self) -> str:
+        return str(self.fields.get("recipient", ""))
+
+    def describe(self) -> str:
+        ident = {"age": "recipient", "pgp": "fp", "kms": "arn", "gcp_kms": "resource_id", "hckms": "key_id"}
+        name = ident.get(self.kind)
+        if name:
+            return f"{self.kind} {self.fields.get(name, '')}"
+        if self.kind == "azure_kv":
+            return f"azure_kv {self.fields.get('vault_url', '')}/keys/{self.fields.get('name', '')}"
+        if self.kind == "hc_vault":
+            f = self.fields
+            path = f"{f.get('engine_path', '')}/keys/{f.get('key_name', '')}"
+            return f"hc_vault {f.get('vault_address', '')}/v1/{path}"
+        return self.kind
+
+
+class Metadata:
+    """The parsed ``sops`` block (key groups, MAC, lastmodified, crypt rules)."""
+
+    def __init__(
+        self,
+        key_groups: list[list[MasterKey]],
+        lastmodified: str,
+        mac: str,
+        version: str = DEFAULT_VERSION,
+        rules: CryptRules | None = None,
+        shamir_threshold: int = 0,
+    ) -> None:
+        self.key_groups = key_groups
+        self.lastmodified = lastmodified
+        self.mac = mac
+        self.version = version
+        self.rules = rules if rules is not None else CryptRules()
+        self.shamir_threshold = shamir_threshold
+
+    @property
+    def mac_aad(self) -> str:
+        """``lastmodified`` re-formatted as Go ``time.RFC3339``: the MAC's additional data."""
+        return rfc3339(self.lastmodified)
+
+    def needs_binary(self) -> bool:
+        """True when some group can only be opened by a key type handled by the sops binary."""
+        return any(all(k.kind != "age" for k in group) for group in self.key_groups)
+
+
+_RFC3339 = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|z|[+-]\d{2}:\d{2})\Z")
+
+
+def rfc3339(text: str) -> str:
+    m = _RFC3339.match(text)
+    if not m:
+        raise SopsError(f"invalid lastmodified {text!r} in sops metadata")
+    zone = m[3].upper()
+    if zone in ("+00:00", "-00:00"):
+        zone = "Z"
+    return f"{m[1]}T{m[2]}{zone}"
+
+
+def _keys_of(container: Any, kind: str) -> list[MasterKey]:
+    raw = container.get(kind) if isinstance(container, dict) else None
+    if not raw:
+        return []
+    if not isinstance(raw, list):
+        raise SopsError(f"sops metadata: {kind} must be a list")
+    out = []
+    for entry in raw:
+        if not isinstance(entry, dict):
+            raise SopsError(f"sops metadata: {kind} entries must be mappings")
+        out.append(MasterKey(kind, dict(entry)))
+    return out
+
+
+def _group_from(container: dict[str, Any]) -> list[MasterKey]:
+    # sops' internal order: kms, gcp_kms, azure_kv, hc_vault, pgp, age.
+    group: list[MasterKey] = []
+    for kind in ("kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "pgp", "age"):
+        group += _keys_of(container, kind)
+    return group
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).lower() == "true"
+
+
+def from_plain(raw: Any) -> Metadata:
+    """Metadata from the plain ``sops`` mapping of any store (already un-flattened)."""
+    if not isinstance(raw, dict):
+        raise SopsError("sops metadata is not a mapping")
+    if raw.get("key_groups"):
+        groups = [_group_from(g) for g in raw["key_groups"] if isinstance(g, dict)]
+    else:
+        groups = [_group_from(raw)]
+    rule_values = {name: str(raw.get(name) or "") for name in RULE_NAMES}
+    try:
+        rules = CryptRules(**rule_values, mac_only_encrypted=_as_bool(raw.get("mac_only_encrypted", False)))
+    except ValueError as exc:
+        raise SopsError(str(exc)) from None
+    threshold = raw.get("shamir_threshold") or 0
+    try:
+        threshold = int(float(threshold)) if isinstance(threshold, str) else int(threshold)
+    except (TypeError, ValueError):
+        raise SopsError("sops metadata: shamir_threshold is not a number") from None
+    lastmodified = raw.get("lastmodified")
+    if not isinstance(lastmodified, str):
+        lastmodified = str(lastmodified or "")
+    meta = Metadata(
+        key_groups=groups,
+        lastmodified=lastmodified,
+        mac=str(raw.get("mac") or ""),
+        version=str(raw.get("version") or ""),
+        rules=rules,
+        shamir_threshold=threshold,
+    )
+    rfc3339(meta.lastmodified)
+    return meta
+
+
+def _key_entry(key: MasterKey, alphabetical: bool) -> Branch:
+    omit = _OMITEMPTY.get(key.kind, set())
+    names = list(KEY_FIELDS.get(key.kind, ()))
+    names += [n for n in key.fields if n not in names]
+    if alphabetical:
+        names.sort()
+    return Branch((n, key.fields.get(n, "")) for n in names if n not in omit or key.fields.get(n))
+
+
+def _kind_lists(
+    group: list[MasterKey], kinds: tuple[str, ...], alphabetical: bool
+) -> dict[str, list[Branch]]:
+    return {kind: [_key_entry(k, alphabetical) for k in group if k.kind == kind] for kind in kinds}
+
+
+def to_tree(meta: Metadata, layout: str = "3.11") -> Branch:
+    """The metadata as a tree in sops' field order for ``layout`` ("3.9", "3.11" or "3.13")."""
+    version = tuple(int(x) for x in layout.split(".")[:2])
+    alphabetical = version >= (3, 13)
+    keep_empty = version <= (3, 9)
+    items: list[tuple[str, Any]] = []
+    if meta.shamir_threshold:
+        items.append(("shamir_threshold", meta.shamir_threshold))
+    top_kinds = TOP_KEY_TYPES if version >= (3, 12) else tuple(k for k in TOP_KEY_TYPES if k != "hckms")
+    if len(meta.key_groups) == 1:
+        lists = _kind_lists(meta.key_groups[0], (*top_kinds, "pgp"), alphabetical)
+    else:
+        groups = []
+        for group in meta.key_groups:
+            kinds = GROUP_ORDER if version >= (3, 12) else tuple(k for k in GROUP_ORDER if k != "hckms")
+            per = _kind_lists(group, kinds, alphabetical)
+            entry = Branch(
+                (kind, per[kind]) for kind in kinds if per[kind] or kind in ("hc_vault", "age") or keep_empty
+            )
+            if alphabetical:
+                entry.sort(key=lambda kv: str(kv[0]))
+            groups.append(entry)
+        items.append(("key_groups", groups))
+        lists = {kind: [] for kind in (*top_kinds, "pgp")}
+    for kind in top_kinds:
+        if lists[kind] or keep_empty:
+            items.append((kind, lists[kind]))
+    items.append(("lastmodified", meta.lastmodified))
+    items.append(("mac", meta.mac))
+    if lists["pgp"] or keep_empty:
+        items.append(("pgp", lists["pgp"]))
+    for name, value in meta.rules.as_metadata().items():
+        items.append((name, value))
+    if meta.rules.mac_only_encrypted:
+        items.append(("mac_only_encrypted", True))
+    items.append(("version", meta.version))
+    if alphabetical:
+        items.sort(key=lambda kv: kv[0])
+    return Branch(items)
+
+
+def decryption_order(group: list[MasterKey]) -> list[MasterKey]:
+    """age first, then pgp, then the rest (sops' default ``--decryption-order``)."""
+    rank = {kind: i for i, kind in enumerate(_DECRYPT_ORDER)}
+    return sorted(group, key=lambda k: rank.get(k.kind, len(rank)))

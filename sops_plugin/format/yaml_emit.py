@@ -1,0 +1,344 @@
+"""A YAML writer that lays out block YAML the way go-yaml v3 does for sops (indent 4 by default).
+
+It reproduces go-yaml's emitter for what sops writes: block mappings and sequences, ``{}``/``[]`` for empty
+collections, the plain / single / double-quoted / literal choice for strings, comments as full lines. The
+indentation rule is go-yaml's: a collection nested in a mapping steps to the next multiple of the indent,
+one nested in a sequence item starts right after ``- ``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sops_plugin.format.gofmt import format_yaml_float
+from sops_plugin.format.tree import Branch, Comment, GoTime
+from sops_plugin.format.yaml_scalar import can_use_plain
+
+TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
+if TYPE_CHECKING:
+    from typing import Any
+
+
+PLAIN, SINGLE, DOUBLE, LITERAL = "plain", "single", "double", "literal"
+_BREAKS = "\r\n\x85\u2028\u2029"
+_FIRST_INDICATORS = "#,[]{}&*!|>'\"%@`"
+_ESCAPES = {
+    "\0": "0",
+    "\a": "a",
+    "\b": "b",
+    "\t": "t",
+    "\n": "n",
+    "\v": "v",
+    "\f": "f",
+    "\r": "r",
+    "\x1b": "e",
+    '"': '"',
+    "\\": "\\",
+    "\x85": "N",
+    "\xa0": "_",
+    "\u2028": "L",
+    "\u2029": "P",
+}
+
+
+def _printable(ch: str) -> bool:
+    o = ord(ch)
+    # go-yaml's byte-level check: no NEL, nothing beyond the BMP.
+    return o == 0x0A or 0x20 <= o <= 0x7E or 0xA0 <= o <= 0xD7FF or (0xE000 <= o <= 0xFFFD and o != 0xFEFF)
+
+
+def _analyze(value: str) -> tuple[bool, bool, bool, bool]:
+    """(multiline, block_plain_allowed, single_quoted_allowed, block_allowed) as go-yaml analyses a scalar."""
+    if not value:
+        return False, True, True, False
+    block_ind = value.startswith(("---", "..."))
+    line_breaks = special = tabs = False
+    leading_space = leading_break = trailing_space = trailing_break = False
+    break_space = space_break = previous_space = previous_break = False
+    preceded_ws = True
+    n = len(value)
+    for i, ch in enumerate(value):
+        followed_ws = i + 1 >= n or value[i + 1] in " \t"
+        if i == 0:
+            if ch in _FIRST_INDICATORS or (ch in "?:-" and followed_ws):
+                block_ind = True
+        elif (ch == ":" and followed_ws) or (ch == "#" and preceded_ws):
+            block_ind = True
+        if ch == "\t":
+            tabs = True
+        elif not _printable(ch):
+            special = True
+        if ch == " ":
+            leading_space |= i == 0
+            trailing_space |= i == n - 1
+            break_space |= previous_break
+            previous_space, previous_break = True, False
+        elif ch in _BREAKS:
+            line_breaks = True
+            leading_break |= i == 0
+            trailing_break |= i == n - 1
+            space_break |= previous_space
+            previous_space, previous_break = False, True
+        else:
+            previous_space = previous_break = False
+        preceded_ws = ch in " \t" or ch in _BREAKS
+    plain = single = block = True
+    if leading_space or leading_break or trailing_space or trailing_break:
+        plain = False
+    if trailing_space:
+        block = False
+    if break_space:
+        plain = single = False
+    if space_break or tabs or special:
+        plain = single = False
+    if space_break or special:
+        block = False
+    if line_breaks or block_ind:
+        plain = False
+    return line_breaks, plain, single, block
+
+
+def string_style(value: str, simple_key: bool = False) -> str:
+    """The style go-yaml ends up writing a string in (encoder wish, then emitter constraints)."""
+    multiline, plain_ok, single_ok, block_ok = _analyze(value)
+    if "\n" in value:
+        style = LITERAL
+    elif can_use_plain(value):
+        style = PLAIN
+    else:
+        style = DOUBLE
+    if simple_key and multiline:
+        style = DOUBLE
+    if style == PLAIN and (not plain_ok or (not value and simple_key)):
+        style = SINGLE
+    if style == SINGLE and not single_ok:
+        style = DOUBLE
+    if style == LITERAL and (not block_ok or simple_key):
+        style = DOUBLE
+    return style
+
+
+def _double_quoted(value: str) -> str:
+    out = ['"']
+    for ch in value:
+        if not _printable(ch) or ch == "\ufeff" or ch in _BREAKS or ch in '"\\':
+            esc = _ESCAPES.get(ch)
+            if esc is None:
+                o = ord(ch)
+                esc = f"x{o:02X}" if o <= 0xFF else f"u{o:04X}" if o <= 0xFFFF else f"U{o:08X}"
+            out.append("\\" + esc)
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def scalar_text(value: Any) -> tuple[str, str]:
+    """(style, raw text) of a leaf."""
+    if value is None:
+        return PLAIN, "null"
+    if isinstance(value, bool):
+        return PLAIN, "true" if value else "false"
+    if isinstance(value, int):
+        return PLAIN, str(value)
+    if isinstance(value, float):
+        return PLAIN, format_yaml_float(value)
+    if isinstance(value, GoTime):
+        return PLAIN, value.text
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, Comment):
+        value = value.value
+    return string_style(value), value
+
+
+class _Emitter:
+    """go-yaml's writer state (column, whitespace, indention, foot_indent) driven by a recursive walk."""
+
+    def __init__(self, indent: int) -> None:
+        self.best = indent if 2 <= indent <= 9 else 2
+        self.out: list[str] = []
+        self.column = 0
+        self.whitespace = True
+        self.indention = True
+        self.indent = -1
+        self.foot_indent = -1
+
+    def put(self, text: str) -> None:
+        self.out.append(text)
+        self.column += len(text)
+
+    def put_break(self) -> None:
+        self.out.append("\n")
+        self.column = 0
+        self.indention = True
+
+    def write_indent(self) -> None:
+        indent = max(self.indent, 0)
+        if not self.indention or self.column > indent or (self.column == indent and not self.whitespace):
+            self.put_break()
+        if self.foot_indent == indent:
+            self.put_break()
+        if self.column < indent:
+            self.put(" " * (indent - self.column))
+        self.whitespace = True
+        self.foot_indent = -1
+
+    def indicator(self, text: str, need_ws: bool, is_ws: bool, is_indention: bool) -> None:
+        if need_ws and not self.whitespace:
+            self.put(" ")
+        self.put(text)
+        self.whitespace = is_ws
+        self.indention = self.indention and is_indention
+
+    def comment(self, lines: Sequence[str]) -> None:
+        for n, line in enumerate(lines):
+            if n:
+                self.write_indent()
+            self.put(line if line.startswith("#") else "# " + line)
+            self.indention = False
+            self.put_break()
+        self.whitespace = True
+
+    def increase(self, in_sequence_item: bool, flow: bool = False) -> None:
+        if self.indent < 0:
+            self.indent = self.best if flow else 0
+        elif in_sequence_item:
+            self.indent += 2
+        else:
+            self.indent = self.best * ((self.indent + self.best) // self.best)
+
+    # -- nodes ---------------------------------------------------------------------------------------
+    def node(self, value: Any, in_sequence_item: bool, simple_key: bool = False) -> None:
+        if isinstance(value, Branch) and any(not isinstance(k, Comment) for k, _ in value):
+            self.mapping(value, in_sequence_item)
+        elif isinstance(value, list) and any(not isinstance(v, Comment) for v in value):
+            self.sequence(value, in_sequence_item)
+        elif isinstance(value, Branch):
+            self.indicator("{}", True, False, False)
+        elif isinstance(value, list):
+            self.indicator("[]", True, False, False)
+        else:
+            self.scalar(value, in_sequence_item, simple_key)
+
+    def mapping(self, branch: Branch, in_sequence_item: bool) -> None:
+        saved = self.indent
+        self.increase(in_sequence_item)
+        pending: list[str] = []
+        for key, value in branch:
+            if isinstance(key, Comment):
+                pending.append("#" + key.value)
+                continue
+            if pending:
+                self.write_indent()
+                self.comment(pending)
+                pending = []
+            self.write_indent()
+            if len(key.encode("utf-8", "surrogateescape")) > 128 or any(ch in _BREAKS for ch in key):
+                # go-yaml's complex key form for keys too long (or multi-line) to be simple keys.
+                self.indicator("?", True, False, True)
+                self.scalar(key, False)
+                self.write_indent()
+                self.indicator(":", True, False, True)
+            else:
+                self.scalar(key, False, simple_key=True)
+                self.indicator(":", False, False, False)
+            self.node(value, False)
+        if (
+            pending
+        ):  # foot comments of the last key: written at this level, then a blank line if followed here
+            self.write_indent()
+            self.comment(pending)
+            self.foot_indent = max(self.indent, 0)
+        self.indent = saved
+
+    def sequence(self, items: list[Any], in_sequence_item: bool) -> None:
+        saved = self.indent
+        self.increase(in_sequence_item)
+        pending: list[str] = []
+        for item in items:
+            if isinstance(item, Comment):
+                pending.append("#" + item.value)
+                continue
+            if pending:
+                self.write_indent()
+                self.comment(pending)
+                pending = []
+            self.write_indent()
+            self.indicator("-", True, False, True)
+            self.node(item, True)
+        if pending:
+            self.write_indent()
+            self.comment(pending)
+            self.foot_indent = max(self.indent, 0)
+        self.indent = saved
+
+    def scalar(self, value: Any, in_sequence_item: bool, simple_key: bool = False) -> None:
+        style, text = scalar_text(value)
+        if simple_key and style == LITERAL:
+            style = DOUBLE
+        saved = self.indent
+        self.increase(in_sequence_item, flow=True)
+        if style == PLAIN:
+            if text and not self.whitespace:
+                self.put(" ")
+            self.put(text)
+            if text:
+                self.whitespace = False
+            self.indention = False
+        elif style == SINGLE:
+            self.indicator("'", True, False, False)
+            self.put(self._single_body(text))
+            self.indicator("'", False, False, False)
+            self.whitespace = self.indention = False
+        elif style == DOUBLE:
+            self.indicator('"', True, False, False)
+            self.put(_double_quoted(text)[1:-1])
+            self.indicator('"', False, False, False)
+            self.whitespace = self.indention = False
+        else:
+            self.literal(text)
+        self.indent = saved
+
+    def _single_body(self, text: str) -> str:
+        return text.replace("'", "''")
+
+    def literal(self, text: str) -> None:
+        self.indicator("|", True, False, False)
+        hints = ""
+        if text[:1] in (" ",) or text[:1] in _BREAKS:
+            hints += str(self.best)
+        if not text or text[-1] not in _BREAKS:
+            hints += "-"
+        elif len(text) == 1 or text[-2] in _BREAKS:
+            hints += "+"
+        if hints:
+            self.indicator(hints, False, False, False)
+        self.put_break()
+        self.whitespace = True
+        breaks = True
+        for ch in text:
+            if ch == "\n":
+                self.put_break()
+                breaks = True
+            else:
+                if breaks:
+                    self.write_indent()
+                self.put(ch)
+                self.indention = False
+                breaks = False
+
+
+def emit_documents(documents: Sequence[Branch], indent: int = 4) -> str:
+    """A YAML stream of block mappings, documents after the first introduced by ``---``."""
+    em = _Emitter(indent)
+    for n, doc in enumerate(documents):
+        em.indent = -1
+        if n:
+            em.put("---")
+            em.whitespace = em.indention = False
+        em.node(doc, False)
+        if em.column != 0:
+            em.put_break()
+        em.foot_indent = -1
+    return "".join(em.out)
