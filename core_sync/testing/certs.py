@@ -116,3 +116,52 @@ def signing_key_pair() -> KeyPair:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return KeyPair(public, _key_pem(key))
+
+
+def sealing_key_pair(
+    bits: int = 4096,
+    *,
+    not_before: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
+    common_name: str = "",
+) -> KeyPair:
+    """An RSA key and self-signed certificate shaped like the ones a SealedSecrets controller makes.
+
+    ``key_pem`` is PKCS#1 ("RSA PRIVATE KEY"), as Bitnami stores it in its ``tls.key``.
+    """
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    now = dt.datetime.now(dt.UTC)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)] if common_name else [])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before or now - dt.timedelta(minutes=1))
+        .not_valid_after(not_after or now + dt.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=True,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=True,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    return KeyPair(cert.public_bytes(serialization.Encoding.PEM), key_pem)

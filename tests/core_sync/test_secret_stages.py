@@ -4,7 +4,6 @@ SOPS-encrypted Secret, a SealedSecret and an ExternalSecret, synced by the real 
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import os
 import subprocess
 import sys
@@ -13,12 +12,9 @@ from pathlib import Path
 import pyrage
 import pytest
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from core_sync.testing import ControlPlane, GitServer, binaries
+from core_sync.testing.certs import sealing_key_pair
 from tests.core_sync.conftest import Apps, Operator, configmap, live
 
 KEYS_NAMESPACE = "lockstep-system"
@@ -26,25 +22,8 @@ KEYS_NAMESPACE = "lockstep-system"
 
 def _sealing_key(control_plane: ControlPlane, tmp_path: Path) -> Path:
     """An active sealing key in lockstep-system, labelled as Bitnami labels it; returns its cert file."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    now = dt.datetime.now(dt.UTC)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sealed-secret")])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
+    pair = sealing_key_pair(2048, common_name="sealed-secret")
+    cert_pem, key_pem = pair.cert_pem, pair.key_pem
     client = control_plane.client
     client.apply(
         f"/api/v1/namespaces/{KEYS_NAMESPACE}",
