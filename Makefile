@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv binaries test test-fast lint demo clean
+.PHONY: venv binaries system-deps test lint demo clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -17,7 +17,14 @@ venv: $(VENV)/.installed
 binaries:
 	scripts/build-control-plane
 
-test: venv binaries
+# Debian's sshd for the SSH git-source tests (the harness runs its own sshd on loopback, never the system one).
+system-deps:
+	@command -v /usr/sbin/sshd >/dev/null 2>&1 || { \
+	  echo "installing openssh-server (sshd for the SSH git-source tests)"; \
+	  (apt-get install -y -q openssh-server || (apt-get update -q && apt-get install -y -q openssh-server)) \
+	    >/dev/null || { echo "ERROR: could not install openssh-server: install it (apt-get install openssh-server) and re-run"; exit 1; }; }
+
+test: venv binaries system-deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: venv

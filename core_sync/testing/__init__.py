@@ -7,7 +7,7 @@ other peers. The pytest plugin (entry point ``pytest11``) exposes them as fixtur
 from core_sync.testing.binaries import BinaryNotFound, bao, etcd, kube_apiserver, kubectl, kubeseal, sops
 from core_sync.testing.control_plane import ControlPlane
 from core_sync.testing.processes import ProcessFailed
-from core_sync.testing.services import GitHttpServer, GitServer, MotoServer, OpenBao, git
+from core_sync.testing.services import GitHttpServer, GitServer, MotoServer, OpenBao, SshGitServer, git
 
 __all__ = [
     "BinaryNotFound",
@@ -17,6 +17,7 @@ __all__ = [
     "MotoServer",
     "OpenBao",
     "ProcessFailed",
+    "SshGitServer",
     "bao",
     "etcd",
     "git",

@@ -291,3 +291,85 @@ class GitHttpServer(GitServer):
     def __enter__(self) -> GitHttpServer:
         super().__enter__()
         return self
+
+
+class SshGitServer(GitServer):
+    """The same repositories over SSH: a private ``sshd`` on 127.0.0.1 with its own host key that accepts
+    one client key (``client_key`` / ``known_hosts`` are what an Application's secretRef would hold).
+
+    Needs ``/usr/sbin/sshd`` (Debian's openssh-server; ``make test`` installs it when missing).
+    """
+
+    name = "sshd"
+    SSHD = Path("/usr/sbin/sshd")
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        super().__init__(root)
+        if not self.SSHD.is_file():
+            raise RuntimeError(f"{self.SSHD} not found: install Debian's openssh-server (make test does)")
+        import getpass
+
+        self.user = getpass.getuser()
+        keys = self.dir / "keys"
+        keys.mkdir()
+        for key in ("host", "client"):
+            subprocess.run(
+                [
+                    "ssh-keygen",
+                    "-q",
+                    "-t",
+                    "ed25519",
+                    "-N",
+                    "",
+                    "-C",
+                    f"lockstep-{key}",
+                    "-f",
+                    str(keys / key),
+                ],
+                check=True,
+                capture_output=True,
+            )
+        (keys / "authorized_keys").write_bytes((keys / "client.pub").read_bytes())
+        host_public = (keys / "host.pub").read_text().split()
+        self.client_key = (keys / "client").read_bytes()
+        self.known_hosts = f"[127.0.0.1]:{self.port} {host_public[0]} {host_public[1]}\n".encode()
+        (keys / "known_hosts").write_bytes(self.known_hosts)
+        self.config = self.dir / "sshd_config"
+        self.config.write_text(
+            "\n".join(
+                [
+                    f"Port {self.port}",
+                    "ListenAddress 127.0.0.1",
+                    f"HostKey {keys / 'host'}",
+                    f"PidFile {self.dir / 'sshd.pid'}",
+                    f"AuthorizedKeysFile {keys / 'authorized_keys'}",
+                    "StrictModes no",
+                    "UsePAM no",
+                    "PasswordAuthentication no",
+                    "KbdInteractiveAuthentication no",
+                    "PubkeyAuthentication yes",
+                    "PermitRootLogin prohibit-password",
+                    "LogLevel ERROR",
+                    "",
+                ]
+            )
+        )
+        self._keys = keys
+
+    def _argv(self) -> list[str]:
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation directory
+        return [str(self.SSHD), "-D", "-e", "-f", str(self.config)]
+
+    def url_for(self, name: str) -> str:
+        return f"ssh://{self.user}@127.0.0.1:{self.port}{self.root}/{name}.git"
+
+    def _auth_env(self) -> dict[str, str]:
+        command = (
+            f"ssh -i {self._keys / 'client'} -o IdentitiesOnly=yes -o BatchMode=yes "
+            f"-o UserKnownHostsFile={self._keys / 'known_hosts'} -o StrictHostKeyChecking=yes"
+        )
+        return {"GIT_SSH_COMMAND": command}
+
+    def __enter__(self) -> SshGitServer:
+        super().__enter__()
+        return self

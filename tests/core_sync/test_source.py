@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core_sync.source import GitCredentials, GitSource, SourceError
-from core_sync.testing import ControlPlane, GitHttpServer, GitServer
+from core_sync.testing import ControlPlane, GitHttpServer, GitServer, SshGitServer
 from tests.core_sync.conftest import Apps, Operator, configmap
 
 
@@ -63,3 +63,24 @@ def test_application_with_a_token_secret(
         assert control_plane.client.get(f"/api/v1/namespaces/{apps.namespace}/configmaps/a")["data"] == {
             "value": "1"
         }
+
+
+def test_ssh_key_with_known_hosts(tmp_path: Path) -> None:
+    with SshGitServer(tmp_path / "repos") as server:
+        url = server.create_repo("over-ssh", {"deploy/a.yaml": "a: 1\n"})
+        source = GitSource(tmp_path / "cache")
+        creds = GitCredentials(ssh_identity=server.client_key, known_hosts=server.known_hosts)
+        checkout = source.fetch(url, "main", creds)
+        assert (checkout.path("deploy") / "a.yaml").read_text() == "a: 1\n"
+        assert not list(Path("/dev/shm").glob("lockstep-ssh-*"))  # the key lived in memory, briefly
+        wrong_host = GitCredentials(
+            ssh_identity=server.client_key, known_hosts=b"[127.0.0.1]:1 ssh-ed25519 AAAA\n"
+        )
+        with pytest.raises(SourceError, match="Host key verification failed|No ED25519 host key"):
+            GitSource(tmp_path / "cache2").fetch(url, "main", wrong_host)
+
+
+def test_file_urls(git_server: GitServer, tmp_path: Path) -> None:
+    git_server.create_repo("local", {"deploy/a.yaml": "a: 1\n"})
+    checkout = GitSource(tmp_path).fetch(f"file://{git_server.root}/local.git", "main")
+    assert (checkout.path("deploy") / "a.yaml").exists()
