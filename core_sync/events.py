@@ -18,7 +18,13 @@ COMPONENT = "lockstep"
 
 
 def post_event(
-    client: KubeClient, obj: Mapping[str, Any], reason: str, message: str, *, warning: bool = False
+    client: KubeClient,
+    obj: Mapping[str, Any],
+    reason: str,
+    message: str,
+    *,
+    warning: bool = False,
+    component: str = COMPONENT,
 ) -> None:
     """Record an Event on ``obj``; failures are logged, never raised (events are best effort)."""
     meta = obj.get("metadata") or {}
@@ -38,9 +44,9 @@ def post_event(
         "reason": reason,
         "message": message[:1024],
         "type": "Warning" if warning else "Normal",
-        "source": {"component": COMPONENT},
-        "reportingComponent": COMPONENT,
-        "reportingInstance": COMPONENT,
+        "source": {"component": component},
+        "reportingComponent": component,
+        "reportingInstance": component,
         "firstTimestamp": stamp,
         "lastTimestamp": stamp,
         "count": 1,

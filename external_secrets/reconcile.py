@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from core_sync.events import post_event
 from core_sync.kube import ApiError, KubeClient
 from external_secrets.cache import ProviderCache
 from external_secrets.duration import parse_duration
@@ -81,6 +82,19 @@ class EsState:
     ready: tuple[str, str, str] | None = None  # (status, reason, message) last written
 
 
+@dataclass(frozen=True)
+class SyncAttempt:
+    """One sync of an ExternalSecret under way: what a success records in status and state, and what
+    decides when the next refresh is due."""
+
+    es: dict[str, Any]
+    state: EsState
+    started: float  # wall clock when the fetch began: the status' refreshTime
+    version: str  # the ExternalSecret's resourceVersion being synced
+    policy: str
+    interval: float
+
+
 @dataclass
 class StoreState:
     ready: bool = False
@@ -120,32 +134,16 @@ class Reconciler:
         return min(2.0 ** max(failures - 1, 0), self.max_backoff) * random.uniform(1.0, 1.2)  # noqa: S311
 
     def event(self, obj: Mapping[str, Any], kind: str, type_: str, reason: str, message: str) -> None:
-        meta = obj.get("metadata") or {}
-        namespace = meta.get("namespace") or "default"
-        stamp = now_rfc3339()
-        body = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {"generateName": f"{meta.get('name', 'x')}.", "namespace": namespace},
-            "involvedObject": {
-                "apiVersion": f"{GROUP}/{VERSION}",
-                "kind": kind,
-                "name": meta.get("name"),
-                "namespace": meta.get("namespace"),
-                "uid": meta.get("uid"),
-            },
-            "reason": reason,
-            "message": message[:1024],
-            "type": type_,
-            "source": {"component": "lockstep-external-secrets"},
-            "firstTimestamp": stamp,
-            "lastTimestamp": stamp,
-            "count": 1,
-        }
-        try:
-            self.client.create(f"/api/v1/namespaces/{namespace}/events", body)
-        except (ApiError, OSError) as error:
-            log.warning("could not post event", extra={"object": meta.get("name"), "error": str(error)})
+        """An Event about ``obj`` as an object of ``kind`` in this API group (best effort, never raises)."""
+        involved = {"apiVersion": f"{GROUP}/{VERSION}", "kind": kind, "metadata": obj.get("metadata") or {}}
+        post_event(
+            self.client,
+            involved,
+            reason,
+            message,
+            warning=type_ == "Warning",
+            component="lockstep-external-secrets",
+        )
 
     def namespace_labels(self, namespace: str) -> dict[str, str]:
         cached = self._namespaces.get(namespace)
@@ -334,67 +332,33 @@ class Reconciler:
                 f"secret does not exist at provider using {where}",
             )
         deletion = target.get("deletionPolicy", "Retain")
+        attempt = SyncAttempt(es, state, started, current_version, policy, interval)
         if not resolved.data and resolved.missing and deletion == "Delete":
             if existing is not None and creation == "Owner" and _owned_by(es, existing):
                 self._delete(path)
-            return self._succeed(
-                es,
-                state,
-                started,
-                current_version,
-                policy,
-                interval,
-                "SecretDeleted",
-                "secret deleted due to DeletionPolicy=Delete",
-            )
+            return self._succeed(attempt, "SecretDeleted", "secret deleted due to DeletionPolicy=Delete")
         if not resolved.data and deletion == "Retain" and existing is not None:
-            return self._succeed(
-                es,
-                state,
-                started,
-                current_version,
-                policy,
-                interval,
-                "SecretSynced",
-                "secret retained due to DeletionPolicy=Retain",
-            )
+            return self._succeed(attempt, "SecretSynced", "secret retained due to DeletionPolicy=Retain")
         try:
             wanted = build_target(
                 es, resolved.data, render, lambda kind, name: self._read_source(es, kind, name)
             )
         except ResolveError as error:
             return self._fail(es, state, f"could not apply template: {error}")
-        return self._write(es, state, started, current_version, policy, interval, wanted, existing, path)
+        return self._write(attempt, wanted, existing, path)
 
     def _write(
-        self,
-        es: dict[str, Any],
-        state: EsState,
-        started: float,
-        version: str,
-        policy: str,
-        interval: float,
-        wanted: Any,
-        existing: dict[str, Any] | None,
-        path: str,
+        self, attempt: SyncAttempt, wanted: Any, existing: dict[str, Any] | None, path: str
     ) -> float | None:
+        es, state = attempt.es, attempt.state
         meta = es["metadata"]
         creation = ((es.get("spec") or {}).get("target") or {}).get("creationPolicy", "Owner")
         if creation == "None":
-            return self._succeed(
-                es, state, started, version, policy, interval, "SecretSynced", "secret synced"
-            )
+            return self._succeed(attempt)
         if creation == "Merge":
             if existing is None:
                 return self._succeed(
-                    es,
-                    state,
-                    started,
-                    version,
-                    policy,
-                    interval,
-                    "SecretMissing",
-                    "secret will not be created due to CreationPolicy=Merge",
+                    attempt, "SecretMissing", "secret will not be created due to CreationPolicy=Merge"
                 )
             merged = {**secret_data(existing), **wanted.data}
             body = {
@@ -409,26 +373,20 @@ class Reconciler:
                 "data": {k: base64.b64encode(v).decode() for k, v in wanted.data.items()},
             }
             if secret_data(existing) == merged and secret_is_valid(existing):
-                return self._succeed(
-                    es, state, started, version, policy, interval, "SecretSynced", "secret synced"
-                )
+                return self._succeed(attempt)
             try:
                 self.client.apply(path, body, field_manager=field_manager(meta["name"]))
             except ApiError as error:
                 return self._write_failed(es, state, error)
             self.event(es, "ExternalSecret", "Normal", "SecretSynced", "secret updated")
-            return self._succeed(
-                es, state, started, version, policy, interval, "SecretSynced", "secret synced"
-            )
+            return self._succeed(attempt)
         owner = creation == "Owner"
         if existing is not None and owner and owned_by_other(es, existing):
             return self._fail(es, state, "target is owned by another ExternalSecret", retry=False)
         body = secret_body(es, wanted, existing, owner=owner)
         if existing is not None:
             if same_content(existing, body):
-                return self._succeed(
-                    es, state, started, version, policy, interval, "SecretSynced", "secret synced"
-                )
+                return self._succeed(attempt)
             if existing.get("immutable") and existing.get("data") != body.get("data"):
                 return self._fail(es, state, "could not update secret, target is immutable", retry=False)
         manager = field_manager(meta["name"])
@@ -450,7 +408,7 @@ class Reconciler:
             "SecretSynced",
             "secret created" if existing is None else "secret updated",
         )
-        return self._succeed(es, state, started, version, policy, interval, "SecretSynced", "secret synced")
+        return self._succeed(attempt)
 
     def _write_failed(self, es: dict[str, Any], state: EsState, error: ApiError) -> float | None:
         if error.conflict:
@@ -460,20 +418,13 @@ class Reconciler:
         )
 
     def _succeed(
-        self,
-        es: dict[str, Any],
-        state: EsState,
-        started: float,
-        version: str,
-        policy: str,
-        interval: float,
-        reason: str,
-        message: str,
+        self, attempt: SyncAttempt, reason: str = "SecretSynced", message: str = "secret synced"
     ) -> float | None:
+        es, state = attempt.es, attempt.state
         state.failures = 0
-        state.last_refresh = started
-        state.synced_version = version
-        refresh_time = datetime.fromtimestamp(started, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        state.last_refresh = attempt.started
+        state.synced_version = attempt.version
+        refresh_time = datetime.fromtimestamp(attempt.started, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         self._status(
             es,
             state,
@@ -482,11 +433,11 @@ class Reconciler:
             message,
             {
                 "refreshTime": refresh_time,
-                "syncedResourceVersion": version,
+                "syncedResourceVersion": attempt.version,
                 "binding": {"name": target_name(es)},
             },
         )
-        return _next_refresh(state, policy, interval)
+        return _next_refresh(state, attempt.policy, attempt.interval)
 
     def _fail(self, es: dict[str, Any], state: EsState, message: str, retry: bool = True) -> float | None:
         state.failures += 1

@@ -13,12 +13,14 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from external_secrets import gjson
 from external_secrets.providers.base import FetchKey, FindQuery, NoSecretError, ProviderError, RemoteSecret
 
 MAX_KEY = 253
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 Render = Callable[[str, Mapping[str, Any], str], str]  # (template text, data, name) -> text
 
 
@@ -284,6 +286,55 @@ def _null_check(value: bytes, policy: str | None, where: str) -> bytes:
 
 
 # -- assembly -----------------------------------------------------------------------------------------
+def _entry(
+    where: str,
+    deletion: str,
+    missing: list[str],
+    fetch: Callable[_P, _T],
+    *args: _P.args,
+    **kwargs: _P.kwargs,
+) -> _T | None:
+    """``fetch(*args, **kwargs)`` for one spec entry, its failure as :class:`ResolveError` naming ``where``.
+
+    A missing remote secret gives ``None`` (``where`` is added to ``missing``) unless ``deletionPolicy``
+    is ``Retain``, where it fails like any other error (ESO keeps the Secret as it is)."""
+    try:
+        return fetch(*args, **kwargs)
+    except NoSecretError as error:
+        if deletion == "Retain":
+            raise ResolveError(f"error processing {where}, err: {error}", cause=error) from None
+        missing.append(where)
+        return None
+    except ProviderError as error:
+        raise ResolveError(f"error processing {where}, err: {error}", cause=error) from None
+    except ResolveError as error:
+        raise ResolveError(f"error processing {where}, err: {error}", cause=error.cause) from None
+
+
+def _data_from_chunk(
+    spec: Mapping[str, Any], entry: Mapping[str, Any], kind: str, source: DataSource
+) -> dict[str, bytes]:
+    """The raw key -> value map of one ``dataFrom`` entry (``extract`` or ``find``)."""
+    options = entry[kind]
+    if kind == "extract":
+        remote = source.get(store_of(spec, entry), fetch_key(options))
+        return explode(remote, str(options.get("property") or ""), str(options.get("key", "")))
+    query = FindQuery(
+        path=str(options.get("path") or ""),
+        name_regexp=str((options.get("name") or {}).get("regexp") or ""),
+        tags=tuple(sorted((str(k), str(v)) for k, v in (options.get("tags") or {}).items())),
+    )
+    return {name: r.value for name, r in source.find(store_of(spec, entry), query).items()}
+
+
+def _data_value(spec: Mapping[str, Any], entry: Mapping[str, Any], source: DataSource) -> bytes:
+    """The decoded value of one ``data`` entry."""
+    remote_ref = entry.get("remoteRef") or {}
+    remote = source.get(store_of(spec, entry), fetch_key(remote_ref))
+    value = select(remote, str(remote_ref.get("property") or ""), str(remote_ref.get("key", "")))
+    return decode(value, remote_ref.get("decodingStrategy"))
+
+
 def resolve(spec: Mapping[str, Any], source: DataSource, render: Render | None = None) -> Resolved:
     """The Secret data for ``spec``; :class:`ResolveError` naming the entry on any failure."""
     validate_spec(spec)
@@ -293,26 +344,9 @@ def resolve(spec: Mapping[str, Any], source: DataSource, render: Render | None =
         kind = "extract" if entry.get("extract") else "find"
         where = f"spec.dataFrom[{i}].{kind}"
         options = entry[kind]
-        try:
-            if kind == "extract":
-                remote = source.get(store_of(spec, entry), fetch_key(options))
-                chunk = explode(remote, str(options.get("property") or ""), str(options.get("key", "")))
-            else:
-                query = FindQuery(
-                    path=str(options.get("path") or ""),
-                    name_regexp=str((options.get("name") or {}).get("regexp") or ""),
-                    tags=tuple(sorted((str(k), str(v)) for k, v in (options.get("tags") or {}).items())),
-                )
-                chunk = {name: r.value for name, r in source.find(store_of(spec, entry), query).items()}
-        except NoSecretError as error:
-            if deletion == "Retain":
-                raise ResolveError(f"error processing {where}, err: {error}", cause=error) from None
-            out.missing.append(where)
+        chunk = _entry(where, deletion, out.missing, _data_from_chunk, spec, entry, kind, source)
+        if chunk is None:
             continue
-        except ProviderError as error:
-            raise ResolveError(f"error processing {where}, err: {error}", cause=error) from None
-        except ResolveError as error:
-            raise ResolveError(f"error processing {where}, err: {error}", cause=error.cause) from None
         if entry.get("rewrite"):
             chunk = rewrite_keys(chunk, entry["rewrite"], f"spec.dataFrom[{i}]", render)
         else:
@@ -322,21 +356,11 @@ def resolve(spec: Mapping[str, Any], source: DataSource, render: Render | None =
             decoded = decode(value, options.get("decodingStrategy"))
             out.data[key] = _null_check(decoded, options.get("nullBytePolicy"), where)
     for i, entry in enumerate(spec.get("data") or ()):
-        remote_ref = entry.get("remoteRef") or {}
         secret_key = str(entry["secretKey"])
         where = f"spec.data[{i}] (key: {secret_key})"
-        try:
-            remote = source.get(store_of(spec, entry), fetch_key(remote_ref))
-            value = select(remote, str(remote_ref.get("property") or ""), str(remote_ref.get("key", "")))
-            value = decode(value, remote_ref.get("decodingStrategy"))
-        except NoSecretError as error:
-            if deletion == "Retain":
-                raise ResolveError(f"error processing {where}, err: {error}", cause=error) from None
-            out.missing.append(where)
+        fetched = _entry(where, deletion, out.missing, _data_value, spec, entry, source)
+        if fetched is None:
             continue
-        except ProviderError as error:
-            raise ResolveError(f"error processing {where}, err: {error}", cause=error) from None
-        except ResolveError as error:
-            raise ResolveError(f"error processing {where}, err: {error}", cause=error.cause) from None
-        out.data[secret_key] = _null_check(value, remote_ref.get("nullBytePolicy"), where)
+        remote_ref = entry.get("remoteRef") or {}
+        out.data[secret_key] = _null_check(fetched, remote_ref.get("nullBytePolicy"), where)
     return out

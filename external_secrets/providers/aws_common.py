@@ -1,5 +1,6 @@
 """boto3 clients for an AWS store: credentials from the store's ``auth.secretRef``, its region, and the
-endpoint from boto3's own ``AWS_ENDPOINT_URL*`` environment variables (how tests point at moto).
+endpoint from boto3's own ``AWS_ENDPOINT_URL*`` environment variables (how tests point at moto); and
+:class:`AwsProvider`, what the two AWS providers share.
 
 boto3 is imported here, lazily, and clients are built once per (store, credentials) and reused: building
 one costs tens of milliseconds and they are thread-safe.
@@ -7,11 +8,24 @@ one costs tens of milliseconds and they are thread-safe.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
-from external_secrets.providers.base import CALLS, AuthError, ProviderError, ProviderUnavailable
+from external_secrets.providers.base import (
+    CALLS,
+    AuthError,
+    FetchKey,
+    FindQuery,
+    NoSecretError,
+    ProviderError,
+    ProviderUnavailable,
+    RemoteSecret,
+    fetch_each,
+)
 from external_secrets.providers.kube_access import KubeAccess
 from external_secrets.stores import Store
 
@@ -119,8 +133,6 @@ def classify(error: Exception, where: str) -> ProviderError:
         status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         text = f"{where}: {code}: {message}"
         if code in NOT_FOUND or "marked for deletion" in message:
-            from external_secrets.providers.base import NoSecretError
-
             return NoSecretError(text)
         if code in AUTH:
             return AuthError(text)
@@ -130,3 +142,123 @@ def classify(error: Exception, where: str) -> ProviderError:
     if isinstance(error, EndpointConnectionError | BotoCoreError | OSError):
         return ProviderUnavailable(f"{where}: {type(error).__name__}: {error}")
     return ProviderError(f"{where}: {type(error).__name__}")
+
+
+def tag_map(tags: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
+    """AWS's ``[{"Key": ..., "Value": ...}]`` as a plain map."""
+    return {str(t["Key"]): str(t["Value"]) for t in tags or ()}
+
+
+def tags_secret(tags: Iterable[Mapping[str, Any]] | None) -> RemoteSecret:
+    """``metadataPolicy: Fetch``: the tags as compact JSON with sorted keys, like ESO."""
+    return RemoteSecret(json.dumps(tag_map(tags), sort_keys=True, separators=(",", ":")).encode())
+
+
+class AwsProvider(ABC):
+    """What the Secrets Manager and Parameter Store providers share: the boto3 client, the key
+    ``prefix``, error wording, batched fetches, paging and ``validate``. Subclasses say how one secret,
+    one batch and one ``find`` are asked for."""
+
+    name: str
+    service: str  # boto3's service name, also the word naming the service in errors
+    noun: str  # what one remote secret is called in errors ("secret", "parameter")
+    not_found_code: str  # AWS's error code for a missing one, quoted for a name a batch did not return
+    batch_size: int
+
+    def __init__(self, store: Store, es_namespace: str, kube: KubeAccess, *, reuse: bool = True) -> None:
+        self.store = store
+        self.prefix = str(store.config.get("prefix") or "")
+        self.client = aws_client(self.service, store, es_namespace, kube, reuse=reuse)
+
+    def _where(self, what: str) -> str:
+        return f"aws {self.service} {self.store.ref}: {what}"
+
+    def _about(self, name: str) -> str:
+        return f"{self.noun} {name!r}"
+
+    def _ref_of(self, name: str) -> FetchKey:
+        """The ref of a listed remote name (the store's ``prefix`` taken off)."""
+        return FetchKey(name[len(self.prefix) :] if self.prefix else name)
+
+    @abstractmethod
+    def fetch(self, ref: FetchKey) -> RemoteSecret: ...
+
+    @abstractmethod
+    def find(self, query: FindQuery) -> dict[str, RemoteSecret]: ...
+
+    @abstractmethod
+    def _batchable(self, ref: FetchKey) -> bool:
+        """Whether ``ref`` may go in a batch call (the others are fetched one by one)."""
+
+    @abstractmethod
+    def _remote_name(self, ref: FetchKey) -> str:
+        """The name a batch call asks for ``ref`` by."""
+
+    @abstractmethod
+    def _get_batch(self, names: list[str]) -> Any:
+        """One batch call (counted) for ``names``."""
+
+    @abstractmethod
+    def _found(self, answer: Any) -> dict[str, RemoteSecret]:
+        """A batch answer as every name it may be looked up by -> the secret."""
+
+    def _pick(self, found: Mapping[str, RemoteSecret], ref: FetchKey, name: str) -> RemoteSecret | None:
+        """``ref``'s secret in a batch answer, or ``None`` when the batch did not return it."""
+        return found.get(name)
+
+    def fetch_many(self, refs: Sequence[FetchKey]) -> dict[FetchKey, RemoteSecret | ProviderError]:
+        """Batchable refs ``batch_size`` per call; the others, and a lone one, one by one."""
+        batchable = [r for r in refs if self._batchable(r)]
+        out = fetch_each(self, [r for r in refs if not self._batchable(r)])
+        for start in range(0, len(batchable), self.batch_size):
+            chunk = batchable[start : start + self.batch_size]
+            if len(chunk) == 1:
+                out.update(fetch_each(self, chunk))
+                continue
+            names = [self._remote_name(r) for r in chunk]
+            try:
+                answer = self._get_batch(names)
+            except Exception as error:
+                failure = classify(error, self._where(f"{len(names)} {self.noun}s"))
+                out.update(dict.fromkeys(chunk, failure))
+                continue
+            found = self._found(answer)
+            for ref, name in zip(chunk, names, strict=True):
+                secret = self._pick(found, ref, name)
+                out[ref] = (
+                    secret
+                    if secret is not None
+                    else NoSecretError(self._where(f"{self._about(name)}: {self.not_found_code}"))
+                )
+        return out
+
+    def _existing(
+        self, results: Mapping[FetchKey, RemoteSecret | ProviderError], name_of: Callable[[FetchKey], str]
+    ) -> dict[str, RemoteSecret]:
+        """``find``'s answer from fetching what it listed: a secret gone since it was listed is left
+        out; any other error is raised."""
+        out: dict[str, RemoteSecret] = {}
+        for ref, result in results.items():
+            if isinstance(result, NoSecretError):
+                continue
+            if isinstance(result, ProviderError):
+                raise result
+            out[name_of(ref)] = result
+        return out
+
+    def _pages(self, api: str, call: Callable[..., Any], args: Mapping[str, Any]) -> Iterator[Any]:
+        """Every page of a ``NextToken``-paginated call, each call counted as ``api``."""
+        token: str | None = None
+        while True:
+            CALLS.add(self.store.ref, api)
+            page = call(**args, NextToken=token) if token else call(**args)
+            yield page
+            token = page.get("NextToken")
+            if not token:
+                return
+
+    def validate(self) -> None:
+        """Like ESO: only check that credentials are usable; no secret is read."""
+        creds = self.client._request_signer._credentials
+        if creds is None:
+            raise ProviderError(self._where("no AWS credentials (set auth.secretRef)"))

@@ -4,36 +4,20 @@ GetParametersByPath for ``find`` by path/name, DescribeParameters for ``find`` b
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from external_secrets.providers.aws_common import aws_client, classify
-from external_secrets.providers.base import (
-    CALLS,
-    FetchKey,
-    FindQuery,
-    NoSecretError,
-    ProviderError,
-    RemoteSecret,
-)
-from external_secrets.providers.kube_access import KubeAccess
-from external_secrets.stores import Store
-
-BATCH = 10  # GetParameters' Names limit
+from external_secrets.providers.aws_common import AwsProvider, classify, tags_secret
+from external_secrets.providers.base import CALLS, FetchKey, FindQuery, ProviderError, RemoteSecret
 
 
-class ParameterStoreProvider:
+class ParameterStoreProvider(AwsProvider):
     name = "aws-parameter-store"
-
-    def __init__(self, store: Store, es_namespace: str, kube: KubeAccess, *, reuse: bool = True) -> None:
-        self.store = store
-        self.prefix = str(store.config.get("prefix") or "")
-        self.client = aws_client("ssm", store, es_namespace, kube, reuse=reuse)
-
-    def _where(self, what: str) -> str:
-        return f"aws ssm {self.store.ref}: {what}"
+    service = "ssm"
+    noun = "parameter"
+    not_found_code = "ParameterNotFound"
+    batch_size = 10  # GetParameters' Names limit
 
     def _name(self, ref: FetchKey) -> str:
         return self.prefix + ref.key + (f":{ref.version}" if ref.version else "")
@@ -46,93 +30,59 @@ class ParameterStoreProvider:
                 answer = self.client.list_tags_for_resource(
                     ResourceType="Parameter", ResourceId=self.prefix + ref.key
                 )
-                tags = {str(t["Key"]): str(t["Value"]) for t in answer.get("TagList") or ()}
-                return RemoteSecret(json.dumps(tags, sort_keys=True, separators=(",", ":")).encode())
+                return tags_secret(answer.get("TagList"))
             CALLS.add(self.store.ref, "ssm:GetParameter")
             answer = self.client.get_parameter(Name=name, WithDecryption=True)
         except Exception as error:
-            raise classify(error, self._where(f"parameter {name!r}")) from None
+            raise classify(error, self._where(self._about(name))) from None
         return RemoteSecret(str(answer["Parameter"]["Value"]).encode())
 
-    def fetch_many(self, refs: Sequence[FetchKey]) -> dict[FetchKey, RemoteSecret | ProviderError]:
-        """Up to 10 parameters per GetParameters call; metadata refs one by one."""
-        out: dict[FetchKey, RemoteSecret | ProviderError] = {}
-        plain = [r for r in refs if not r.metadata]
-        for ref in refs:
-            if ref.metadata:
-                try:
-                    out[ref] = self.fetch(ref)
-                except ProviderError as error:
-                    out[ref] = error
-        for start in range(0, len(plain), BATCH):
-            chunk = plain[start : start + BATCH]
-            if len(chunk) == 1:
-                try:
-                    out[chunk[0]] = self.fetch(chunk[0])
-                except ProviderError as error:
-                    out[chunk[0]] = error
-                continue
-            names = [self._name(r) for r in chunk]
-            try:
-                CALLS.add(self.store.ref, "ssm:GetParameters")
-                answer = self.client.get_parameters(Names=names, WithDecryption=True)
-            except Exception as error:
-                failure = classify(error, self._where(f"{len(names)} parameters"))
-                for ref in chunk:
-                    out[ref] = failure
-                continue
-            found: dict[str, str] = {}
-            for parameter in answer.get("Parameters") or ():
-                found[str(parameter["Name"])] = str(parameter["Value"])
-                if parameter.get("Selector"):
-                    found[str(parameter["Name"]) + str(parameter["Selector"])] = str(parameter["Value"])
-            for ref, name in zip(chunk, names, strict=True):
-                value = found.get(name, found.get(self.prefix + ref.key) if not ref.version else None)
-                out[ref] = (
-                    RemoteSecret(value.encode())
-                    if value is not None
-                    else NoSecretError(self._where(f"parameter {name!r}: ParameterNotFound"))
-                )
-        return out
+    def _batchable(self, ref: FetchKey) -> bool:
+        return not ref.metadata
+
+    def _remote_name(self, ref: FetchKey) -> str:
+        return self._name(ref)
+
+    def _get_batch(self, names: list[str]) -> Any:
+        CALLS.add(self.store.ref, "ssm:GetParameters")
+        return self.client.get_parameters(Names=names, WithDecryption=True)
+
+    def _found(self, answer: Any) -> dict[str, RemoteSecret]:
+        """By name, and by ``name:version`` (or ``name:label``) when GetParameters reports a selector."""
+        found: dict[str, RemoteSecret] = {}
+        for parameter in answer.get("Parameters") or ():
+            secret = RemoteSecret(str(parameter["Value"]).encode())
+            found[str(parameter["Name"])] = secret
+            if parameter.get("Selector"):
+                found[str(parameter["Name"]) + str(parameter["Selector"])] = secret
+        return found
+
+    def _pick(self, found: Mapping[str, RemoteSecret], ref: FetchKey, name: str) -> RemoteSecret | None:
+        return found.get(name, found.get(self.prefix + ref.key) if not ref.version else None)
 
     def find(self, query: FindQuery) -> dict[str, RemoteSecret]:
         pattern = re.compile(query.name_regexp) if query.name_regexp else None
-        out: dict[str, RemoteSecret] = {}
         try:
             if query.tags:
-                names = self._names_by_tags(query)
                 refs = [
-                    FetchKey(n[len(self.prefix) :] if self.prefix else n)
-                    for n in names
+                    self._ref_of(n)
+                    for n in self._names_by_tags(query)
                     if pattern is None or pattern.search(n)
                 ]
-                for ref, result in self.fetch_many(refs).items():
-                    if isinstance(result, NoSecretError):
-                        continue
-                    if isinstance(result, ProviderError):
-                        raise result
-                    out[self.prefix + ref.key] = result
-                return out
-            path = "/" + (self.prefix + query.path).strip("/")
-            token: str | None = None
-            while True:
-                args: dict[str, Any] = {
-                    "Path": path,
-                    "Recursive": True,
-                    "WithDecryption": True,
-                    "MaxResults": 10,
-                }
-                if token:
-                    args["NextToken"] = token
-                CALLS.add(self.store.ref, "ssm:GetParametersByPath")
-                page = self.client.get_parameters_by_path(**args)
+                return self._existing(self.fetch_many(refs), lambda ref: self.prefix + ref.key)
+            args = {
+                "Path": "/" + (self.prefix + query.path).strip("/"),
+                "Recursive": True,
+                "WithDecryption": True,
+                "MaxResults": 10,
+            }
+            out: dict[str, RemoteSecret] = {}
+            for page in self._pages("ssm:GetParametersByPath", self.client.get_parameters_by_path, args):
                 for parameter in page.get("Parameters") or ():
                     name = str(parameter["Name"])
                     if pattern is None or pattern.search(name):
                         out[name] = RemoteSecret(str(parameter["Value"]).encode())
-                token = page.get("NextToken")
-                if not token:
-                    return out
+            return out
         except ProviderError:
             raise
         except Exception as error:
@@ -148,20 +98,9 @@ class ParameterStoreProvider:
                     "Values": ["/" + (self.prefix + query.path).strip("/")],
                 }
             )
-        names: list[str] = []
-        token: str | None = None
-        while True:
-            args: dict[str, Any] = {"ParameterFilters": filters, "MaxResults": 50}
-            if token:
-                args["NextToken"] = token
-            CALLS.add(self.store.ref, "ssm:DescribeParameters")
-            page = self.client.describe_parameters(**args)
-            names += [str(p["Name"]) for p in page.get("Parameters") or ()]
-            token = page.get("NextToken")
-            if not token:
-                return names
-
-    def validate(self) -> None:
-        creds = self.client._request_signer._credentials
-        if creds is None:
-            raise ProviderError(self._where("no AWS credentials (set auth.secretRef)"))
+        args = {"ParameterFilters": filters, "MaxResults": 50}
+        return [
+            str(p["Name"])
+            for page in self._pages("ssm:DescribeParameters", self.client.describe_parameters, args)
+            for p in page.get("Parameters") or ()
+        ]

@@ -5,24 +5,11 @@ BatchGetSecretValue for several current values at once, and ``find`` by name reg
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Sequence
 from typing import Any
 
-from external_secrets.providers.aws_common import aws_client, classify
-from external_secrets.providers.base import (
-    CALLS,
-    FetchKey,
-    FindQuery,
-    NoSecretError,
-    ProviderError,
-    RemoteSecret,
-)
-from external_secrets.providers.kube_access import KubeAccess
-from external_secrets.stores import Store
-
-BATCH = 20  # BatchGetSecretValue's SecretIdList limit
+from external_secrets.providers.aws_common import AwsProvider, classify, tag_map, tags_secret
+from external_secrets.providers.base import CALLS, FetchKey, FindQuery, ProviderError, RemoteSecret
 
 
 def _payload(answer: dict[str, Any]) -> bytes:
@@ -33,25 +20,19 @@ def _payload(answer: dict[str, Any]) -> bytes:
     return b""
 
 
-class SecretsManagerProvider:
+class SecretsManagerProvider(AwsProvider):
     name = "aws-secrets-manager"
-
-    def __init__(self, store: Store, es_namespace: str, kube: KubeAccess, *, reuse: bool = True) -> None:
-        self.store = store
-        self.prefix = str(store.config.get("prefix") or "")
-        self.client = aws_client("secretsmanager", store, es_namespace, kube, reuse=reuse)
-
-    def _where(self, what: str) -> str:
-        return f"aws secretsmanager {self.store.ref}: {what}"
+    service = "secretsmanager"
+    noun = "secret"
+    not_found_code = "ResourceNotFoundException"
+    batch_size = 20  # BatchGetSecretValue's SecretIdList limit
 
     def fetch(self, ref: FetchKey) -> RemoteSecret:
         secret_id = self.prefix + ref.key
         try:
             if ref.metadata:
                 CALLS.add(self.store.ref, "sm:DescribeSecret")
-                described = self.client.describe_secret(SecretId=secret_id)
-                tags = {str(t["Key"]): str(t["Value"]) for t in described.get("Tags") or ()}
-                return RemoteSecret(json.dumps(tags, sort_keys=True, separators=(",", ":")).encode())
+                return tags_secret(self.client.describe_secret(SecretId=secret_id).get("Tags"))
             args: dict[str, str] = {"SecretId": secret_id}
             if ref.version.startswith("uuid/"):
                 args["VersionId"] = ref.version[len("uuid/") :]
@@ -60,48 +41,28 @@ class SecretsManagerProvider:
             CALLS.add(self.store.ref, "sm:GetSecretValue")
             answer = self.client.get_secret_value(**args)
         except Exception as error:
-            raise classify(error, self._where(f"secret {secret_id!r}")) from None
+            raise classify(error, self._where(self._about(secret_id))) from None
         return RemoteSecret(_payload(answer))
 
-    def fetch_many(self, refs: Sequence[FetchKey]) -> dict[FetchKey, RemoteSecret | ProviderError]:
-        """Current values in batches of 20 through BatchGetSecretValue; others one by one."""
-        out: dict[FetchKey, RemoteSecret | ProviderError] = {}
-        batchable = [r for r in refs if not r.metadata and r.version in ("", "AWSCURRENT")]
-        for ref in refs:
-            if ref not in batchable:
-                try:
-                    out[ref] = self.fetch(ref)
-                except ProviderError as error:
-                    out[ref] = error
-        for start in range(0, len(batchable), BATCH):
-            chunk = batchable[start : start + BATCH]
-            if len(chunk) == 1:
-                try:
-                    out[chunk[0]] = self.fetch(chunk[0])
-                except ProviderError as error:
-                    out[chunk[0]] = error
-                continue
-            ids = [self.prefix + r.key for r in chunk]
-            try:
-                CALLS.add(self.store.ref, "sm:BatchGetSecretValue")
-                answer = self.client.batch_get_secret_value(SecretIdList=ids)
-            except Exception as error:
-                failure = classify(error, self._where(f"{len(ids)} secrets"))
-                for ref in chunk:
-                    out[ref] = failure
-                continue
-            by_name: dict[str, dict[str, Any]] = {}
-            for value in answer.get("SecretValues") or ():
-                by_name[str(value.get("Name"))] = value
-                by_name[str(value.get("ARN"))] = value
-            for ref, secret_id in zip(chunk, ids, strict=True):
-                found = by_name.get(secret_id)
-                out[ref] = (
-                    RemoteSecret(_payload(found))
-                    if found is not None
-                    else NoSecretError(self._where(f"secret {secret_id!r}: ResourceNotFoundException"))
-                )
-        return out
+    def _batchable(self, ref: FetchKey) -> bool:
+        """Only current values: BatchGetSecretValue takes no version."""
+        return not ref.metadata and ref.version in ("", "AWSCURRENT")
+
+    def _remote_name(self, ref: FetchKey) -> str:
+        return self.prefix + ref.key
+
+    def _get_batch(self, names: list[str]) -> Any:
+        CALLS.add(self.store.ref, "sm:BatchGetSecretValue")
+        return self.client.batch_get_secret_value(SecretIdList=names)
+
+    def _found(self, answer: Any) -> dict[str, RemoteSecret]:
+        """By name and by ARN (either may have been asked for)."""
+        found: dict[str, RemoteSecret] = {}
+        for value in answer.get("SecretValues") or ():
+            secret = RemoteSecret(_payload(value))
+            found[str(value.get("Name"))] = secret
+            found[str(value.get("ARN"))] = secret
+        return found
 
     def find(self, query: FindQuery) -> dict[str, RemoteSecret]:
         if not query.name_regexp and not query.tags:
@@ -113,20 +74,15 @@ class SecretsManagerProvider:
         for key, value in query.tags:
             filters += [{"Key": "tag-key", "Values": [key]}, {"Key": "tag-value", "Values": [value]}]
         wanted = dict(query.tags)
+        args: dict[str, Any] = {"MaxResults": 100}
+        if filters:
+            args["Filters"] = filters
         names: list[str] = []
         try:
-            token: str | None = None
-            while True:
-                args: dict[str, Any] = {"MaxResults": 100}
-                if filters:
-                    args["Filters"] = filters
-                if token:
-                    args["NextToken"] = token
-                CALLS.add(self.store.ref, "sm:ListSecrets")
-                page = self.client.list_secrets(**args)
+            for page in self._pages("sm:ListSecrets", self.client.list_secrets, args):
                 for entry in page.get("SecretList") or ():
                     name = str(entry["Name"])
-                    tags = {str(t["Key"]): str(t["Value"]) for t in entry.get("Tags") or ()}
+                    tags = tag_map(entry.get("Tags"))
                     if any(tags.get(k) != v for k, v in wanted.items()):
                         continue
                     if query.path and not name.startswith(self.prefix + query.path):
@@ -134,25 +90,7 @@ class SecretsManagerProvider:
                     if pattern is not None and not pattern.search(name):
                         continue
                     names.append(name)
-                token = page.get("NextToken")
-                if not token:
-                    break
         except Exception as error:
             raise classify(error, self._where("ListSecrets")) from None
-        refs = {FetchKey(name[len(self.prefix) :] if self.prefix else name): name for name in names}
-        fetched = self.fetch_many(list(refs))
-        out: dict[str, RemoteSecret] = {}
-        for ref, name in refs.items():
-            result = fetched[ref]
-            if isinstance(result, NoSecretError):
-                continue
-            if isinstance(result, ProviderError):
-                raise result
-            out[name] = result
-        return out
-
-    def validate(self) -> None:
-        """Like ESO: only check that credentials are usable; no secret is read."""
-        creds = self.client._request_signer._credentials
-        if creds is None:
-            raise ProviderError(self._where("no AWS credentials (set auth.secretRef)"))
+        refs = {self._ref_of(name): name for name in names}
+        return self._existing(self.fetch_many(list(refs)), refs.__getitem__)

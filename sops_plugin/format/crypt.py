@@ -24,6 +24,7 @@ MAC_ONLY_ENCRYPTED_INIT = hashlib.sha256(b"sops").digest()
 
 if TYPE_CHECKING:
     Leaf = Callable[[Any, list[str], list[list[str]]], Any]
+    Change = Callable[[Any, list[str], bool, bool], tuple[Any, Any]]
 
 
 def _display(path: Sequence[str]) -> str:
@@ -71,26 +72,33 @@ def _walk(value: Any, path: list[str], stack: list[list[str]], leaf: Leaf) -> An
     raise SopsError(f"Cannot walk value, unknown type: {type(value).__name__}", path=_display(path))
 
 
-def _new_hash(rules: CryptRules) -> Any:
+def _crypt(branches: Sequence[Branch], rules: CryptRules, change: Change) -> tuple[list[Branch], str]:
+    """Walk every branch, letting ``change(value, path, encrypted, is_comment)`` turn each leaf into
+    ``(plaintext, output)``; the plaintext of the leaves feeds the MAC in document order."""
     digest = hashlib.sha512()
     if rules.mac_only_encrypted:
         digest.update(MAC_ONLY_ENCRYPTED_INIT)
-    return digest
+
+    def leaf(value: Any, path: list[str], stack: list[list[str]]) -> Any:
+        is_comment = isinstance(value, Comment)
+        encrypted = rules.should_encrypt(path, stack, is_comment)
+        plain, out = change(value, path, encrypted, is_comment)
+        if (not rules.mac_only_encrypted or encrypted) and not isinstance(plain, Comment):
+            digest.update(to_bytes(plain))
+        return out
+
+    result = [_walk(b, [], [], leaf) for b in branches]
+    return result, digest.hexdigest().upper()
 
 
 def encrypt_branches(
     branches: Sequence[Branch], rules: CryptRules, cipher: Cipher
 ) -> tuple[list[Branch], str]:
     """Encrypt every leaf the rules select; returns the new branches and the MAC (hex)."""
-    digest = _new_hash(rules)
 
-    def leaf(value: Any, path: list[str], stack: list[list[str]]) -> Any:
-        is_comment = isinstance(value, Comment)
-        encrypted = rules.should_encrypt(path, stack, is_comment)
-        if (not rules.mac_only_encrypted or encrypted) and not is_comment:
-            digest.update(to_bytes(value))
+    def change(value: Any, path: list[str], encrypted: bool, is_comment: bool) -> tuple[Any, Any]:
         if not encrypted:
-            return value
+            return value, value
         try:
             out = cipher.encrypt(value, ":".join(path) + ":")
         except CipherError as exc:
@@ -107,48 +115,40 @@ def encrypt_branches(
                     "an encrypted comment",
                     ERROR_ENCRYPTING_TREE,
                 )
-        return Comment(out) if is_comment else out
+        return value, Comment(out) if is_comment else out
 
-    result = [_walk(b, [], [], leaf) for b in branches]
-    return result, digest.hexdigest().upper()
+    return _crypt(branches, rules, change)
 
 
 def decrypt_branches(
     branches: Sequence[Branch], rules: CryptRules, cipher: Cipher
 ) -> tuple[list[Branch], str]:
     """Decrypt every leaf the rules select; returns the plaintext branches and the MAC computed over them."""
-    digest = _new_hash(rules)
 
-    def leaf(value: Any, path: list[str], stack: list[list[str]]) -> Any:
-        is_comment = isinstance(value, Comment)
-        encrypted = rules.should_encrypt(path, stack, is_comment)
+    def change(value: Any, path: list[str], encrypted: bool, is_comment: bool) -> tuple[Any, Any]:
+        if not encrypted:
+            return value, value
         aad = ":".join(path) + ":"
-        if encrypted:
-            if is_comment:
-                try:
-                    plain = cipher.decrypt(value.value, aad)
-                except CipherError:
-                    plain = value  # a comment that was never encrypted (older sops): kept as is
-                if plain == "":
-                    plain = Comment("")
-            elif isinstance(value, str):
-                try:
-                    plain = cipher.decrypt(value, aad)
-                except CipherError as exc:
-                    raise SopsError(
-                        f"could not decrypt value: {exc}", ERROR_DECRYPTING_TREE, path=_display(path)
-                    ) from None
-            else:
+        if is_comment:
+            try:
+                plain = cipher.decrypt(value.value, aad)
+            except CipherError:
+                plain = value  # a comment that was never encrypted (older sops): kept as is
+            if plain == "":
+                plain = Comment("")
+        elif isinstance(value, str):
+            try:
+                plain = cipher.decrypt(value, aad)
+            except CipherError as exc:
                 raise SopsError(
-                    f"value should be encrypted but is a plain {type(value).__name__}",
-                    ERROR_DECRYPTING_TREE,
-                    path=_display(path),
-                )
+                    f"could not decrypt value: {exc}", ERROR_DECRYPTING_TREE, path=_display(path)
+                ) from None
         else:
-            plain = value
-        if (not rules.mac_only_encrypted or encrypted) and not isinstance(plain, Comment):
-            digest.update(to_bytes(plain))
-        return plain
+            raise SopsError(
+                f"value should be encrypted but is a plain {type(value).__name__}",
+                ERROR_DECRYPTING_TREE,
+                path=_display(path),
+            )
+        return plain, plain
 
-    result = [_walk(b, [], [], leaf) for b in branches]
-    return result, digest.hexdigest().upper()
+    return _crypt(branches, rules, change)

@@ -222,56 +222,49 @@ class _Emitter:
             self.scalar(value, in_sequence_item, simple_key)
 
     def mapping(self, branch: Branch, in_sequence_item: bool) -> None:
+        self.block(branch, in_sequence_item, is_mapping=True)
+
+    def sequence(self, items: list[Any], in_sequence_item: bool) -> None:
+        self.block(items, in_sequence_item, is_mapping=False)
+
+    def block(self, entries: Sequence[Any], in_sequence_item: bool, *, is_mapping: bool) -> None:
+        """A block mapping (entries are ``(key, value)``) or sequence: one indentation step, comments
+        written as full lines before the entry they precede, foot comments after the last entry."""
         saved = self.indent
         self.increase(in_sequence_item)
         pending: list[str] = []
-        for key, value in branch:
-            if isinstance(key, Comment):
-                pending.append("#" + key.value)
+        for entry in entries:
+            head = entry[0] if is_mapping else entry
+            if isinstance(head, Comment):
+                pending.append("#" + head.value)
                 continue
             if pending:
                 self.write_indent()
                 self.comment(pending)
                 pending = []
             self.write_indent()
-            if len(key.encode("utf-8", "surrogateescape")) > 128 or any(ch in _BREAKS for ch in key):
-                # go-yaml's complex key form for keys too long (or multi-line) to be simple keys.
-                self.indicator("?", True, False, True)
-                self.scalar(key, False)
-                self.write_indent()
-                self.indicator(":", True, False, True)
+            if is_mapping:
+                self.mapping_entry(entry[0], entry[1])
             else:
-                self.scalar(key, False, simple_key=True)
-                self.indicator(":", False, False, False)
-            self.node(value, False)
-        if (
-            pending
-        ):  # foot comments of the last key: written at this level, then a blank line if followed here
+                self.indicator("-", True, False, True)
+                self.node(entry, True)
+        if pending:  # foot comments of the last entry: written at this level, then a blank line if followed
             self.write_indent()
             self.comment(pending)
             self.foot_indent = max(self.indent, 0)
         self.indent = saved
 
-    def sequence(self, items: list[Any], in_sequence_item: bool) -> None:
-        saved = self.indent
-        self.increase(in_sequence_item)
-        pending: list[str] = []
-        for item in items:
-            if isinstance(item, Comment):
-                pending.append("#" + item.value)
-                continue
-            if pending:
-                self.write_indent()
-                self.comment(pending)
-                pending = []
+    def mapping_entry(self, key: str, value: Any) -> None:
+        if len(key.encode("utf-8", "surrogateescape")) > 128 or any(ch in _BREAKS for ch in key):
+            # go-yaml's complex key form for keys too long (or multi-line) to be simple keys.
+            self.indicator("?", True, False, True)
+            self.scalar(key, False)
             self.write_indent()
-            self.indicator("-", True, False, True)
-            self.node(item, True)
-        if pending:
-            self.write_indent()
-            self.comment(pending)
-            self.foot_indent = max(self.indent, 0)
-        self.indent = saved
+            self.indicator(":", True, False, True)
+        else:
+            self.scalar(key, False, simple_key=True)
+            self.indicator(":", False, False, False)
+        self.node(value, False)
 
     def scalar(self, value: Any, in_sequence_item: bool, simple_key: bool = False) -> None:
         style, text = scalar_text(value)
