@@ -2,176 +2,28 @@
 
 Keys in go-yaml's "natural" order, 2-space indent, sequences not indented under their key, plain scalars
 wrapped at 80 columns, strings that would read back as another type double-quoted, multi-line strings as
-literal blocks. The scalar analysis follows libyaml's rules (go-yaml is a port of libyaml). Kept apart from
-the JSON printer so the default (JSON) path does not compile these patterns.
+literal blocks. Key order and "would read back as another type" live in ``yamlrules``; the scalar analysis
+here follows libyaml's rules (go-yaml is a port of libyaml). Kept apart from the JSON printer so the default
+(JSON) path does not compile these patterns.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from functools import cmp_to_key, lru_cache
 from typing import Any
+
+from sealed.format.yamlrules import needs_quotes, sorted_keys
 
 BEST_WIDTH = 80
 INDENT = 2
 
-_BOOL_WORDS = frozenset((
-    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE",
-    "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
-))  # fmt: skip
-# go-yaml's resolve map (bools, nulls, infinities, NaN) and the first characters that send a plain scalar
-# to a lookup, a float parse (".") or the int/float/timestamp parsers (digits and signs).
-_MAP_WORDS = _BOOL_WORDS | frozenset((
-    "", "~", "null", "Null", "NULL", ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF",
-    "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
-))  # fmt: skip
-_HINT_NUMBER = frozenset("0123456789+-")
-_GO_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
-_GO_DOT_FLOAT = re.compile(r"\.[0-9]+([eE][-+]?[0-9]+)?\Z")
-_BASE60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?\Z")
-_DATE = r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})"
-_CLOCK = r"([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:[.,][0-9]+)?"
-_TIMESTAMPS = (
-    re.compile(_DATE + r"\Z"),
-    re.compile(_DATE + r"[Tt]" + _CLOCK + r"(?:Z|[-+]([0-9]{2}):([0-9]{2}))\Z"),
-    re.compile(_DATE + " " + _CLOCK + r"\Z"),
-)
-_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _BREAKS = "\r\n\x85\u2028\u2029"
 _ESCAPES = {
     "\0": "0", "\a": "a", "\b": "b", "\t": "t", "\n": "n", "\v": "v", "\f": "f", "\r": "r",
     "\x1b": "e", '"': '"', "\\": "\\", "\x85": "N", "\xa0": "_", "\u2028": "L", "\u2029": "P",
 }  # fmt: skip
 _SIMPLE_PLAIN = re.compile(r"[A-Za-z0-9/+_.][A-Za-z0-9/+=_.-]*\Z")
-
-
-def _resolves_to_non_string(value: str) -> bool:
-    """Must go-yaml quote this string? (It would read back as a bool, null, number or timestamp.)"""
-    if value in _MAP_WORDS:
-        return True
-    first = value[0]
-    if first == ".":
-        return bool(_GO_DOT_FLOAT.match(value)) and _finite(value)
-    if first not in _HINT_NUMBER:
-        return False  # letters (after the map lookup) and everything else are strings
-    if ":" in value and _BASE60.match(value):
-        return True  # go-yaml quotes YAML 1.1 base-60 floats too
-    if first.isdigit() and _go_timestamp(value):
-        return True
-    plain = value.replace("_", "")
-    if _go_int(plain):
-        return True
-    if _GO_FLOAT.match(plain) and _finite(plain):
-        return True
-    if plain.startswith("0b"):
-        return _go_int("0b" + plain[2:]) if plain[2:] else False
-    if plain.startswith("-0b"):
-        return _go_int("-0b" + plain[3:]) if plain[3:] else False
-    return False
-
-
-def _finite(text: str) -> bool:
-    return abs(float(text)) != float("inf")
-
-
-def _go_int(text: str) -> bool:
-    """``strconv.ParseInt(text, 0, 64)`` or ``ParseUint`` would succeed."""
-    sign = text[0] if text and text[0] in "+-" else ""
-    body = text[len(sign) :]
-    prefix = body[:2].lower()
-    if prefix in ("0x", "0o", "0b"):
-        digits, base = body[2:], {"0x": 16, "0o": 8, "0b": 2}[prefix]
-    elif len(body) > 1 and body[0] == "0":
-        digits, base = body[1:], 8
-    else:
-        digits, base = body, 10
-    if not digits:
-        return False
-    try:
-        number = int(digits, base)
-    except ValueError:
-        return False
-    if not digits.isascii() or not all(c.isalnum() for c in digits):
-        return False
-    signed = -number if sign == "-" else number
-    return -(1 << 63) <= signed < (1 << 63) or (not sign and number < (1 << 64))
-
-
-def _go_timestamp(value: str) -> bool:
-    """One of go-yaml's timestamp layouts, with Go's range checks."""
-    for pattern in _TIMESTAMPS:
-        match = pattern.match(value)
-        if not match:
-            continue
-        parts = [int(g) if g is not None else 0 for g in match.groups()]
-        year, month, day = parts[0], parts[1], parts[2]
-        if not 1 <= month <= 12:
-            return False
-        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-        if not 1 <= day <= (_DAYS[month - 1] if month != 2 or leap else 28):
-            return False
-        if len(parts) > 3 and (parts[3] > 23 or parts[4] > 59 or parts[5] > 59):
-            return False
-        return not (len(parts) > 6 and (parts[6] > 24 or parts[7] > 60))
-    return False
-
-
-def _go_yaml_less(a: str, b: str) -> bool:
-    """go-yaml v2's key order: letters compare by code point, runs of digits compare as numbers.
-
-    Digits are Unicode ``Nd`` (Go's ``unicode.IsDigit``) and are valued as ``rune - '0'``, as go-yaml does.
-    """
-    zero = ord("0")
-    for i in range(min(len(a), len(b))):
-        if a[i] == b[i]:
-            continue
-        a_letter, b_letter = a[i].isalpha(), b[i].isalpha()
-        if a_letter and b_letter:
-            return a[i] < b[i]
-        if a_letter or b_letter:
-            return b_letter
-        an = bn = 0
-        if a[i] == "0" or b[i] == "0":
-            j = i - 1
-            while j >= 0 and a[j].isdecimal():
-                if a[j] != "0":
-                    an = bn = 1
-                    break
-                j -= 1
-        ai = i
-        while ai < len(a) and a[ai].isdecimal():
-            an = _int64(an * 10 + ord(a[ai]) - zero)
-            ai += 1
-        bi = i
-        while bi < len(b) and b[bi].isdecimal():
-            bn = _int64(bn * 10 + ord(b[bi]) - zero)
-            bi += 1
-        if an != bn:
-            return an < bn
-        if ai != bi:
-            return ai < bi
-        return a[i] < b[i]
-    return len(a) < len(b)
-
-
-def _int64(value: int) -> int:
-    """Go's int64 wraps around; long digit runs must compare as they do in go-yaml."""
-    return (value + (1 << 63)) % (1 << 64) - (1 << 63)
-
-
-def _go_yaml_cmp(a: str, b: str) -> int:
-    return -1 if _go_yaml_less(a, b) else (1 if _go_yaml_less(b, a) else 0)
-
-
-@lru_cache(maxsize=1024)
-def _sorted_cached(keys: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(sorted(keys, key=cmp_to_key(_go_yaml_cmp)))
-
-
-def go_yaml_sorted(keys: Sequence[str]) -> list[str]:
-    """Keys in go-yaml's order; the same key sets recur (every SealedSecret), so orders are cached."""
-    return list(_sorted_cached(tuple(keys)))
 
 
 def _printable(ch: str) -> bool:
@@ -299,13 +151,14 @@ class _Emitter:
             self.string(str(value), indent, simple_key)
 
     def string(self, value: str, indent: int, simple_key: bool) -> None:
-        if _SIMPLE_PLAIN.match(value) and not value.startswith("...") and not _resolves_to_non_string(value):
+        quoted = needs_quotes(value)
+        if not quoted and _SIMPLE_PLAIN.match(value) and not value.startswith("..."):
             self.write(value)  # the common case (names, base64): nothing to analyse, nothing to wrap
             return
         style = "plain"
         if "\n" in value:
             style = "literal"
-        elif _resolves_to_non_string(value):
+        elif quoted:
             style = "double"
         analysis = _Analysis(value)
         if simple_key and analysis.multiline:
@@ -429,7 +282,7 @@ class _Emitter:
             self.scalar(value, indent + INDENT, simple_key=False)
 
     def mapping(self, value: Mapping[str, Any], indent: int, first_inline: bool) -> None:
-        for position, key in enumerate(go_yaml_sorted([str(k) for k in value])):
+        for position, key in enumerate(sorted_keys([str(k) for k in value])):
             if not (position == 0 and first_inline):
                 self._line(indent)
             if _simple_key(key):

@@ -11,7 +11,7 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -27,9 +27,9 @@ CIPHERTEXT = re.compile(r"A[gQ][A-Za-z0-9+/]{300,}={0,2}")
 
 @dataclass(frozen=True)
 class SealingKey:
-    key: rsa.RSAPrivateKey
+    key: rsa.RSAPrivateKey = field(repr=False)
     cert_pem: bytes
-    key_pem: bytes
+    key_pem: bytes = field(repr=False)  # keep throwaway keys out of hypothesis failure reports
     cert_path: Path
     key_path: Path
 
