@@ -290,10 +290,18 @@ class Engine:
                         inventory=_merge(previous, applied.values()),
                     ) from error
             self._apply_objects(after, by_id, applied, result, plan, previous)
+        self.last_desired = [p.desired for p in plan.objects]
+        if opts.prune and opts.prune_last:
+            # PruneLast (Argo CD): prune only once everything applied is healthy; if it never gets
+            # there, nothing is pruned and the inventory still holds the stale objects.
+            result.inventory = _merge(previous, applied.values())
+            self._assess(plan, applied, result, deadline, wait=True)
+            remaining = self._prune(plan, result)
+            result.inventory = sorted({*inv.inventory_of(applied.values()), *remaining}, key=lambda e: e.id)
+            return result
         remaining = self._prune(plan, result) if opts.prune else []
         result.inventory = sorted({*inv.inventory_of(applied.values()), *remaining}, key=lambda e: e.id)
-        self.last_desired = [p.desired for p in plan.objects]
-        self._assess(plan, applied, result, opts, deadline)
+        self._assess(plan, applied, result, deadline, wait=opts.wait)
         return result
 
     def _apply_objects(
@@ -362,14 +370,15 @@ class Engine:
         plan: Plan,
         applied: Mapping[inv.ObjectKey, KubeObject],
         result: SyncResult,
-        opts: SyncOptions,
         deadline: float,
+        *,
+        wait: bool,
     ) -> None:
         current = dict(applied)
         while True:
             healths = {key: health_rules.assess(obj) for key, obj in current.items()}
             pending = [key for key, h in healths.items() if not h.healthy]
-            if not opts.wait or not pending or time.monotonic() > deadline:
+            if not wait or not pending or time.monotonic() > deadline:
                 break
             time.sleep(HEALTH_POLL_S)
             for key in pending:
@@ -384,7 +393,7 @@ class Engine:
         worst = health_rules.worst(healths.values()) if healths else health_rules.Health("Current")
         result.healthy = worst.healthy
         result.health_message = worst.message
-        if opts.wait and not worst.healthy:
+        if wait and not worst.healthy:
             names = ", ".join(str(k) for k in pending[:5])
             raise SyncFailed(
                 "HealthCheckFailed",

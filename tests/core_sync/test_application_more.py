@@ -186,3 +186,38 @@ def test_namespace_and_its_objects_in_one_revision(
     apps.wait_ready("nsmade")
     made = live(control_plane.client, f"/api/v1/namespaces/{target}/configmaps/inside")
     assert made is not None and made["data"] == {"value": "1"}
+
+
+def test_prune_last_waits_for_health_before_pruning(
+    operator: Operator, apps: Apps, git_server: GitServer, control_plane: ControlPlane
+) -> None:
+    ns = apps.namespace
+    url = git_server.create_repo("plast", {"deploy/old.yaml": configmap("old", "1")})
+    apps.create("plast", url, interval="1s", timeout="2s", syncOptions=["PruneLast=true"])
+    apps.wait_ready("plast")
+    git_server.commit("plast", {"deploy/web.yaml": DEPLOYMENT}, remove=("deploy/old.yaml",))
+    cond = apps.wait_failed("plast", timeout=20)
+    assert cond["reason"] == "HealthCheckFailed"
+    assert live(control_plane.client, f"/api/v1/namespaces/{ns}/configmaps/old") is not None  # not pruned yet
+    ids = [e["id"] for e in apps.get("plast")["status"]["inventory"]["entries"]]
+    assert f"{ns}_old__ConfigMap" in ids and f"{ns}_web_apps_Deployment" in ids
+    path = f"/apis/apps/v1/namespaces/{ns}/deployments/web"
+    generation = control_plane.client.get(path)["metadata"]["generation"]
+    control_plane.client.merge_patch(
+        path + "/status",
+        {
+            "status": {
+                "observedGeneration": generation,
+                "replicas": 1,
+                "updatedReplicas": 1,
+                "readyReplicas": 1,
+                "availableReplicas": 1,
+                "conditions": [
+                    {"type": "Available", "status": "True"},
+                    {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"},
+                ],
+            }
+        },
+    )
+    apps.wait_ready("plast", timeout=30)
+    assert live(control_plane.client, f"/api/v1/namespaces/{ns}/configmaps/old") is None
