@@ -76,7 +76,7 @@ def test_ssh_key_with_known_hosts(tmp_path: Path) -> None:
         wrong_host = GitCredentials(
             ssh_identity=server.client_key, known_hosts=b"[127.0.0.1]:1 ssh-ed25519 AAAA\n"
         )
-        with pytest.raises(SourceError, match="Host key verification failed|No ED25519 host key"):
+        with pytest.raises(SourceError, match=r"Host key verification failed|No ED25519 host key"):
             GitSource(tmp_path / "cache2").fetch(url, "main", wrong_host)
 
 
