@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from core_sync.testing import kubeseal
+from core_sync.testing.certs import sealing_key_pair
 
 CIPHERTEXT = re.compile(r"A[gQ][A-Za-z0-9+/]{300,}={0,2}")
 
@@ -34,55 +33,17 @@ class SealingKey:
     key_path: Path
 
 
-def make_cert(
-    key: rsa.RSAPrivateKey, not_before: dt.datetime, not_after: dt.datetime, common_name: str = ""
-) -> bytes:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)] if common_name else [])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=True,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=True,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
 def make_sealing_key(directory: Path, name: str, *, expired: bool = False) -> SealingKey:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=4096)
     now = dt.datetime.now(dt.UTC)
-    if expired:
-        cert_pem = make_cert(key, now - dt.timedelta(days=400), now - dt.timedelta(days=35))
-    else:
-        cert_pem = make_cert(key, now - dt.timedelta(minutes=1), now + dt.timedelta(days=3650))
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
+    window = (now - dt.timedelta(days=400), now - dt.timedelta(days=35)) if expired else (None, None)
+    pair = sealing_key_pair(4096, not_before=window[0], not_after=window[1])
+    key = serialization.load_pem_private_key(pair.key_pem, None, unsafe_skip_rsa_key_validation=True)
+    assert isinstance(key, rsa.RSAPrivateKey)
     directory.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
-    cert_path.write_bytes(cert_pem)
-    key_path.write_bytes(key_pem)
-    return SealingKey(key, cert_pem, key_pem, cert_path, key_path)
+    cert_path.write_bytes(pair.cert_pem)
+    key_path.write_bytes(pair.key_pem)
+    return SealingKey(key, pair.cert_pem, pair.key_pem, cert_path, key_path)
 
 
 @pytest.fixture(scope="session")
