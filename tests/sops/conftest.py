@@ -58,6 +58,12 @@ class Sops:
         assert proc.returncode == 0, proc.stderr.decode()
         return proc.stdout
 
+    def decrypt_stdin(self, data: bytes, fmt: str, key_file: Path) -> bytes:
+        """``sops decrypt`` of ``data`` (format ``fmt``) read from stdin: what sops makes of it."""
+        return self.ok(
+            "decrypt", "--input-type", fmt, "--output-type", fmt, "/dev/stdin", key_file=key_file, stdin=data
+        )
+
 
 def make_key(directory: Path, name: str) -> AgeKey:
     ident = pyrage.x25519.Identity.generate()

@@ -51,16 +51,7 @@ def test_round_trips_with_sops(
 
     # sops encrypts, Lockstep decrypts (with the last recipient's identity only).
     by_sops = sops_bin.ok("encrypt", plain.name, cwd=tmp_path)
-    expected = sops_bin.ok(
-        "decrypt",
-        "--input-type",
-        fmt,
-        "--output-type",
-        fmt,
-        "/dev/stdin",
-        key_file=keys[-1].file,
-        stdin=by_sops,
-    )
+    expected = sops_bin.decrypt_stdin(by_sops, fmt, keys[-1].file)
     ours = api.decrypt_bytes(by_sops, fmt, identities(keys[-1]), where="by-sops")
     assert ours == expected
     if fmt == "binary":
@@ -71,9 +62,7 @@ def test_round_trips_with_sops(
     assert cli.encrypt([plain.name], prog="lockstep sops encrypt") == 0
     by_us = capsysbinary.readouterr().out
     assert b"ENC[AES256_GCM," in by_us
-    back = sops_bin.ok(
-        "decrypt", "--input-type", fmt, "--output-type", fmt, "/dev/stdin", key_file=keys[0].file, stdin=by_us
-    )
+    back = sops_bin.decrypt_stdin(by_us, fmt, keys[0].file)
     assert back == expected
     # And the metadata carries the rule as sops writes it.
     doc_rules = api.decrypt_document(by_us, fmt, identities(keys[0])).metadata.rules
@@ -143,16 +132,7 @@ def test_yaml_stream_with_comments(tmp_path: Path, sops_bin: Sops, key1: AgeKey)
     plain = tmp_path / "m.yaml"
     plain.write_bytes(MULTI)
     by_sops = sops_bin.ok("encrypt", "--age", key1.recipient, "m.yaml", cwd=tmp_path)
-    expected = sops_bin.ok(
-        "decrypt",
-        "--input-type",
-        "yaml",
-        "--output-type",
-        "yaml",
-        "/dev/stdin",
-        key_file=key1.file,
-        stdin=by_sops,
-    )
+    expected = sops_bin.decrypt_stdin(by_sops, "yaml", key1.file)
     assert b"# head of the second document" in expected
     assert api.decrypt_bytes(by_sops, "yaml", identities(key1)) == expected
     from sops_plugin.format.document import KeyPlan
@@ -163,19 +143,7 @@ def test_yaml_stream_with_comments(tmp_path: Path, sops_bin: Sops, key1: AgeKey)
         MULTI, "yaml", CryptRules(), KeyPlan([[MasterKey("age", {"recipient": key1.recipient})]])
     )
     assert by_us.count(b"\nsops:\n") == 2 and b"type:comment]" in by_us
-    assert (
-        sops_bin.ok(
-            "decrypt",
-            "--input-type",
-            "yaml",
-            "--output-type",
-            "yaml",
-            "/dev/stdin",
-            key_file=key1.file,
-            stdin=by_us,
-        )
-        == expected
-    )
+    assert sops_bin.decrypt_stdin(by_us, "yaml", key1.file) == expected
 
 
 def test_yaml_comments_placed_as_sops_places_them(tmp_path: Path, sops_bin: Sops, key1: AgeKey) -> None:
@@ -194,16 +162,7 @@ def test_yaml_comments_placed_as_sops_places_them(tmp_path: Path, sops_bin: Sops
         "/dev/stdin",
         stdin=source,
     )
-    expected = sops_bin.ok(
-        "decrypt",
-        "--input-type",
-        "yaml",
-        "--output-type",
-        "yaml",
-        "/dev/stdin",
-        key_file=key1.file,
-        stdin=by_sops,
-    )
+    expected = sops_bin.decrypt_stdin(by_sops, "yaml", key1.file)
     assert expected.count(b"#") == source.count(b"#")
     assert d.emit_plain(d.parse_plain(source, "yaml"), "yaml") == expected
     assert api.decrypt_bytes(by_sops, "yaml", identities(key1)) == expected
@@ -214,16 +173,4 @@ def test_yaml_comments_placed_as_sops_places_them(tmp_path: Path, sops_bin: Sops
     by_us = api.encrypt_bytes(
         source, "yaml", CryptRules(), KeyPlan([[MasterKey("age", {"recipient": key1.recipient})]])
     )
-    assert (
-        sops_bin.ok(
-            "decrypt",
-            "--input-type",
-            "yaml",
-            "--output-type",
-            "yaml",
-            "/dev/stdin",
-            key_file=key1.file,
-            stdin=by_us,
-        )
-        == expected
-    )
+    assert sops_bin.decrypt_stdin(by_us, "yaml", key1.file) == expected

@@ -80,16 +80,7 @@ def test_reencrypt_with_previous_reuses_unchanged_ivs(
     changed_keys = {a.split(":")[0].strip() for a, _ in changed}
     assert "password" in changed_keys
     assert changed_keys <= {"password", "lastmodified", "mac"}
-    assert b"changed!" in sops_bin.ok(
-        "decrypt",
-        "--input-type",
-        "yaml",
-        "--output-type",
-        "yaml",
-        "/dev/stdin",
-        key_file=key1.file,
-        stdin=new,
-    )
+    assert b"changed!" in sops_bin.decrypt_stdin(new, "yaml", key1.file)
 
 
 def test_shamir_key_groups_both_ways(
@@ -104,35 +95,14 @@ def test_shamir_key_groups_both_ways(
     (tmp_path / "p.yaml").write_bytes(YAML)
     by_sops = sops_bin.ok("encrypt", "p.yaml", cwd=tmp_path)
     assert b"key_groups:" in by_sops and b"shamir_threshold: 2" in by_sops
-    expected = sops_bin.ok(
-        "decrypt",
-        "--input-type",
-        "yaml",
-        "--output-type",
-        "yaml",
-        "/dev/stdin",
-        key_file=both_keys,
-        stdin=by_sops,
-    )
+    expected = sops_bin.decrypt_stdin(by_sops, "yaml", both_keys)
     assert api.decrypt_bytes(by_sops, "yaml", identities(key1, key2)) == expected
     with pytest.raises(SopsError) as err:
         api.decrypt_bytes(by_sops, "yaml", identities(key1))
     assert err.value.exit_code == 128
     rule = find_creation_rule((tmp_path / ".sops.yaml").read_text(), "p.yaml")
     by_us = api.encrypt_bytes(YAML, "yaml", rule.rules, rule.plan)
-    assert (
-        sops_bin.ok(
-            "decrypt",
-            "--input-type",
-            "yaml",
-            "--output-type",
-            "yaml",
-            "/dev/stdin",
-            key_file=both_keys,
-            stdin=by_us,
-        )
-        == expected
-    )
+    assert sops_bin.decrypt_stdin(by_us, "yaml", both_keys) == expected
 
     # Layout matches sops' key_groups block.
     def mask(text: bytes) -> str:
@@ -158,16 +128,7 @@ def test_other_sops_metadata_layouts_are_read(layout: str, sops_bin: Sops, key1:
         meta = data.decode().split("\nsops:\n", 1)[1]
         keys = re.findall(r"^    (\w+):", meta, flags=re.M)
         assert keys == sorted(keys)
-    expected = sops_bin.ok(
-        "decrypt",
-        "--input-type",
-        "yaml",
-        "--output-type",
-        "yaml",
-        "/dev/stdin",
-        key_file=key1.file,
-        stdin=data,
-    )
+    expected = sops_bin.decrypt_stdin(data, "yaml", key1.file)
     assert api.decrypt_bytes(data, "yaml", identities(key1)) == expected
 
 

@@ -64,21 +64,14 @@ def check(doc: dict[str, Any], fmt: str, sops_bin: Sops, key: AgeKey, rules: Cry
         "/dev/stdin",
         stdin=plain,
     )
-    reference = sops_bin.ok(
-        "decrypt", "--input-type", fmt, "--output-type", fmt, "/dev/stdin", key_file=key.file, stdin=by_sops
-    )
+    reference = sops_bin.decrypt_stdin(by_sops, fmt, key.file)
     # Lockstep reads the plaintext exactly as sops does (same tree → same bytes).
     assert d.emit_plain(d.parse_plain(plain, fmt), fmt) == reference
     # Lockstep decrypts sops' file.
     assert api.decrypt_bytes(by_sops, fmt, identities(key)) == reference
     # sops decrypts Lockstep's file.
     by_us = api.encrypt_bytes(plain, fmt, rules, plan_for(key))
-    assert (
-        sops_bin.ok(
-            "decrypt", "--input-type", fmt, "--output-type", fmt, "/dev/stdin", key_file=key.file, stdin=by_us
-        )
-        == reference
-    )
+    assert sops_bin.decrypt_stdin(by_us, fmt, key.file) == reference
 
 
 EXAMPLES = int(os.environ.get("LOCKSTEP_PROPERTY_EXAMPLES", "40"))
