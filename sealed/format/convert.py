@@ -234,6 +234,25 @@ def sealed_parts(obj: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, st
     return dict(metadata), dict(template), encrypted_map, legacy or None
 
 
+def render_template_data(templates: Mapping[str, str], decrypted: Mapping[str, bytes]) -> dict[str, bytes]:
+    """``spec.template.data`` as the controller (v0.37+) renders it: each value is a Go text/template with
+    Sprig, executed against the decrypted items plus the plain template values (an encrypted key wins);
+    a key that ``encryptedData`` already provides is not overwritten."""
+    out: dict[str, bytes] = {}
+    pending = {key: text for key, text in templates.items() if key not in decrypted}
+    if not any("{{" in text for text in pending.values()):
+        return {key: text.encode() for key, text in pending.items()}
+    from core_sync.gotemplate import StringMap, Template, TemplateError, go_bytes, go_string
+
+    context = StringMap({**templates, **{key: go_string(value) for key, value in decrypted.items()}})
+    for key, text in pending.items():
+        try:
+            out[key] = go_bytes(Template(text, name=key, missingkey="default").execute(context))
+        except TemplateError as error:  # names the template and position, never the data
+            raise FormatError(f"template error: {error}", f"spec.template.data.{key}") from None
+    return out
+
+
 def unseal(obj: Any, keys: Sequence[crypto.PrivateKey]) -> dict[str, Any]:
     """The Secret a SealedSecret seals, as the controller would create it (before the API server sees it)."""
     metadata, template, encrypted, legacy = sealed_parts(obj)
@@ -258,14 +277,7 @@ def unseal(obj: Any, keys: Sequence[crypto.PrivateKey]) -> dict[str, Any]:
     if failed:
         tried = ", ".join(k.fingerprint for k in keys) or "none"
         raise FormatError(f"{crypto.NO_KEY} ({', '.join(failed)}); tried {len(keys)} key(s): {tried}")
-    for key, text in string_map(template.get("data"), "spec.template.data").items():
-        if key in data:
-            continue
-        if "{{" in text:
-            raise FormatError(
-                "Go templates in spec.template.data are not supported", f"spec.template.data.{key}"
-            )
-        data[key] = text.encode()
+    data.update(render_template_data(string_map(template.get("data"), "spec.template.data"), data))
     meta = dict(template.get("metadata") or {})
     meta["name"] = metadata["name"]
     meta["namespace"] = metadata.get("namespace") or ""

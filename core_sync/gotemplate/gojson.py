@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from external_secrets.template.values import (
+from core_sync.gotemplate.values import (
     MISSING,
     format_float_g,
     format_float_json,

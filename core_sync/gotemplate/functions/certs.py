@@ -11,10 +11,10 @@ import binascii
 import json
 from typing import Any
 
-from external_secrets.template.errors import FuncError
-from external_secrets.template.functions.convert import go_bytes, go_string
-from external_secrets.template.functions.pem import decode_blocks, encode_block
-from external_secrets.template.signature import GoFunc
+from core_sync.gotemplate.errors import FuncError
+from core_sync.gotemplate.functions.convert import go_bytes, go_string
+from core_sync.gotemplate.functions.pem import decode_blocks, encode_block
+from core_sync.gotemplate.signature import GoFunc
 
 
 def _load_cert(der: bytes) -> Any:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from external_secrets.template.errors import FuncError
-from external_secrets.template.functions.convert import empty, strval
-from external_secrets.template.signature import GoFunc
-from external_secrets.template.values import MISSING, is_list, is_map, truth, type_name
+from core_sync.gotemplate.errors import FuncError
+from core_sync.gotemplate.functions.convert import empty, strval
+from core_sync.gotemplate.signature import GoFunc
+from core_sync.gotemplate.values import MISSING, is_list, is_map, truth, type_name
 
 
 def _list(value: Any, func: str) -> list[Any]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Container
 from dataclasses import dataclass
 
-from external_secrets.template import nodes as n
-from external_secrets.template.errors import TemplateSyntaxError, position
-from external_secrets.template.lexer import T, Token, lex
-from external_secrets.template.literals import number, unquote
+from core_sync.gotemplate import nodes as n
+from core_sync.gotemplate.errors import TemplateSyntaxError, position
+from core_sync.gotemplate.lexer import T, Token, lex
+from core_sync.gotemplate.literals import number, unquote
 
 
 @dataclass

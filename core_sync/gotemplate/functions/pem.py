@@ -10,9 +10,9 @@ import binascii
 import contextlib
 import re
 
-from external_secrets.template.errors import FuncError
-from external_secrets.template.functions.convert import go_bytes
-from external_secrets.template.signature import GoFunc
+from core_sync.gotemplate.errors import FuncError
+from core_sync.gotemplate.functions.convert import go_bytes
+from core_sync.gotemplate.signature import GoFunc
 
 _BLOCK = re.compile(
     r"-----BEGIN ([^\n-]*)-----[ \t]*\r?\n(.*?)-----END \1-----[ \t]*(?:\r?\n|$)",
@@ -106,7 +106,7 @@ def pkcs12_cert_pass(password: str, data: str) -> str:
     """The archive's chain, leaf first (ESO orders it by key identifiers when it can)."""
     from cryptography.hazmat.primitives import serialization
 
-    from external_secrets.template.functions.certs import ordered_chain
+    from core_sync.gotemplate.functions.certs import ordered_chain
 
     _, cert, extra = _pkcs12(password, data)
     certs = ([cert] if cert is not None else []) + extra

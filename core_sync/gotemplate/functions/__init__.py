@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from external_secrets.template.builtins import BUILTINS
-from external_secrets.template.functions import certs, containers, encoding, misc, pem, regex, text
-from external_secrets.template.signature import GoFunc
+from core_sync.gotemplate.builtins import BUILTINS
+from core_sync.gotemplate.functions import certs, containers, encoding, misc, pem, regex, text
+from core_sync.gotemplate.signature import GoFunc
 
 FUNCS: Mapping[str, GoFunc] = {
     **text.FUNCS,

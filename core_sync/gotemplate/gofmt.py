@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from external_secrets.template.values import MISSING, format_float_g, format_value, is_int, type_name
+from core_sync.gotemplate.values import MISSING, format_float_g, format_value, is_int, type_name
 
 _SPEC = re.compile(r"%([-+# 0]*)(\*|\d+)?(?:\.(\*|\d+)?)?(.)?", re.DOTALL)
 

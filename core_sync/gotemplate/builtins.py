@@ -6,10 +6,10 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from external_secrets.template.errors import FuncError
-from external_secrets.template.gofmt import sprintf
-from external_secrets.template.signature import GoFunc
-from external_secrets.template.values import (
+from core_sync.gotemplate.errors import FuncError
+from core_sync.gotemplate.gofmt import sprintf
+from core_sync.gotemplate.signature import GoFunc
+from core_sync.gotemplate.values import (
     is_int,
     is_list,
     is_map,

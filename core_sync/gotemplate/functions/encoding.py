@@ -14,10 +14,10 @@ from typing import Any
 
 import yaml
 
-from external_secrets.template import gojson
-from external_secrets.template.errors import FuncError
-from external_secrets.template.functions.convert import go_bytes, go_string
-from external_secrets.template.signature import GoFunc
+from core_sync.gotemplate import gojson
+from core_sync.gotemplate.errors import FuncError
+from core_sync.gotemplate.functions.convert import go_bytes, go_string
+from core_sync.gotemplate.signature import GoFunc
 
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"

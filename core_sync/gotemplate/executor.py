@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from external_secrets.template import nodes as n
-from external_secrets.template.errors import FuncError, TemplateExecError, position
-from external_secrets.template.signature import GO_TYPE, ArgTypeError, GoFunc, Kind, convert
-from external_secrets.template.values import (
+from core_sync.gotemplate import nodes as n
+from core_sync.gotemplate.errors import FuncError, TemplateExecError, position
+from core_sync.gotemplate.signature import GO_TYPE, ArgTypeError, GoFunc, Kind, convert
+from core_sync.gotemplate.values import (
     MISSING,
     StringMap,
     is_int,

@@ -8,10 +8,10 @@ import string
 import uuid
 from typing import Any
 
-from external_secrets.template.errors import FuncError
-from external_secrets.template.functions.convert import to_float, to_int
-from external_secrets.template.signature import GoFunc
-from external_secrets.template.values import MISSING, is_list, is_map, type_name
+from core_sync.gotemplate.errors import FuncError
+from core_sync.gotemplate.functions.convert import to_float, to_int
+from core_sync.gotemplate.signature import GoFunc
+from core_sync.gotemplate.values import MISSING, is_list, is_map, type_name
 
 
 def _go_div(a: int, b: int) -> int:
@@ -89,7 +89,7 @@ def round_(value: Any, places: int, *options: Any) -> float:
 
 def to_decimal(value: Any) -> int:
     """Sprig ``toDecimal``: read a unix-octal permission string."""
-    from external_secrets.template.values import format_value
+    from core_sync.gotemplate.values import format_value
 
     try:
         return int(format_value(value), 8)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from external_secrets.template.functions.convert import strslice, strval
-from external_secrets.template.gofmt import quote_go
-from external_secrets.template.signature import GoFunc
+from core_sync.gotemplate.functions.convert import strslice, strval
+from core_sync.gotemplate.gofmt import quote_go
+from core_sync.gotemplate.signature import GoFunc
 
 GO_SPACE = " \t\n\v\f\r\x85\xa0"
 

@@ -1,4 +1,4 @@
-"""A Go ``text/template``-compatible engine with ESO's function map (Sprig plus PEM/PKCS#12 helpers).
+"""A Go ``text/template``-compatible engine with Sprig and ESO's functions, shared by the secret packages.
 
 ESO renders ``spec.target.template`` with Go's ``text/template`` and ``missingkey=error``; existing
 ExternalSecrets only work unchanged if the same text renders to the same bytes here. Usage::
@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from external_secrets.template.errors import FuncError, TemplateError, TemplateExecError, TemplateSyntaxError
-from external_secrets.template.executor import Executor, MissingKey
-from external_secrets.template.functions import FUNCS
-from external_secrets.template.functions.convert import go_bytes, go_string
-from external_secrets.template.parser import parse
-from external_secrets.template.signature import GoFunc
-from external_secrets.template.values import StringMap
+from core_sync.gotemplate.errors import FuncError, TemplateError, TemplateExecError, TemplateSyntaxError
+from core_sync.gotemplate.executor import Executor, MissingKey
+from core_sync.gotemplate.functions import FUNCS
+from core_sync.gotemplate.functions.convert import go_bytes, go_string
+from core_sync.gotemplate.parser import parse
+from core_sync.gotemplate.signature import GoFunc
+from core_sync.gotemplate.values import StringMap
 
 __all__ = [
     "FUNCS",
