@@ -58,6 +58,7 @@ class BuiltObject:
     obj: KubeObject
     source: str
     index: int
+    text: str | None = None  # the whole file, for objects read straight from a file (not kustomize output)
 
     @property
     def origin(self) -> str:
@@ -240,7 +241,8 @@ def _read_file(path: Path, rel: str) -> list[BuiltObject]:
         raise BuildError(rel, "not UTF-8 text") from None
     except OSError as exc:
         raise BuildError(rel, f"cannot read: {exc.strerror}") from None
-    return parse_documents(text, rel, json_file=path.suffix.lower() == ".json")
+    built = parse_documents(text, rel, json_file=path.suffix.lower() == ".json")
+    return [BuiltObject(b.obj, b.source, b.index, text) for b in built]
 
 
 def _kustomize(directory: Path, base: Path, kubectl: Path | None, timeout: float) -> list[BuiltObject]:

@@ -147,6 +147,7 @@ def render_directory(
     objects = [b.obj for b in built]
     prefix = directory.resolve().relative_to(boundary.resolve()) if boundary is not None else Path()
     context.sources = {id(b.obj): (prefix / b.source).as_posix() for b in built}
+    context.files = {id(b.obj): b.text for b in built if b.text is not None}
     try:
         result = Pipeline(stages if stages is not None else discover_stages()).run(objects, context)
     except RenderFailed as failed:

@@ -75,6 +75,7 @@ class StageContext:
     read_secret: Callable[[str], dict[str, bytes]] | None = None
     deadline: float | None = None
     sources: Mapping[int, str] = field(default_factory=dict)  # id(obj) -> file it came from
+    files: Mapping[int, str] = field(default_factory=dict)  # id(obj) -> that file's whole text (plain builds)
 
     def check_deadline(self) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:
@@ -82,6 +83,14 @@ class StageContext:
 
     def source_of(self, obj: Mapping[str, Any]) -> str | None:
         return self.sources.get(id(obj))
+
+    def file_text(self, obj: Mapping[str, Any]) -> str | None:
+        """The text of the file ``obj`` was read from, when it came straight from a file.
+
+        Why: some formats must be read from the original bytes (SOPS verifies its MAC over the file as
+        its own YAML reader sees it, across every document of the file).
+        """
+        return self.files.get(id(obj))
 
     def ref(self, obj: Mapping[str, Any]) -> str:
         return object_ref(obj, self.source_of(obj))

@@ -25,6 +25,7 @@ class SopsStage:
             return StageResult(list(objects))
         diagnostics: list[Diagnostic] = []
         identities, problem = self._identities(context)
+        whole_files: dict[str, dict[int, KubeObject] | Exception] = {}
         out: list[KubeObject] = []
         for obj in objects:
             if not has_metadata(obj):
@@ -36,7 +37,7 @@ class SopsStage:
                 diagnostics.append(Diagnostic("error", ref, problem, reason="DecryptFailed"))
                 continue
             try:
-                out.append(self._decrypt(obj, identities, ref))
+                out.append(self._decrypt(obj, objects, context, identities, whole_files))
             except Exception as exc:  # any failure is this object's failure, never a crash of the revision
                 from sops_plugin.errors import SopsError
 
@@ -47,10 +48,27 @@ class SopsStage:
         return StageResult(out, diagnostics)
 
     @staticmethod
-    def _decrypt(obj: KubeObject, identities: list[Any], ref: str) -> KubeObject:
+    def _decrypt(
+        obj: KubeObject,
+        objects: Sequence[KubeObject],
+        context: StageContext,
+        identities: list[Any],
+        whole_files: dict[str, dict[int, KubeObject] | Exception],
+    ) -> KubeObject:
+        """Decrypt from the original file when we have it (as ``sops -d`` does: its own YAML reading, one
+        MAC over every document), else from the parsed object (kustomize output; Flux's route)."""
         from sops_plugin.api import decrypt_object
 
-        return decrypt_object(dict(obj), identities)
+        source, text = context.source_of(obj), context.file_text(obj)
+        if source is None or text is None:
+            return decrypt_object(dict(obj), identities)
+        if source not in whole_files:
+            siblings = [o for o in objects if context.source_of(o) == source]
+            whole_files[source] = _decrypt_file(source, text, siblings, identities)
+        decrypted = whole_files[source]
+        if isinstance(decrypted, Exception):
+            raise decrypted
+        return decrypted.get(id(obj)) or decrypt_object(dict(obj), identities)
 
     @staticmethod
     def _identities(context: StageContext) -> tuple[list[Any], str | None]:
@@ -74,3 +92,27 @@ class SopsStage:
         if not identities:
             return [], f"decryption Secret {context.namespace}/{name} has no *.agekey entries"
         return identities, None
+
+
+def _decrypt_file(
+    source: str, text: str, siblings: Sequence[KubeObject], identities: list[Any]
+) -> dict[int, KubeObject] | Exception:
+    """Every document of one SOPS file, decrypted as a whole and parsed as kubectl would parse the
+    plaintext; keyed by ``id`` of the already-built object it replaces. ``{}`` when the file also holds
+    documents without SOPS metadata (then each object is decrypted on its own)."""
+    from core_sync.build import BuildError, parse_documents
+    from sops_plugin.api import decrypt_bytes
+    from sops_plugin.errors import SopsError
+    from sops_plugin.format.document import has_metadata
+
+    if not all(has_metadata(o) for o in siblings):
+        return {}
+    fmt = "json" if source.lower().endswith(".json") else "yaml"
+    try:
+        plain = decrypt_bytes(text.encode(), fmt, identities, where=source)
+        docs = parse_documents(plain.decode("utf-8", "surrogateescape"), source, json_file=fmt == "json")
+    except (SopsError, BuildError) as error:
+        return error
+    if len(docs) != len(siblings):
+        return {}
+    return {id(original): built.obj for original, built in zip(siblings, docs, strict=True)}
