@@ -43,15 +43,9 @@ spec:
 WIDGET = "apiVersion: demo.lockstep.dev/v1\nkind: Widget\nmetadata:\n  name: small\nspec:\n  size: 3\n"
 
 
-def test_wait_gates_ready_on_health(
-    operator: Operator, apps: Apps, git_server: GitServer, control_plane: ControlPlane
-) -> None:
-    ns = apps.namespace
-    url = git_server.create_repo("health", {"deploy/web.yaml": DEPLOYMENT})
-    apps.create("health", url, interval="1s", wait=True, timeout="2s")
-    cond = apps.wait_failed("health", timeout=20)
-    assert cond["reason"] == "HealthCheckFailed" and f"Deployment.apps/{ns}/web" in cond["message"]
-    path = f"/apis/apps/v1/namespaces/{ns}/deployments/web"
+def _roll_out(control_plane: ControlPlane, ns: str, name: str) -> None:
+    """Write the status a Deployment controller would after a finished rollout (no controllers run here)."""
+    path = f"/apis/apps/v1/namespaces/{ns}/deployments/{name}"
     generation = control_plane.client.get(path)["metadata"]["generation"]
     status = {
         "observedGeneration": generation,
@@ -65,6 +59,17 @@ def test_wait_gates_ready_on_health(
         ],
     }
     control_plane.client.merge_patch(path + "/status", {"status": status})
+
+
+def test_wait_gates_ready_on_health(
+    operator: Operator, apps: Apps, git_server: GitServer, control_plane: ControlPlane
+) -> None:
+    ns = apps.namespace
+    url = git_server.create_repo("health", {"deploy/web.yaml": DEPLOYMENT})
+    apps.create("health", url, interval="1s", wait=True, timeout="2s")
+    cond = apps.wait_failed("health", timeout=20)
+    assert cond["reason"] == "HealthCheckFailed" and f"Deployment.apps/{ns}/web" in cond["message"]
+    _roll_out(control_plane, ns, "web")
     app = apps.wait_ready("health", timeout=30)
     web = next(r for r in app["status"]["resources"] if r["name"] == "web")
     assert web["health"] == "Current"
@@ -201,23 +206,6 @@ def test_prune_last_waits_for_health_before_pruning(
     assert live(control_plane.client, f"/api/v1/namespaces/{ns}/configmaps/old") is not None  # not pruned yet
     ids = [e["id"] for e in apps.get("plast")["status"]["inventory"]["entries"]]
     assert f"{ns}_old__ConfigMap" in ids and f"{ns}_web_apps_Deployment" in ids
-    path = f"/apis/apps/v1/namespaces/{ns}/deployments/web"
-    generation = control_plane.client.get(path)["metadata"]["generation"]
-    control_plane.client.merge_patch(
-        path + "/status",
-        {
-            "status": {
-                "observedGeneration": generation,
-                "replicas": 1,
-                "updatedReplicas": 1,
-                "readyReplicas": 1,
-                "availableReplicas": 1,
-                "conditions": [
-                    {"type": "Available", "status": "True"},
-                    {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"},
-                ],
-            }
-        },
-    )
+    _roll_out(control_plane, ns, "web")
     apps.wait_ready("plast", timeout=30)
     assert live(control_plane.client, f"/api/v1/namespaces/{ns}/configmaps/old") is None

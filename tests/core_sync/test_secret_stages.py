@@ -4,7 +4,6 @@ SOPS-encrypted Secret, a SealedSecret and an ExternalSecret, synced by the real 
 from __future__ import annotations
 
 import base64
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +12,9 @@ import pyrage
 import pytest
 import yaml
 
-from core_sync.testing import ControlPlane, GitServer, binaries
+from core_sync.testing import ControlPlane, GitServer
 from core_sync.testing.certs import sealing_key_pair
+from core_sync.testing.oracles import sops_encrypt
 from tests.core_sync.conftest import Apps, Operator, configmap, live
 
 KEYS_NAMESPACE = "lockstep-system"
@@ -66,23 +66,7 @@ def _seal(cert: Path, secret: dict) -> str:  # type: ignore[type-arg]
 def _sops_encrypt(plain: str, recipient: str, tmp_path: Path) -> str:
     source = tmp_path / "secret.yaml"
     source.write_text(plain)
-    env = {**os.environ, "SOPS_DISABLE_VERSION_CHECK": "1"}
-    return subprocess.run(
-        [
-            str(binaries.sops()),
-            "encrypt",
-            "--age",
-            recipient,
-            "--encrypted-regex",
-            "^(data|stringData)$",
-            str(source),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
+    return sops_encrypt(source, recipient)
 
 
 def _secret_data(control_plane: ControlPlane, ns: str, name: str) -> dict[str, str]:

@@ -3,15 +3,13 @@ every document, sops' own YAML typing), then parsed as kubectl parses the plaint
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pyrage
 
 from core_sync.engine import SyncFailed, render_directory
 from core_sync.stages import StageContext
-from core_sync.testing import binaries
+from core_sync.testing.oracles import sops_encrypt
 from sops_plugin.stage import SopsStage
 
 STREAM = """apiVersion: v1
@@ -43,23 +41,7 @@ data:
 def _encrypt(directory: Path, identity: pyrage.x25519.Identity) -> None:
     source = directory / "secrets.yaml"
     source.write_text(STREAM)
-    env = {**os.environ, "SOPS_DISABLE_VERSION_CHECK": "1"}
-    encrypted = subprocess.run(
-        [
-            str(binaries.sops()),
-            "encrypt",
-            "--age",
-            str(identity.to_public()),
-            "--encrypted-regex",
-            "^(data|stringData)$",
-            str(source),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
+    encrypted = sops_encrypt(source, str(identity.to_public()))
     source.write_text(encrypted)
 
 
