@@ -15,7 +15,7 @@ import yaml
 from core_sync.testing import ControlPlane, GitServer
 from core_sync.testing.certs import sealing_key_pair
 from core_sync.testing.oracles import sops_encrypt
-from tests.core_sync.conftest import Apps, Operator, configmap, live
+from tests.core_sync.conftest import Apps, Operator, configmap, live, wait_for
 
 KEYS_NAMESPACE = "lockstep-system"
 
@@ -178,4 +178,4 @@ def test_wrong_age_key_fails_decryption_and_applies_nothing(
     assert cond["reason"] == "DecryptFailed"
     assert "Secret/db" in cond["message"] and "never-seen" not in cond["message"]
     assert live(control_plane.client, f"/api/v1/namespaces/{ns}/configmaps/c") is None
-    assert apps.events("DecryptFailed")
+    wait_for(lambda: apps.events("DecryptFailed"), 10, "DecryptFailed event")
