@@ -20,6 +20,7 @@ from core_sync import health as health_rules
 from core_sync import inventory as inv
 from core_sync.apply import Cluster, ObjectError
 from core_sync.build import BuildError, build
+from core_sync.confine import local_root
 from core_sync.ordering import OrderingError, crd_names_by_group_kind, kind_rank, plan_waves
 from core_sync.plan import ObjectPlan, Plan, classify, provably_unchanged, with_digest
 from core_sync.stages import (
@@ -138,15 +139,17 @@ def render_directory(
 ) -> list[KubeObject]:
     """Build ``directory`` and run every render stage; raises :class:`SyncFailed` (nothing is applied).
 
-    ``boundary`` (the checkout root) is how far symlinks inside the build may point.
+    ``boundary`` (the checkout root) is the root nothing read may leave; a local directory's default is
+    the Git work tree holding it, else the directory itself (:func:`core_sync.confine.local_root`).
     """
+    if boundary is None:
+        boundary = local_root(directory) if directory.is_dir() else None
     try:
         built = build(directory, boundary=boundary)
     except BuildError as error:
         raise SyncFailed("BuildFailed", str(error)) from error
     objects = [b.obj for b in built]
-    prefix = directory.resolve().relative_to(boundary.resolve()) if boundary is not None else Path()
-    context.sources = {id(b.obj): (prefix / b.source).as_posix() for b in built}
+    context.sources = {id(b.obj): b.source for b in built}
     context.files = {id(b.obj): b.text for b in built if b.text is not None}
     try:
         result = Pipeline(stages if stages is not None else discover_stages()).run(objects, context)
