@@ -21,6 +21,11 @@ MAX_DEPTH = 256  # nesting of mappings/sequences (YAML or JSON); Kubernetes obje
 MAX_ALIAS_NODES = 100_000
 
 
+# Go templates (ESO target templates, SealedSecret spec.template): Kubernetes caps a Secret at 1 MiB.
+MAX_TEMPLATE_OUTPUT = 1024 * 1024  # characters one execution (or one function result) may produce
+MAX_TEMPLATE_STEPS = 1_000_000  # actions, range iterations and function calls in one execution
+
+
 class LimitExceeded(ValueError):
     """Input is over one of the limits above; the message names the limit, never the content."""
 
@@ -93,6 +98,20 @@ class AliasBudget:
             )
 
 
+def check_template_size(size: int, what: str) -> None:
+    """Refuse a template function about to build a string over :data:`MAX_TEMPLATE_OUTPUT`."""
+    if size > MAX_TEMPLATE_OUTPUT:
+        raise LimitExceeded(
+            f"{what} would produce {size} characters, over the template output limit of {MAX_TEMPLATE_OUTPUT}"
+        )
+
+
+def check_template_items(count: int, what: str) -> None:
+    """Refuse a template function about to build a list longer than :data:`MAX_TEMPLATE_STEPS`."""
+    if count > MAX_TEMPLATE_STEPS:
+        raise LimitExceeded(f"{what} would produce {count} items, over the limit of {MAX_TEMPLATE_STEPS}")
+
+
 def check_yaml_nodes(nodes: Iterable[Any]) -> None:
     """Refuse composed YAML documents that are too deep, recursive, or that aliases blow up."""
     budget = AliasBudget()
@@ -150,20 +169,30 @@ def safe_load(text: str, loader_class: Any = None) -> Any:
     return None
 
 
+def deeply_indented(text: str) -> bool:
+    """Whether some line of block YAML is indented so far that its nesting may pass :data:`MAX_DEPTH`.
+
+    The small hand-written readers (``lockstep seal``'s and ``sops decrypt``'s fast paths) recurse per
+    level; they hand such text to the PyYAML-based reader, which enforces the limits.
+    """
+    import re
+
+    return re.search(rf"^ {{{MAX_DEPTH // 2},}}\S", text, re.MULTILINE) is not None
+
+
 def check_depth(value: Any, max_depth: int = MAX_DEPTH) -> None:
-    """Refuse a parsed value (dicts and lists) nested deeper than ``max_depth``; iterative."""
+    """Refuse a parsed value nested deeper than ``max_depth`` (dicts and lists; tuples, as in sops'
+    ordered branches of ``(key, value)`` pairs, are transparent); iterative."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Iterable[Any] = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
+        if isinstance(item, tuple):
+            stack.extend((child, depth) for child in item if isinstance(child, dict | list | tuple))
             continue
+        children: Iterable[Any] = item.values() if isinstance(item, dict) else item
         if depth > max_depth:
             raise LimitExceeded(f"nesting deeper than {max_depth} levels")
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list | tuple))
 
 
 def load_json(text: str | bytes, **kwargs: Any) -> Any:

@@ -13,6 +13,8 @@ import re
 from functools import cache
 from typing import Any
 
+from core_sync.limits import deeply_indented
+
 _BOOLS = {
     "yes": True, "Yes": True, "YES": True, "true": True, "True": True, "TRUE": True, "on": True, "On": True,
     "ON": True, "no": False, "No": False, "NO": False, "false": False, "False": False, "FALSE": False,
@@ -46,11 +48,11 @@ class _Unsupported(Exception):
 
 def load(text: str) -> list[Any] | None:
     """The documents in ``text`` (empty ones dropped), or None if PyYAML must read it."""
-    if "\t" in text or "\r" in text or text.startswith("\ufeff"):
+    if "\t" in text or "\r" in text or text.startswith("\ufeff") or deeply_indented(text):
         return None
     try:
         return _Reader(text).documents()
-    except _Unsupported:
+    except (_Unsupported, RecursionError):
         return None
 
 
