@@ -21,7 +21,7 @@ from core_sync.engine import SyncFailed, render_directory
 from core_sync.limits import MAX_FILE_BYTES
 from core_sync.source import GitSource, SourceError
 from core_sync.stages import StageContext
-from core_sync.testing import GitServer
+from core_sync.testing import ControlPlane, GitServer
 
 HOST_SECRET = "host-only-do-not-apply"
 
@@ -311,3 +311,29 @@ def test_git_source_with_symlink_loop(tmp_path: Path) -> None:
         checkout.path("deploy/../..")
     with pytest.raises(SourceError, match="symlink loop"):
         checkout.path("deploy/loop.yaml")
+
+
+def test_sync_of_an_escaping_repository_applies_nothing(
+    control_plane: ControlPlane, namespace: str, git_server: GitServer, tmp_path: Path
+) -> None:
+    """The reported defect: `lockstep sync` built `resources: [../..]` and exited 0. Now: exit 1."""
+    outside_tree(tmp_path)
+    climb = "../" * 12 + str(tmp_path).strip("/") + "/host"
+    url = git_server.create_repo(
+        "escape",
+        {
+            "deploy/kustomization.yaml": f"resources:\n  - good.yaml\n  - {climb}\n",
+            "deploy/good.yaml": cm("good"),
+        },
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "core_sync.cli", "sync", "--repo", url, "--path", "deploy", "-n", namespace],
+        capture_output=True,
+        text=True,
+        env=control_plane.env(),
+        timeout=120,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"deploy/kustomization.yaml: resources: '{climb}' leaves the repository" in result.stderr
+    listed = control_plane.client.get(f"/api/v1/namespaces/{namespace}/configmaps")
+    assert not {"good", "stolen"} & {item["metadata"]["name"] for item in listed["items"]}
