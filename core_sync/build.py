@@ -165,8 +165,12 @@ def build(
     boundary: Path | str | None = None,
     kubectl: Path | None = None,
     timeout: float = KUSTOMIZE_TIMEOUT,
+    namespace: str | None = None,
 ) -> list[BuiltObject]:
     """All objects under ``root`` (a directory, a kustomization directory, or one file), in a fixed order.
+
+    ``namespace`` is the destination namespace objects without one are placed in: a copy that names it
+    and a copy that names none are the same object, so they are reported as duplicates.
 
     Everything read must stay inside ``boundary`` (default ``root``; pass the repository checkout when
     ``root`` is a path inside it): ``..``, symlinks and kustomization references included, so a
@@ -178,9 +182,11 @@ def build(
         boundary = root if root.is_dir() or not root.exists() else root.parent
     fence = Path(boundary).resolve()
     try:
-        return _build(root, fence, kubectl, timeout)
+        built = _build(root, fence, kubectl, timeout)
     except confine.ConfinementError as error:
         raise BuildError(error.path, error.reason) from None
+    _check_duplicates(built, namespace)
+    return built
 
 
 def _build(root: Path, fence: Path, kubectl: Path | None, timeout: float) -> list[BuiltObject]:
@@ -197,7 +203,6 @@ def _build(root: Path, fence: Path, kubectl: Path | None, timeout: float) -> lis
                 out.extend(_kustomize(path, fence, kubectl, timeout))
             else:
                 out.extend(_read_file(path, fence))
-    _check_duplicates(out)
     return out
 
 
@@ -271,12 +276,20 @@ def _tail(stderr: bytes, base: Path, limit: int = 2000) -> str:
     return text[-limit:] if text else "no error output"
 
 
-def _check_duplicates(objects: list[BuiltObject]) -> None:
+def _check_duplicates(objects: list[BuiltObject], namespace: str | None) -> None:
+    """Two documents for one object: an error naming both files.
+
+    Without discovery the scope of a kind is unknown here, but defaulting a missing namespace to the
+    destination's is still exact: a namespaced object gets that namespace when placed, and a
+    cluster-scoped one loses any namespace, so both copies are one object either way. (Cluster-scoped
+    copies with two different explicit namespaces are caught by the engine's plan, after discovery.)
+    """
     seen: dict[tuple[str, str, str, str], BuiltObject] = {}
     for item in objects:
         meta: Mapping[str, Any] = item.obj["metadata"]
         group = str(item.obj["apiVersion"]).rpartition("/")[0]
-        key = (group, str(item.obj["kind"]), str(meta.get("namespace") or ""), str(meta["name"]))
+        placed = str(meta.get("namespace") or namespace or "")
+        key = (group, str(item.obj["kind"]), placed, str(meta["name"]))
         first = seen.setdefault(key, item)
         if first is not item:
             name = "/".join(p for p in (key[1], key[2], key[3]) if p)

@@ -145,7 +145,7 @@ def render_directory(
     if boundary is None:
         boundary = local_root(directory) if directory.is_dir() else None
     try:
-        built = build(directory, boundary=boundary)
+        built = build(directory, boundary=boundary, namespace=context.namespace)
     except BuildError as error:
         raise SyncFailed("BuildFailed", str(error)) from error
     objects = [b.obj for b in built]
@@ -227,6 +227,7 @@ class Engine:
                     )  # CRD applied first
                 else:
                     errors.append(str(error))
+        errors += _duplicates(placed)
         if errors:
             raise SyncFailed("ValidationFailed", _join(errors), revision=revision)
 
@@ -456,6 +457,19 @@ def _with_namespace(obj: KubeObject, namespace: str) -> KubeObject:
     meta = dict(obj.get("metadata") or {})
     meta.setdefault("namespace", namespace)
     return {**obj, "metadata": meta}
+
+
+def _duplicates(placed: Sequence[KubeObject]) -> list[str]:
+    """Objects defined twice once placed (namespace defaulted or stripped by scope): one silently
+    winning over the other would be a wrong success, so each is an error."""
+    seen: set[inv.ObjectKey] = set()
+    found = []
+    for obj in placed:
+        key = inv.ObjectKey.of(obj)
+        if key in seen:
+            found.append(f"{key} is defined more than once in the revision")
+        seen.add(key)
+    return found
 
 
 def _rank_groups(objects: Sequence[KubeObject]) -> Iterable[list[KubeObject]]:
