@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from core_sync.build import BuildError, KubectlNotFound, build, find_kubectl, parse_documents
 from core_sync.testing import binaries
+from tests.core_sync.conftest import write
 
 SECRET_VALUE = "s3cr3t-do-not-print"
-
-
-def write(root: Path, rel: str, text: str) -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip())
-    return path
 
 
 def cm(name: str, namespace: str = "default") -> str:

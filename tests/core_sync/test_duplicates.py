@@ -4,8 +4,6 @@ namespaces are stripped when placed."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from core_sync.apply import Cluster
 from core_sync.build import BuildError, build
 from core_sync.engine import Engine, SyncFailed, SyncOptions
 from core_sync.testing import ControlPlane, GitServer
+from tests.core_sync.conftest import run_cli
 
 
 def cm(name: str, namespace: str | None = None, value: str = "1") -> str:
@@ -54,12 +53,7 @@ def test_render_cli_names_both_files(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(cm("web"))
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b.yaml").write_text(cm("web", "shop"))
-    result = subprocess.run(
-        [sys.executable, "-m", "core_sync.cli", "render", str(tmp_path), "--offline", "-n", "shop"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli("render", str(tmp_path), "--offline", "-n", "shop")
     assert result.returncode == 1 and result.stdout == "" and "Traceback" not in result.stderr
     assert (
         "sub/b.yaml: document 0: ConfigMap/shop/web is also defined in a.yaml (document 0)" in result.stderr
@@ -98,13 +92,8 @@ def test_sync_applies_nothing_when_copies_collide(
             "deploy/c.yaml": cm("other"),
         },
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "core_sync.cli", "sync", "--repo", url, "--path", "deploy", "-n", namespace],
-        capture_output=True,
-        text=True,
-        env=control_plane.env(),
-        timeout=120,
-    )
+    env = control_plane.env()
+    result = run_cli("sync", "--repo", url, "--path", "deploy", "-n", namespace, env=env)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert (
         f"deploy/b.yaml: document 0: ConfigMap/{namespace}/web is also defined in deploy/a.yaml"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from core_sync import limits
 from core_sync.build import BuildError, build
 from core_sync.gotemplate import Template, TemplateError
 from core_sync.testing import ControlPlane, GitServer
-from tests.core_sync.conftest import configmap
+from tests.core_sync.conftest import configmap, run_cli
 
 FAST_S = 5.0  # every refusal below takes milliseconds; this bound only catches an unbounded expansion
 
@@ -54,14 +53,7 @@ def run(
     *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "core_sync.cli", *args],
-        capture_output=True,
-        input=stdin.decode() if stdin is not None else None,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    result = run_cli(*args, env=env, stdin=stdin.decode() if stdin is not None else None)
     assert time.monotonic() - started < FAST_S + 5  # interpreter start-up included
     assert "Traceback" not in result.stderr, result.stderr
     return result
