@@ -144,6 +144,11 @@ def _check_reference(directory: Path, root: Path, where: str, field: str, ref: s
         confine.check_entry(real, root)
     except confine.ConfinementError as exc:
         raise ReferenceError(where, f"{field}: {ref!r} {exc.reason}") from None
+    size = real.stat().st_size
+    if size > limits.MAX_FILE_BYTES:  # kustomize reads it whole: the same limit as our own reads
+        raise ReferenceError(
+            where, f"{field}: {ref!r} is {size} bytes, over the limit of {limits.MAX_FILE_BYTES} bytes"
+        )
     return []
 
 

@@ -315,3 +315,12 @@ def test_sync_of_an_escaping_repository_applies_nothing(
     assert f"deploy/kustomization.yaml: resources: '{climb}' leaves the repository" in result.stderr
     listed = control_plane.client.get(f"/api/v1/namespaces/{namespace}/configmaps")
     assert not {"good", "stolen"} & {item["metadata"]["name"] for item in listed["items"]}
+
+
+def test_huge_file_behind_a_kustomization_reference(tmp_path: Path) -> None:
+    write(tmp_path, "kustomization.yaml", "configMapGenerator:\n  - name: x\n    files: [blob.bin]\n")
+    with (tmp_path / "blob.bin").open("wb") as handle:
+        handle.truncate(MAX_FILE_BYTES + 1)
+    error = refused(tmp_path)
+    assert error.path == "kustomization.yaml"
+    assert f"'blob.bin' is {MAX_FILE_BYTES + 1} bytes, over the limit" in error.reason
