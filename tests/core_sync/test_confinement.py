@@ -20,7 +20,7 @@ from core_sync.limits import MAX_FILE_BYTES
 from core_sync.source import GitSource, SourceError
 from core_sync.stages import StageContext
 from core_sync.testing import ControlPlane, GitServer
-from tests.core_sync.conftest import run_cli, write
+from tests.core_sync.conftest import Apps, Operator, run_cli, write
 
 HOST_SECRET = "host-only-do-not-apply"
 
@@ -324,3 +324,26 @@ def test_huge_file_behind_a_kustomization_reference(tmp_path: Path) -> None:
     error = refused(tmp_path)
     assert error.path == "kustomization.yaml"
     assert f"'blob.bin' is {MAX_FILE_BYTES + 1} bytes, over the limit" in error.reason
+
+
+def test_application_path_and_kustomization_escapes_fail_in_status(
+    operator: Operator, apps: Apps, control_plane: ControlPlane, git_server: GitServer, tmp_path: Path
+) -> None:
+    """Through the operator: spec.source.path with `..`, and a kustomization that climbs out."""
+    outside_tree(tmp_path)
+    climb = "../" * 12 + str(tmp_path).strip("/") + "/host"
+    url = git_server.create_repo(
+        "escaping-app",
+        {"deploy/kustomization.yaml": f"resources:\n  - {climb}\n", "ok/a.yaml": cm("good")},
+    )
+    apps.create("by-path", url, path="ok/../../..", interval="1h")
+    apps.create("by-kustomization", url, path="deploy", interval="1h")
+    by_path = apps.wait_failed("by-path", timeout=60)
+    assert "leaves the repository" in by_path["message"]
+    by_kustomization = apps.wait_failed("by-kustomization", timeout=60)
+    assert (
+        f"deploy/kustomization.yaml: resources: '{climb}' leaves the repository"
+        in by_kustomization["message"]
+    )
+    listed = control_plane.client.get(f"/api/v1/namespaces/{apps.namespace}/configmaps")
+    assert not {"good", "stolen"} & {item["metadata"]["name"] for item in listed["items"]}
