@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from core_sync.limits import deeply_indented
+from core_sync.limits import MAX_DEPTH, LimitExceeded, check_depth, deeply_indented
 from sops_plugin.format.tree import Branch
 from sops_plugin.format.yaml_scalar import resolve_plain
 
@@ -320,8 +320,10 @@ def load(text: str) -> list[Branch]:
     try:
         if deeply_indented(text):
             raise Unsupported("deep nesting: the full reader enforces the depth limit")
-        return load_documents(text)
-    except (Unsupported, RecursionError):
+        documents = load_documents(text)
+        check_depth(documents, MAX_DEPTH + 1)  # +1: the list of documents
+        return documents
+    except (Unsupported, RecursionError, LimitExceeded):
         from sops_plugin.format.yaml_load import load_documents as full
 
         return full(text)

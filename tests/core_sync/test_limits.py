@@ -184,6 +184,7 @@ def age_env(tmp_path: Path) -> dict[str, str]:
 
 
 SOPS_INPUTS = {
+    "compact.yaml": (lambda: "a:\n" + "- " * 300 + "x\n", "nesting deeper than 256 levels"),
     "bomb.yaml": (billion_laughs, "excessive aliasing"),
     "commented-bomb.yaml": (
         lambda: "# a comment takes the comment-keeping reader\n" + billion_laughs(),
@@ -249,6 +250,7 @@ def sealing_cert(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 SEAL_INPUTS = {
+    "compact.yaml": ("kind: Secret\ndata:\n" + "- " * 300 + "x\n", "nesting deeper than 256 levels"),
     "bomb.yaml": (
         "kind: Secret\nmetadata: {name: s, namespace: n}\n" + billion_laughs(),
         "excessive aliasing",
