@@ -20,6 +20,7 @@ from core_sync import health as health_rules
 from core_sync import inventory as inv
 from core_sync.apply import Cluster, ObjectError
 from core_sync.build import BuildError, build
+from core_sync.confine import local_root
 from core_sync.ordering import OrderingError, crd_names_by_group_kind, kind_rank, plan_waves
 from core_sync.plan import ObjectPlan, Plan, classify, provably_unchanged, with_digest
 from core_sync.stages import (
@@ -138,15 +139,17 @@ def render_directory(
 ) -> list[KubeObject]:
     """Build ``directory`` and run every render stage; raises :class:`SyncFailed` (nothing is applied).
 
-    ``boundary`` (the checkout root) is how far symlinks inside the build may point.
+    ``boundary`` (the checkout root) is the root nothing read may leave; a local directory's default is
+    the Git work tree holding it, else the directory itself (:func:`core_sync.confine.local_root`).
     """
+    if boundary is None:
+        boundary = local_root(directory) if directory.is_dir() else None
     try:
-        built = build(directory, boundary=boundary)
+        built = build(directory, boundary=boundary, namespace=context.namespace)
     except BuildError as error:
         raise SyncFailed("BuildFailed", str(error)) from error
     objects = [b.obj for b in built]
-    prefix = directory.resolve().relative_to(boundary.resolve()) if boundary is not None else Path()
-    context.sources = {id(b.obj): (prefix / b.source).as_posix() for b in built}
+    context.sources = {id(b.obj): b.source for b in built}
     context.files = {id(b.obj): b.text for b in built if b.text is not None}
     try:
         result = Pipeline(stages if stages is not None else discover_stages()).run(objects, context)
@@ -224,6 +227,7 @@ class Engine:
                     )  # CRD applied first
                 else:
                     errors.append(str(error))
+        errors += _duplicates(placed)
         if errors:
             raise SyncFailed("ValidationFailed", _join(errors), revision=revision)
 
@@ -453,6 +457,19 @@ def _with_namespace(obj: KubeObject, namespace: str) -> KubeObject:
     meta = dict(obj.get("metadata") or {})
     meta.setdefault("namespace", namespace)
     return {**obj, "metadata": meta}
+
+
+def _duplicates(placed: Sequence[KubeObject]) -> list[str]:
+    """Objects defined twice once placed (namespace defaulted or stripped by scope): one silently
+    winning over the other would be a wrong success, so each is an error."""
+    seen: set[inv.ObjectKey] = set()
+    found = []
+    for obj in placed:
+        key = inv.ObjectKey.of(obj)
+        if key in seen:
+            found.append(f"{key} is defined more than once in the revision")
+        seen.add(key)
+    return found
 
 
 def _rank_groups(objects: Sequence[KubeObject]) -> Iterable[list[KubeObject]]:

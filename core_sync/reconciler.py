@@ -100,9 +100,15 @@ class Reconciler:
             )
         import yaml
 
-        config = KubeConfig.from_dict(
-            yaml.safe_load(data[key]), source=f"Secret {ref.namespace}/{secret_ref['name']}"
-        )
+        from core_sync import limits
+
+        where = f"Secret {ref.namespace}/{secret_ref['name']}"
+        try:
+            loaded = limits.safe_load(data[key].decode("utf-8", "replace"))
+        except (yaml.YAMLError, limits.LimitExceeded) as error:
+            reason = str(error) if isinstance(error, limits.LimitExceeded) else "invalid YAML"
+            raise SyncFailed("KubeconfigInvalid", f"{where} key {key!r}: {reason}") from None
+        config = KubeConfig.from_dict(loaded, source=where)
         return Cluster(KubeClient(config))
 
     def forget(self, ref: inv.AppRef) -> None:

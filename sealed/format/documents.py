@@ -12,11 +12,17 @@ import json
 from functools import cache
 from typing import Any
 
+from core_sync import limits
 from sealed.format.errors import FormatError
 
 
 def load_documents(data: bytes) -> list[Any]:
-    """Every non-empty document in ``data``; raises :class:`FormatError` on a syntax error."""
+    """Every non-empty document in ``data``; raises :class:`FormatError` on a syntax error or input over
+    a limit (size, nesting depth, YAML alias expansion: :mod:`core_sync.limits`)."""
+    try:
+        limits.check_size(len(data))
+    except limits.LimitExceeded as error:
+        raise FormatError(str(error)) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -40,6 +46,11 @@ def _json_stream(text: str) -> list[Any] | None:
     while position < len(text):
         try:
             value, end = decoder.raw_decode(text, position)
+            limits.check_depth(value)
+        except RecursionError:
+            raise FormatError(f"invalid JSON: nesting deeper than {limits.MAX_DEPTH} levels") from None
+        except limits.LimitExceeded as error:
+            raise FormatError(f"invalid JSON: {error}") from None
         except ValueError:
             return None
         documents.append(value)
@@ -69,7 +80,9 @@ def _yaml_stream(text: str) -> list[Any]:
     import yaml
 
     try:
-        return [doc for doc in yaml.load_all(text, Loader=_loader()) if doc is not None]
+        return [doc for doc in limits.iter_yaml(text, _loader()) if doc is not None]
+    except limits.LimitExceeded as error:
+        raise FormatError(f"invalid YAML: {error}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

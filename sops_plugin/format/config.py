@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from core_sync import limits
 from sops_plugin.errors import ERROR_READING_CONFIG, SopsError
 from sops_plugin.format.document import KeyPlan
 from sops_plugin.format.metadata import MasterKey
@@ -73,7 +74,9 @@ def _group(source: dict[str, Any], *, nested: bool) -> list[MasterKey]:
 def find_creation_rule(config_text: str, relative_path: str) -> CreationRule:
     """The creation rule for ``relative_path`` (``SopsError`` if none matches)."""
     try:
-        config = yaml.safe_load(config_text) or {}
+        config = limits.safe_load(config_text) or {}
+    except limits.LimitExceeded as exc:
+        raise SopsError(f"error loading config: {exc}", ERROR_READING_CONFIG) from None
     except yaml.YAMLError as exc:
         raise SopsError(f"error loading config: {exc}".replace("\n", " "), ERROR_READING_CONFIG) from None
     rules = config.get("creation_rules") if isinstance(config, dict) else None

@@ -201,3 +201,29 @@ def live(client: KubeClient, path: str) -> dict[str, Any] | None:
         if error.not_found:
             return None
         raise
+
+
+def write(root: Path, rel: str, text: str) -> Path:
+    """Write dedented ``text`` to ``root/rel`` (parents created): a file of a test repository."""
+    import textwrap
+
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip())
+    return path
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``lockstep ARGS`` as a user runs it (a fresh interpreter), text output."""
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "core_sync.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=stdin,
+        timeout=120,
+    )
