@@ -143,12 +143,12 @@ def _nested_secret(document: Any) -> bool:
 
 def run_in_place(args: SimpleNamespace, encrypt: Encrypt, default_namespace: str) -> int:
     from core_sync.files import WriteError, check_writable, write_files
-    from sealed.cli import SEALED_FILE_MODE, Fail, render, seal_options
+    from sealed.cli import SEALED_FILE_MODE, render, seal_options
 
     try:
         files = list(manifest_files(args.in_place))
     except FormatError as error:
-        raise Fail(error.message, error.where) from None
+        return _report_failure([str(error)])
     options = seal_options(args, [])
     options.default_namespace = default_namespace
     progress = _Progress(len(files))

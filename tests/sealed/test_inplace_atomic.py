@@ -133,16 +133,23 @@ def _three_files(root: Path) -> list[Path]:
     return files
 
 
+def _fails_changing_nothing(key: SealingKey, root: Path, expected: str, *args: str) -> None:
+    """``seal --in-place args`` exits 1 with ``expected`` in its message and every file under ``root``
+    is byte for byte as it was."""
+    before = _snapshot(root)
+    failed = _seal(key, *args)
+    assert failed.returncode == 1, failed.stderr
+    message = failed.stderr.decode()
+    assert expected in message
+    assert "nothing was written" in message and "Traceback" not in message
+    assert _snapshot(root) == before
+
+
 def test_read_only_file_among_several_changes_nothing(sealing_key: SealingKey, tmp_path: Path) -> None:
     files = _three_files(tmp_path)
     files[1].chmod(0o444)
-    before = _snapshot(tmp_path)
-    failed = _seal(sealing_key, str(tmp_path), "--replace")
-    assert failed.returncode == 1, failed.stderr
-    message = failed.stderr.decode()
-    assert f"error: {files[1]}: file is read-only" in message
-    assert "nothing was written" in message and "Traceback" not in message
-    assert _snapshot(tmp_path) == before
+    expected = f"error: {files[1]}: file is read-only"
+    _fails_changing_nothing(sealing_key, tmp_path, expected, str(tmp_path), "--replace")
 
 
 def test_read_only_output_file_changes_nothing(sealing_key: SealingKey, tmp_path: Path) -> None:
@@ -150,31 +157,21 @@ def test_read_only_output_file_changes_nothing(sealing_key: SealingKey, tmp_path
     blocker = files[2].with_name("s2.sealed.yaml")
     blocker.write_text("old\n")
     blocker.chmod(0o444)
-    before = _snapshot(tmp_path)
-    failed = _seal(sealing_key, str(tmp_path))
-    assert failed.returncode == 1
-    assert f"error: {blocker}: file is read-only".encode() in failed.stderr
-    assert _snapshot(tmp_path) == before
+    _fails_changing_nothing(sealing_key, tmp_path, f"error: {blocker}: file is read-only", str(tmp_path))
 
 
 def test_directory_in_the_way_changes_nothing(sealing_key: SealingKey, tmp_path: Path) -> None:
     files = _three_files(tmp_path)
-    files[2].with_name("s2.sealed.yaml").mkdir()
-    before = _snapshot(tmp_path)
-    failed = _seal(sealing_key, str(tmp_path))
-    assert failed.returncode == 1
-    assert f"error: {tmp_path / 's2.sealed.yaml'}: is a directory".encode() in failed.stderr
-    assert b"Traceback" not in failed.stderr
-    assert _snapshot(tmp_path) == before
+    blocker = files[2].with_name("s2.sealed.yaml")
+    blocker.mkdir()
+    _fails_changing_nothing(sealing_key, tmp_path, f"error: {blocker}: is a directory", str(tmp_path))
 
 
 def test_missing_file_changes_nothing(sealing_key: SealingKey, tmp_path: Path) -> None:
     files = _three_files(tmp_path)
-    before = _snapshot(tmp_path)
-    failed = _seal(sealing_key, str(files[0]), str(tmp_path / "missing.yaml"), "--replace")
-    assert failed.returncode == 1
-    assert f"{tmp_path / 'missing.yaml'}: no such file or directory".encode() in failed.stderr
-    assert _snapshot(tmp_path) == before
+    missing = tmp_path / "missing.yaml"
+    expected = f"{missing}: no such file or directory"
+    _fails_changing_nothing(sealing_key, tmp_path, expected, str(files[0]), str(missing), "--replace")
 
 
 @pytest.fixture
@@ -206,13 +203,8 @@ def test_unwritable_directory_changes_nothing(
     writable = tmp_path / "writable"
     writable.mkdir()
     _three_files(writable)
-    before = _snapshot(tmp_path)
-    failed = _seal(sealing_key, str(writable), str(locked_dir), "--replace")
-    assert failed.returncode == 1, failed.stderr
-    message = failed.stderr.decode()
-    assert f"error: {locked_dir / 's0.yaml'}: " in message
-    assert "nothing was written" in message and "Traceback" not in message
-    assert _snapshot(tmp_path) == before
+    expected = f"error: {locked_dir / 's0.yaml'}: "
+    _fails_changing_nothing(sealing_key, tmp_path, expected, str(writable), str(locked_dir), "--replace")
 
 
 def test_disk_full_while_writing_changes_nothing(sealing_key: SealingKey, tmp_path: Path) -> None:
