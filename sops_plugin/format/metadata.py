@@ -146,6 +146,8 @@ def from_plain(raw: Any) -> Metadata:
         groups = [_group_from(g) for g in raw["key_groups"] if isinstance(g, dict)]
     else:
         groups = [_group_from(raw)]
+    if not any(groups):
+        raise SopsError("No keys found in file")  # sops' words and exit code (1), not "no usable key"
     rule_values = {name: str(raw.get(name) or "") for name in RULE_NAMES}
     try:
         rules = CryptRules(**rule_values, mac_only_encrypted=_as_bool(raw.get("mac_only_encrypted", False)))

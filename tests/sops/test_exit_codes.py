@@ -62,6 +62,21 @@ CASES = {
     "leading-zero-version": Case(
         {"s.yaml": _sub(r"(\n    version: ).*", r"\g<1>03.7.1")}, ["decrypt", "s.yaml"], 1
     ),
+    "no-keys-in-file": Case({"s.yaml": _sub(r"\n    age:\n(        .*\n)+", "\n")}, ["decrypt", "s.yaml"], 1),
+    "garbled-value": Case(
+        {"s.yaml": _sub(r"(password: ENC\[AES256_GCM,data:)[^,]{3}", r"\1AAA")}, ["decrypt", "s.yaml"], 25
+    ),
+    "bad-lastmodified": Case(
+        {"s.yaml": _sub(r"(\n    lastmodified: ).*", r"\1'garbage'")}, ["decrypt", "s.yaml"], 1
+    ),
+    "mac-not-enc": Case({"s.yaml": _sub(r"(\n    mac: ).*", r"\1garbage")}, ["decrypt", "s.yaml"], 51),
+    "metadata-not-a-mapping": Case({"p.yaml": PLAIN + b"sops: hello\n"}, ["decrypt", "p.yaml"], 1),
+    "updatekeys-no-metadata": Case(
+        {"c/.sops.yaml": _config("creation_rules:\n  - age: {rec}\n"), "c/p.yaml": PLAIN},
+        ["updatekeys", "-y", "p.yaml"],
+        1,
+        cwd="c",
+    ),
     "no-metadata": Case({"p.yaml": PLAIN}, ["decrypt", "p.yaml"], 1),
     "decrypt-empty": Case({"e.yaml": b""}, ["decrypt", "e.yaml"], 1),
     "decrypt-bad-yaml": Case({"b.yaml": b"a: [\n"}, ["decrypt", "b.yaml"], 1),
