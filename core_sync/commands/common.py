@@ -46,7 +46,10 @@ def client(args: argparse.Namespace) -> Any:
     from core_sync.kube import KubeClient, KubeConfig
     from core_sync.status import parse_duration
 
-    timeout = parse_duration(args.request_timeout, 30.0)
+    try:
+        timeout = parse_duration(args.request_timeout, 30.0)
+    except ValueError as invalid:
+        raise ValueError(f"--request-timeout: {invalid}") from None
     if timeout <= 0:
         raise ValueError(f"--request-timeout {args.request_timeout!r} must be positive")
     return KubeClient(KubeConfig.load(args.kubeconfig, args.context), timeout=timeout)
@@ -79,6 +82,15 @@ def cluster_failure(error: BaseException) -> str | None:
         detail = f": {error.message}" if error.message and error.message != error.reason else ""
         return one_line(f"{where}: {error.method} {error.path}: {what}{detail}")
     return None
+
+
+SERVER_SIDE_REASONS = frozenset({"ValidationFailed", "ApplyFailed", "HealthCheckFailed"})
+
+
+def sync_failure(where: str, failed: Any, kube: Any) -> str:
+    """The error line of a failed render/plan/apply; the server is named when it gave the answer."""
+    server = f" (API server {kube.config.server})" if failed.reason in SERVER_SIDE_REASONS else ""
+    return f"{where}: {failed.reason}: {failed.message}{server}"
 
 
 def guarded(run: Callable[[], int]) -> int:

@@ -85,7 +85,7 @@ def _diff(args: argparse.Namespace) -> int:
                 context.secret_ids,
             )
     except SyncFailed as failed:
-        common.error(f"{args.directory}: {failed.reason}: {failed.message}")
+        common.error(common.sync_failure(str(args.directory), failed, kube))
         return common.EXIT_ERROR
     finally:
         engine.cluster.close()

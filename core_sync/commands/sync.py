@@ -124,7 +124,7 @@ def _sync(args: argparse.Namespace) -> int:
         except SyncFailed as failed:
             if failed.inventory is not None:
                 save(failed.inventory, failed.revision)
-            common.error(f"{failed.revision[:12] or args.repo}: {failed.reason}: {failed.message}")
+            common.error(common.sync_failure(failed.revision[:12] or args.repo, failed, kube))
             status = 1
         except (ApiError, ApiUnreachable) as problem:
             if not interval:

@@ -64,9 +64,10 @@ class ApiUnreachable(ConnectionError):
 def describe_transport_error(error: BaseException) -> str:
     """A short, stable reason for a failed connection (no traceback, no library internals)."""
     if isinstance(error, ssl.SSLCertVerificationError):
-        return f"TLS certificate verification failed ({error.verify_message or 'untrusted certificate'})"
+        detail = getattr(error, "verify_message", None) or "untrusted certificate"
+        return f"TLS certificate verification failed ({detail})"
     if isinstance(error, ssl.SSLError):
-        return f"TLS handshake failed ({error.reason or error.__class__.__name__})"
+        return f"TLS handshake failed ({getattr(error, 'reason', None) or error.__class__.__name__})"
     if isinstance(error, socket.gaierror):
         return f"cannot resolve host name ({error.strerror or error})"
     if isinstance(error, (TimeoutError, socket.timeout)):
