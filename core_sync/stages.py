@@ -159,16 +159,18 @@ class Pipeline:
     stages: Sequence[Stage]
 
     def run(self, objects: Sequence[KubeObject], context: StageContext) -> StageResult:
-        """Run the stages in order. Secret marks follow the objects: a mark survives a later stage that
-        passes the object through unchanged, and a stage adds its own."""
+        """Run the stages in order. Secret marks follow the objects: by identity, and by
+        ``apiVersion``/``kind``/namespace/name when a later stage (a plugin, say) returns a copy."""
         from core_sync.redaction import secret_values
 
         current = list(objects)
         notes: list[Diagnostic] = []
         marked: set[int] = set()
+        marked_keys: set[tuple[str, ...]] = set()
         for stage in sorted(self.stages, key=_order_key):
             context.check_deadline()
             result = stage.render(current, context)
+            marked_keys |= {_identity(o) for o in result.objects if id(o) in result.secret_ids}
             known = marked | result.secret_ids
             if result.errors:
                 material = [
@@ -177,7 +179,14 @@ class Pipeline:
                     for value in secret_values(obj, secret_bearing=id(obj) in known)
                 ]
                 raise RenderFailed(stage.name, result.errors, material)
-            marked = {id(o) for o in result.objects} & known
+            marked = {id(o) for o in result.objects if id(o) in known or _identity(o) in marked_keys}
             notes += result.diagnostics
             current = result.objects
         return StageResult(current, notes, marked)
+
+
+def _identity(obj: Mapping[str, Any]) -> tuple[str, ...]:
+    meta = obj.get("metadata") or {}
+    return tuple(
+        str(v) for v in (obj.get("apiVersion"), obj.get("kind"), meta.get("namespace"), meta.get("name"))
+    )

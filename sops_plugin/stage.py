@@ -108,8 +108,12 @@ class SopsStage:
     def _secret_identities(context: StageContext, name: str) -> tuple[list[Any], str | None]:
         if context.read_secret is None:
             return [], f"cannot read Secret {name}: no cluster access in this context"
+        from core_sync.kube import ApiError, ApiUnreachable
+
         try:
             data = context.read_secret(name)
+        except (ApiError, ApiUnreachable) as exc:  # their text names the server and the reason only
+            return [], f"cannot read decryption Secret {context.namespace}/{name}: {exc}"
         except Exception as exc:
             return [], f"cannot read decryption Secret {context.namespace}/{name}: {type(exc).__name__}"
         from sops_plugin.errors import SopsError

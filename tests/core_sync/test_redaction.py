@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
 from pathlib import Path
 
+import pyrage
 import pytest
 
 from core_sync.engine import SyncFailed, render_directory
 from core_sync.kustomize_secrets import generator_secrets
 from core_sync.redaction import MAX_MESSAGE_LEN, REDACTED, Redactor, one_line, secret_values
-from core_sync.stages import Diagnostic, KubeObject, StageContext, StageResult
+from core_sync.stages import Diagnostic, KubeObject, Pipeline, StageContext, StageResult
+from core_sync.testing import ControlPlane, GitServer
+from core_sync.testing.oracles import sops_encrypt
+from tests.core_sync.conftest import Apps, Operator, live, wait_for
 from tests.core_sync.test_engine_cli import lockstep
 
 SECRET = "Pa55-w0rd/with+slashes"
@@ -122,3 +127,86 @@ def test_a_stage_error_quoting_a_secret_is_redacted(tmp_path: Path) -> None:
     assert "stage-produced-secret" not in failed.value.message
     assert "plain-git-secret" not in failed.value.message
     assert failed.value.message.count(REDACTED) == 2
+
+
+class _Decrypting:
+    name = "sops"
+
+    def render(self, objects: list[KubeObject], context: StageContext) -> StageResult:
+        out = [{**o, "data": {"token": "now-plaintext"}} for o in objects]
+        return StageResult(out, secret_ids={id(o) for o in out})
+
+
+class _Copying:
+    """A plugin stage that returns copies: the marks must follow the objects anyway."""
+
+    name = "zz-plugin"
+
+    def render(self, objects: list[KubeObject], context: StageContext) -> StageResult:
+        return StageResult([copy.deepcopy(o) for o in objects])
+
+
+def test_secret_marks_survive_a_later_stage_that_copies_objects() -> None:
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"token": "x"}}
+    other = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "plain"}, "data": {"a": "b"}}
+    result = Pipeline([_Decrypting()]).run([config], StageContext(namespace="default"))
+    copied = Pipeline([_Decrypting(), _Copying()]).run([config], StageContext(namespace="default"))
+    assert len(result.secret_ids) == 1 and {id(o) for o in copied.objects} == copied.secret_ids
+    untouched = Pipeline([_Copying()]).run([other], StageContext(namespace="default"))
+    assert untouched.secret_ids == set()
+
+
+def _leaky_repo(tmp_path: Path, identity: pyrage.x25519.Identity) -> str:
+    """A SOPS-encrypted ConfigMap whose decrypted label value the API server will refuse and repeat."""
+    plain = tmp_path / "cm.yaml"
+    plain.write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: leaky\n  labels:\n"
+        "    tier: 'Sekrit Label Value!!'\ndata:\n  token: decrypted-token\n"
+    )
+    encrypted = sops_encrypt(plain, str(identity.to_public()), encrypted_regex="^(labels|data)$")
+    assert "Sekrit" not in encrypted
+    return encrypted
+
+
+def test_an_api_server_error_echoing_a_decrypted_value_is_redacted(
+    control_plane: ControlPlane, namespace: str, git_server: GitServer, tmp_path: Path
+) -> None:
+    """The API server repeats an invalid label value in its 422; that value came out of a SOPS file."""
+    identity = pyrage.x25519.Identity.generate()
+    encrypted = _leaky_repo(tmp_path, identity)
+    deploy = tmp_path / "deploy"
+    deploy.mkdir()
+    (deploy / "cm.yaml").write_text(encrypted)
+    env = {**control_plane.env(), "SOPS_AGE_KEY": str(identity), "LOCKSTEP_CACHE": str(tmp_path / "c")}
+    diff = lockstep("diff", str(deploy), "-n", namespace, env=env)
+    url = git_server.create_repo("leaky", {"deploy/cm.yaml": encrypted})
+    sync = lockstep("sync", "--repo", url, "--path", "deploy", "-n", namespace, env=env)
+    for result in (diff, sync):
+        assert result.returncode != 0 and "Traceback" not in result.stderr
+        assert "ValidationFailed" in result.stderr and "labels" in result.stderr, result.stderr
+        assert "Sekrit" not in result.stderr and REDACTED in result.stderr
+    assert live(control_plane.client, f"/api/v1/namespaces/{namespace}/configmaps/leaky") is None
+
+
+def test_the_operator_redacts_status_and_events(
+    operator: Operator, apps: Apps, control_plane: ControlPlane, git_server: GitServer, tmp_path: Path
+) -> None:
+    identity = pyrage.x25519.Identity.generate()
+    control_plane.client.create(
+        f"/api/v1/namespaces/{apps.namespace}/secrets",
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "sops-age"},
+            "stringData": {"identity.agekey": str(identity)},
+        },
+    )
+    url = git_server.create_repo("leaky-app", {"deploy/cm.yaml": _leaky_repo(tmp_path, identity)})
+    apps.create("leaky", url, interval="1h", decryption={"sops": {"secretRef": {"name": "sops-age"}}})
+    failed = apps.wait_failed("leaky", timeout=60)
+    assert failed["reason"] == "ValidationFailed" and REDACTED in failed["message"], failed
+    assert "Sekrit" not in str(apps.get("leaky"))
+    events = wait_for(lambda: apps.events("SyncFailed"), 30, "a SyncFailed event")
+    assert all("Sekrit" not in event["message"] for event in events)
+    assert any(REDACTED in event["message"] for event in events)
+    assert "Sekrit" not in operator.log_path.read_text()
