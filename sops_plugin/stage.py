@@ -112,8 +112,11 @@ class SopsStage:
 
         try:
             data = context.read_secret(name)
-        except (ApiError, ApiUnreachable) as exc:  # their text names the server and the reason only
+        except ApiUnreachable as exc:  # its text names the server and the reason only
             return [], f"cannot read decryption Secret {context.namespace}/{name}: {exc}"
+        except ApiError as exc:
+            server = f" (API server {exc.server})" if exc.server else ""
+            return [], f"cannot read decryption Secret {context.namespace}/{name}: {exc}{server}"
         except Exception as exc:
             return [], f"cannot read decryption Secret {context.namespace}/{name}: {type(exc).__name__}"
         from sops_plugin.errors import SopsError

@@ -219,3 +219,24 @@ def test_request_timeout_must_be_a_positive_duration(tmp_path: Path) -> None:
 def test_transport_errors_have_a_short_reason(error: BaseException, reason: str) -> None:
     """DNS is checked here on a constructed error: tests send no traffic beyond loopback."""
     assert describe_transport_error(error).startswith(reason)
+
+
+@pytest.mark.parametrize("broken_kubeconfig", ["closed port", "401", "timeout"], indirect=True)
+def test_render_that_needs_the_cluster_reports_its_failure_in_one_line(
+    broken_kubeconfig: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    """render reads the --sops-secret from the cluster: its failure names the server and the reason."""
+    kubeconfig, needles = broken_kubeconfig
+    deploy = tmp_path / "deploy"
+    deploy.mkdir()
+    (deploy / "s.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  a: ENC[AES256_GCM,data:AA==,iv:AA==,"
+        "tag:AA==,type:str]\nsops:\n  age: []\n  lastmodified: '2024-01-01T00:00:00Z'\n"
+        "  mac: ENC[AES256_GCM,data:AA==,iv:AA==,tag:AA==,type:str]\n  version: 3.9.0\n"
+    )
+    result = lockstep(
+        "render", str(deploy), "--sops-secret", "age-keys", "--kubeconfig", str(kubeconfig),
+        "--request-timeout", "2s",
+    )  # fmt: skip
+    _assert_one_clean_line(result, "age-keys", *needles)
+    assert result.stdout == ""

@@ -143,3 +143,25 @@ def test_an_old_style_digest_on_a_live_secret_is_removed(
     again = lockstep(*sync, env=env)
     assert "1 unchanged" in again.stdout, again.stdout + again.stderr
     assert control_plane.write_requests(namespaces=[namespace]) == before
+
+
+def test_diff_masks_a_changed_sops_configmap(
+    control_plane: ControlPlane, namespace: str, git_server: GitServer, tmp_path: Path
+) -> None:
+    """A ConfigMap the SOPS stage decrypted is masked in diff like a Secret, live side included."""
+    url, env = _repo(tmp_path, git_server, "sops-diff")
+    env = {**env, "KUBECONFIG": str(control_plane.kubeconfig)}
+    sync = ["sync", "--repo", url, "--path", "deploy", "-n", namespace, "--name", "lockstep-diff"]
+    synced = lockstep(*sync, env=env)  # the name diff uses by default: only the token differs
+    assert synced.returncode == 0, synced.stderr
+    deploy = tmp_path / "changed"
+    deploy.mkdir()
+    plain = tmp_path / "changed-plain.yaml"
+    plain.write_text(SOPS_CONFIGMAP.replace("sops-token-value", "rotated-token-value"))
+    recipient = str(pyrage.x25519.Identity.from_str(env["SOPS_AGE_KEY"]).to_public())
+    (deploy / "sops-cm.yaml").write_text(sops_encrypt(plain, recipient, encrypted_regex="^data$"))
+    diff = lockstep("diff", str(deploy), "-n", namespace, env=env)
+    assert diff.returncode == 1, diff.stderr
+    assert "sops-cm" in diff.stdout and "token" in diff.stdout and "++++" in diff.stdout
+    for leak in ("sops-token-value", "rotated-token-value", DIGEST_ANNOTATION):
+        assert leak not in diff.stdout
