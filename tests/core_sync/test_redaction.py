@@ -189,19 +189,13 @@ def test_an_api_server_error_echoing_a_decrypted_value_is_redacted(
 
 
 def test_the_operator_redacts_status_and_events(
-    operator: Operator, apps: Apps, control_plane: ControlPlane, git_server: GitServer, tmp_path: Path
+    operator: Operator,
+    apps: Apps,
+    git_server: GitServer,
+    age_identity: pyrage.x25519.Identity,
+    tmp_path: Path,
 ) -> None:
-    identity = pyrage.x25519.Identity.generate()
-    control_plane.client.create(
-        f"/api/v1/namespaces/{apps.namespace}/secrets",
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "sops-age"},
-            "stringData": {"identity.agekey": str(identity)},
-        },
-    )
-    url = git_server.create_repo("leaky-app", {"deploy/cm.yaml": _leaky_repo(tmp_path, identity)})
+    url = git_server.create_repo("leaky-app", {"deploy/cm.yaml": _leaky_repo(tmp_path, age_identity)})
     apps.create("leaky", url, interval="1h", decryption={"sops": {"secretRef": {"name": "sops-age"}}})
     failed = apps.wait_failed("leaky", timeout=60)
     assert failed["reason"] == "ValidationFailed" and REDACTED in failed["message"], failed
