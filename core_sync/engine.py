@@ -168,8 +168,10 @@ def render_directory(
 
 
 def revision_redactor(objects: Sequence[KubeObject], secret_ids: Collection[int]) -> Redactor:
-    """A redactor for every secret value of a rendered revision."""
-    return Redactor(v for o in objects for v in secret_values(o, secret_bearing=id(o) in secret_ids))
+    """A redactor for every secret value of a rendered revision (gathered when first needed)."""
+    return Redactor(
+        later=lambda: [v for o in objects for v in secret_values(o, secret_bearing=id(o) in secret_ids)]
+    )
 
 
 @contextmanager

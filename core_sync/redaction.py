@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 MIN_SECRET_LEN = 4
@@ -52,9 +52,14 @@ def _forms(value: bytes) -> set[str]:
 class Redactor:
     """Replaces known secret values in text; one per revision (cheap to build, holds plaintext in memory)."""
 
-    def __init__(self, values: Iterable[bytes | str] = ()) -> None:
+    def __init__(
+        self, values: Iterable[bytes | str] = (), *, later: Callable[[], Iterable[bytes | str]] | None = None
+    ) -> None:
+        """``later``: values gathered only when a text is first redacted (a sync that succeeds, the
+        common case, never pays for spelling every secret)."""
         self._forms: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self._later = later
         self.add(values)
 
     def add(self, values: Iterable[bytes | str]) -> None:
@@ -64,11 +69,11 @@ class Redactor:
                 self._forms |= _forms(raw)
         self._pattern = None
 
-    def __bool__(self) -> bool:
-        return bool(self._forms)
-
     def redact(self, text: str) -> str:
         """``text`` with every known secret form replaced, as one capped line."""
+        if self._later is not None:
+            later, self._later = self._later, None
+            self.add(later())
         if self._forms:
             if self._pattern is None:
                 ordered = sorted(self._forms, key=len, reverse=True)  # longest first: no partial leftovers

@@ -179,7 +179,11 @@ class Pipeline:
                     for value in secret_values(obj, secret_bearing=id(obj) in known)
                 ]
                 raise RenderFailed(stage.name, result.errors, material)
-            marked = {id(o) for o in result.objects if id(o) in known or _identity(o) in marked_keys}
+            marked = {
+                id(o)
+                for o in result.objects
+                if id(o) in known or (marked_keys and _identity(o) in marked_keys)
+            }
             notes += result.diagnostics
             current = result.objects
         return StageResult(current, notes, marked)
