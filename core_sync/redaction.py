@@ -23,12 +23,15 @@ MIN_SECRET_LEN = 4
 MAX_MESSAGE_LEN = 2000
 REDACTED = "[REDACTED]"
 _WHITESPACE = re.compile(r"\s+")
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s'\"]+@")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def one_line(text: str, limit: int = MAX_MESSAGE_LEN) -> str:
-    """``text`` as one line without control characters, at most ``limit`` characters."""
+    """``text`` as one line without control characters or credentials in URLs (``https://u:p@host``),
+    at most ``limit`` characters."""
     flat = _WHITESPACE.sub(" ", _CONTROL.sub("", text)).strip()
+    flat = _URL_USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", flat)
     suffix = " ... (truncated)"
     return flat if len(flat) <= limit else flat[: limit - len(suffix)] + suffix
 

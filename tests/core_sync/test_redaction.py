@@ -16,6 +16,7 @@ from core_sync.redaction import MAX_MESSAGE_LEN, REDACTED, Redactor, one_line, s
 from core_sync.stages import Diagnostic, KubeObject, Pipeline, StageContext, StageResult
 from core_sync.testing import ControlPlane, GitServer
 from core_sync.testing.oracles import sops_encrypt
+from core_sync.testing.processes import free_port
 from tests.core_sync.conftest import Apps, Operator, live, wait_for
 from tests.core_sync.test_engine_cli import lockstep
 
@@ -52,6 +53,22 @@ def test_one_line_flattens_strips_control_characters_and_caps() -> None:
     assert one_line("a\nb\r\n\tc\x1b[31m") == "a b c[31m"
     long = one_line("x" * 10 * MAX_MESSAGE_LEN)
     assert len(long) == MAX_MESSAGE_LEN and long.endswith("(truncated)")
+
+
+def test_credentials_in_urls_never_reach_a_message() -> None:
+    text = one_line("fatal: could not read https://deploy:gh-t0ken@git.example/r.git and ssh://u@h/x")
+    assert "gh-t0ken" not in text and "deploy:" not in text
+    assert f"https://{REDACTED}@git.example/r.git" in text and f"ssh://{REDACTED}@h/x" in text
+
+
+def test_sync_with_credentials_in_the_repo_url_does_not_print_them(
+    control_plane: ControlPlane, tmp_path: Path
+) -> None:
+    url = f"http://deploy:gh-t0ken-value@127.0.0.1:{free_port()}/app.git"
+    env = {**control_plane.env(), "LOCKSTEP_CACHE": str(tmp_path / "cache")}
+    result = lockstep("sync", "--repo", url, "-n", "default", env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "gh-t0ken-value" not in result.stderr and "127.0.0.1" in result.stderr, result.stderr
 
 
 def test_secret_values_of_secrets_and_of_secret_bearing_objects() -> None:
