@@ -24,6 +24,7 @@ from core_sync.engine import Engine, SyncFailed, SyncOptions, SyncResult
 from core_sync.events import post_event
 from core_sync.kube import ApiError, KubeClient, KubeConfig
 from core_sync.metrics import REGISTRY
+from core_sync.redaction import Redactor
 from core_sync.source import GitCredentials, GitSource, SourceError
 
 log = logging.getLogger("lockstep.application")
@@ -174,7 +175,9 @@ class Reconciler:
             checkout = self.source.fetch(source["repoURL"], source.get("targetRevision"), credentials)
             directory = checkout.path(source.get("path"))
         except SourceError as error:
-            raise SyncFailed("ArtifactFailed", str(error)) from error
+            known = [credentials.password, credentials.bearer_token] if credentials else []
+            message = Redactor(v for v in known if v).redact(str(error))
+            raise SyncFailed("ArtifactFailed", message) from error
         options = set(spec.get("syncOptions") or [])
         destination = spec.get("destination") or {}
         opts = SyncOptions(

@@ -27,7 +27,15 @@ KEEP_CHECKOUTS = 2
 
 
 class SourceError(RuntimeError):
-    """Git could not deliver the revision: unreachable server, unknown ref, missing path."""
+    """Git could not deliver the revision: unreachable server, unknown ref, missing path.
+
+    The message (git's stderr included) is made one line without credentials in URLs.
+    """
+
+    def __init__(self, message: str) -> None:
+        from core_sync.redaction import one_line
+
+        super().__init__(one_line(message))
 
 
 @dataclass(frozen=True)

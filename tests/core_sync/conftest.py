@@ -187,6 +187,27 @@ def apps(control_plane: ControlPlane, namespace: str) -> Iterator[Apps]:
     made.cleanup()
 
 
+@pytest.fixture
+def age_identity(control_plane: ControlPlane, apps: Apps) -> Any:
+    """A fresh age identity, stored as Secret ``sops-age`` (entry ``identity.agekey``) in the apps'
+    namespace: what ``spec.decryption.sops.secretRef`` names."""
+    import base64
+
+    import pyrage
+
+    identity = pyrage.x25519.Identity.generate()
+    control_plane.client.create(
+        f"/api/v1/namespaces/{apps.namespace}/secrets",
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "sops-age"},
+            "data": {"identity.agekey": base64.b64encode(str(identity).encode()).decode()},
+        },
+    )
+    return identity
+
+
 def configmap(name: str, value: str, **annotations: str) -> str:
     meta = f"  name: {name}\n"
     if annotations:
