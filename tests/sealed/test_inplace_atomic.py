@@ -237,11 +237,11 @@ def test_ten_thousand_deep_json_is_a_clear_error(sealing_key: SealingKey, tmp_pa
     deep = b"[" * 10_000 + b"]" * 10_000
     result = run_lockstep("--cert", str(sealing_key.cert_path), stdin=deep)
     assert result.returncode == 1
-    assert result.stderr == b"error: <stdin>: input is nested too deeply\n"
+    assert result.stderr == b"error: <stdin>: invalid JSON: nesting deeper than 256 levels\n"
     (tmp_path / "deep.json").write_bytes(deep)
     in_place = _seal(sealing_key, str(tmp_path))
     assert in_place.returncode == 1
-    assert f"error: {tmp_path / 'deep.json'}: input is nested too deeply".encode() in in_place.stderr
+    assert f"error: {tmp_path / 'deep.json'}: invalid JSON: nesting deeper than 256".encode() in in_place.stderr
 
 
 def test_output_file_errors_name_the_file(sealing_key: SealingKey, tmp_path: Path) -> None:
