@@ -8,6 +8,7 @@ version of the one object that changed — without a full reconcile, so correcti
 from __future__ import annotations
 
 import base64
+import http.client
 import logging
 import os
 import threading
@@ -32,6 +33,9 @@ GROUP, VERSION, PLURAL = "lockstep.dev", "v1alpha1", "applications"
 DEFAULT_INTERVAL_S = 60.0
 DEFAULT_TIMEOUT_S = 300.0
 UNREACHABLE = "ClusterUnreachable"
+# what a request raises while the API server restarts or the network drops (refused, reset, timeout,
+# TLS, a response cut short)
+CONNECTION_ERRORS = (OSError, http.client.HTTPException)
 STALLING_REASONS = frozenset(
     {"BuildFailed", "ValidationFailed", "DecryptFailed", "RenderFailed", "PruneGuard", ACCESS_DENIED}
 )
@@ -173,7 +177,7 @@ class Reconciler:
             return self._refuse(app, failed, min(interval, 5.0))
         except ApiError as error:
             return self._refuse(app, SyncFailed(error.reason or "ReconcileFailed", str(error)), 5.0)
-        except OSError as error:
+        except CONNECTION_ERRORS as error:
             return self._refuse(app, SyncFailed(UNREACHABLE, f"cannot reach the cluster: {error}"), 5.0)
         state.self_heal = spec.get("selfHeal", True)
         state.body = app
@@ -183,7 +187,7 @@ class Reconciler:
                     result = self._sync(app, ref, state)
                 except ApiError as error:  # a call outside the engine's per-object handling
                     raise SyncFailed(error.reason or "ReconcileFailed", str(error)) from error
-                except OSError as error:  # API server restarting, network down: retry soon
+                except CONNECTION_ERRORS as error:  # API server restarting, network down: retry soon
                     raise SyncFailed(UNREACHABLE, f"cannot reach the cluster: {error}") from error
             except SyncFailed as failed:
                 state.failures += 1
@@ -211,7 +215,7 @@ class Reconciler:
         """Write status/events; when the API server is unreachable, log it instead of crashing the loop."""
         try:
             write(app, *args)
-        except (ApiError, OSError) as error:
+        except (ApiError, *CONNECTION_ERRORS) as error:
             meta = app["metadata"]
             log.warning(
                 "status write failed",
