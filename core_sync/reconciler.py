@@ -329,6 +329,14 @@ class Reconciler:
             )
 
     def _record_failure(self, app: dict[str, Any], failed: SyncFailed) -> None:
+        log.warning(
+            "sync failed",
+            extra={
+                "application": f"{app['metadata']['namespace']}/{app['metadata']['name']}",
+                "reason": failed.reason,
+                "error": failed.message,
+            },
+        )
         generation = int(app["metadata"].get("generation", 0))
         stalled = failed.reason in STALLING_REASONS or failed.reason == "ArtifactFailed"
         new = [st.condition("Ready", False, failed.reason, failed.message, generation)]
@@ -348,14 +356,6 @@ class Reconciler:
         self.patch_status(app, patch)
         reason = "DecryptFailed" if failed.reason == "DecryptFailed" else "SyncFailed"
         post_event(self.client, app, reason, f"{failed.reason}: {failed.message}", warning=True)
-        log.warning(
-            "sync failed",
-            extra={
-                "application": f"{app['metadata']['namespace']}/{app['metadata']['name']}",
-                "reason": failed.reason,
-                "error": failed.message,
-            },
-        )
 
     # -- drift -----------------------------------------------------------------------------------------
     def on_drift(self, ref: inv.AppRef, key: inv.ObjectKey, live: dict[str, Any], event: str) -> None:
