@@ -1,5 +1,6 @@
-"""Fault tests: the control plane fails while the real operator is applying a revision, then comes back.
-Each converges with nothing lost and nothing duplicated.
+"""Fault tests: the control plane fails while the real operator is applying a revision, or a secret
+provider is down while the engine renders; then it comes back. Each converges with nothing lost and
+nothing duplicated, and the last good Secret is kept byte for byte while the provider is away.
 
 This module runs its own control plane (overriding the session one), so stopping kube-apiserver or etcd
 never disturbs other tests. The other faults have their own tests: the operator killed mid-sync
@@ -11,6 +12,7 @@ test_moto_down_keeps_secret_and_recovers).
 
 from __future__ import annotations
 
+import base64
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -18,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from core_sync.reconciler import UNREACHABLE
-from core_sync.testing import ControlPlane, GitServer
+from core_sync.testing import ControlPlane, GitServer, OpenBao
 from tests.core_sync.conftest import Apps, Operator, configmap, wait_for
+from tests.external.es_helpers import kv_put, make_secret
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -99,3 +103,78 @@ def test_etcd_restarted_mid_apply_converges(
     # the API server holds requests while etcd is away: the apply stalls, then resumes
     plane = control_plane
     _interrupt_apply(apps, git_server, plane, tmp_path, plane.stop_etcd, plane.start_etcd)
+
+
+def test_provider_down_during_render_keeps_the_last_good_secret(
+    apps: Apps, git_server: GitServer, control_plane: ControlPlane, openbao: OpenBao, tmp_path: Path
+) -> None:
+    """ExternalSecrets rendered by the engine (``mode: render``): OpenBao down → the revision is not
+    applied, the Secret stays byte for byte, nothing else moves; OpenBao back → it converges."""
+    ns, client = apps.namespace, control_plane.client
+    kv_put(openbao, f"{ns}/db", {"password": "first"})
+    make_secret(client, ns, "vault-token", {"token": openbao.token})
+    store = {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "SecretStore",
+        "metadata": {"name": "vault"},
+        "spec": {
+            "provider": {
+                "vault": {
+                    "server": openbao.url,
+                    "path": "secret",
+                    "version": "v2",
+                    "auth": {"tokenSecretRef": {"name": "vault-token", "key": "token"}},
+                }
+            }
+        },
+    }
+    external = {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": {"name": "db"},
+        "spec": {
+            "secretStoreRef": {"name": "vault", "kind": "SecretStore"},
+            "target": {"name": "db-creds"},
+            "data": [{"secretKey": "password", "remoteRef": {"key": f"{ns}/db", "property": "password"}}],
+        },
+    }
+    url = git_server.create_repo(
+        "render",
+        {
+            "deploy/store.yaml": yaml.safe_dump(store),
+            "deploy/es.yaml": yaml.safe_dump(external),
+            "deploy/cm.yaml": configmap("plain", "1"),
+        },
+    )
+    secret_path = f"/api/v1/namespaces/{ns}/secrets/db-creds"
+    (tmp_path / "op").mkdir()
+    operator = Operator(control_plane, tmp_path / "op")
+    operator.start()
+    try:
+        apps.create("render", url, interval="1s", decryption={"external": {"mode": "render"}})
+        apps.wait_ready("render", timeout=30)
+        good = client.get(secret_path)
+        assert base64.b64decode(good["data"]["password"]) == b"first"
+        openbao.stop()
+        try:
+            sha = git_server.commit("render", {"deploy/cm.yaml": configmap("plain", "2")})
+            cond = wait_for(
+                lambda: (c := apps.condition("render")) and c["status"] == "False" and c,
+                30,
+                "the render to fail while OpenBao is down",
+            )
+            assert cond["reason"] == "RenderFailed" and "ExternalSecret" in cond["message"]
+            time.sleep(2)  # several failed reconciles
+            kept = client.get(secret_path)
+            assert kept["data"] == good["data"]
+            assert kept["metadata"]["resourceVersion"] == good["metadata"]["resourceVersion"]
+            plain = client.get(f"/api/v1/namespaces/{ns}/configmaps/plain")
+            assert plain["data"] == {"value": "1"}  # nothing of the new revision applied
+        finally:
+            openbao.start()
+        kv_put(openbao, f"{ns}/db", {"password": "second"})  # the dev server forgot everything
+        apps.wait_ready("render", revision=sha, timeout=30)
+    finally:
+        operator.kill(signal.SIGTERM)
+    assert base64.b64decode(client.get(secret_path)["data"]["password"]) == b"second"
+    assert client.get(f"/api/v1/namespaces/{ns}/configmaps/plain")["data"] == {"value": "2"}
