@@ -163,11 +163,11 @@ def render_directory(
 class Engine:
     """Plans and applies revisions for Applications; remembers what it applied to skip no-op dry-runs."""
 
-    def __init__(self, cluster: Cluster, stage_client: KubeClient | None = None) -> None:
+    def __init__(self, cluster: Cluster, operator_client: KubeClient | None = None) -> None:
         self.cluster = cluster
-        # who render stages read as (sealing keys, store credentials): the operator itself even when
-        # ``cluster`` impersonates a tenant, as Flux decrypts with the controller's identity
-        self.stage_client = stage_client
+        # the operator's own identity when ``cluster`` impersonates a tenant: stages read as the tenant
+        # and use this only for the operator's own secrets (the sealing keys)
+        self.operator_client = operator_client
         # object key -> (digest of the desired object, resourceVersion the apply produced)
         self._applied: dict[inv.ObjectKey, tuple[str, str]] = {}
         self.last_desired: list[KubeObject] = []  # stamped and placed, from the last successful sync
@@ -436,7 +436,8 @@ class Engine:
         context = StageContext(
             namespace=opts.namespace,
             application=str(opts.app),
-            client=self.stage_client or self.cluster.client,
+            client=self.cluster.client,
+            operator_client=self.operator_client,
             decryption=opts.decryption,
             read_secret=opts.read_secret,
             deadline=time.monotonic() + opts.timeout,

@@ -107,20 +107,21 @@ class Reconciler:
             return state
 
     def _engine_for(self, ref: inv.AppRef, spec: Mapping[str, Any], service_account: str | None) -> Engine:
-        """An engine on the Application's cluster; with a ServiceAccount, every call the engine makes
-        (LIST, dry-run, apply, delete, health) impersonates it, while render stages keep our identity."""
+        """An engine on the Application's cluster; with a ServiceAccount, every call the engine and its
+        render stages make (LIST, dry-run, apply, delete, health, store reads) impersonates it; only the
+        sealing keys are read as the operator."""
         base = self._cluster_for(ref, spec)
         if not service_account:
             return Engine(base)
         user = impersonated_user(ref.namespace, service_account)
         if base is not self.local:
-            return Engine(Cluster(base.client.impersonating(user)), stage_client=self.client)
+            return Engine(Cluster(base.client.impersonating(user)), operator_client=base.client)
         cluster = self._tenants.get(user)
         if cluster is None:
             cluster = self._tenants[user] = Cluster(
                 self.client.impersonating(user), concurrency=self.concurrency
             )
-        return Engine(cluster, stage_client=self.client)
+        return Engine(cluster, operator_client=self.client)
 
     def _is_local(self, cluster: Cluster) -> bool:
         return cluster is self.local or cluster in self._tenants.values()

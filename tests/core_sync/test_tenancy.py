@@ -7,19 +7,23 @@ operator may run beside it (module-scoped operators of other modules are stopped
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from core_sync.kube import ApiError
+from core_sync.kube import ApiError, KubeClient
 from core_sync.tenancy import CrossNamespaceRef, TenancyPolicy, impersonated_user, namespace_refs
-from core_sync.testing import ControlPlane, GitServer
+from core_sync.testing import ControlPlane, GitServer, OpenBao
 from core_sync.testing.services import git
 from tests.core_sync.conftest import Apps, Operator, configmap, live, wait_for
+from tests.core_sync.test_secret_stages import _seal, _sealing_key
+from tests.external.es_helpers import kv_put, make_secret
 
 TENANT = "tenant"
 SECRET = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: stolen\nstringData:\n  k: v\n"
@@ -236,3 +240,143 @@ def test_no_cross_namespace_refs_flag_refuses_other_namespaces(
         assert any(e["message"].startswith("AccessDenied:") for e in apps.events("SyncFailed"))
     finally:
         operator.kill(signal.SIGTERM)
+
+
+def _grant(control_plane: ControlPlane, ns: str, name: str, rules: list[dict[str, Any]]) -> None:
+    client = control_plane.client
+    rbac = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}"
+    client.create(
+        f"{rbac}/roles",
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": name},
+            "rules": rules,
+        },
+    )
+    client.create(
+        f"{rbac}/rolebindings",
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+            "subjects": [{"kind": "ServiceAccount", "name": TENANT, "namespace": ns}],
+        },
+    )
+
+
+def test_render_stages_read_as_the_tenant_except_the_sealing_keys(
+    apps: Apps,
+    git_server: GitServer,
+    control_plane: ControlPlane,
+    openbao: OpenBao,
+    other_namespace: str,
+    tmp_path: Path,
+) -> None:
+    """A tenant's SealedSecret is unsealed (the keys are the operator's to read), its ExternalSecrets
+    render with its own store; an ExternalSecret aimed at another namespace's store is refused at render
+    — the operator never reads the other tenant's store or credentials for it."""
+    ns, victim, client = apps.namespace, other_namespace, control_plane.client
+    _tenant_may_manage_configmaps(control_plane, ns)
+    everything = ["get", "list", "watch", "create", "update", "patch", "delete"]
+    _grant(
+        control_plane,
+        ns,
+        "secrets-and-stores",
+        [
+            {"apiGroups": [""], "resources": ["secrets"], "verbs": everything},
+            {"apiGroups": ["external-secrets.io"], "resources": ["secretstores"], "verbs": everything},
+        ],
+    )
+    cert = _sealing_key(control_plane, tmp_path)
+    sealed = _seal(
+        cert,
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "api", "namespace": ns},
+            "data": {"token": base64.b64encode(b"sealed-for-tenant").decode()},
+        },
+    )
+    kv_put(openbao, f"{ns}/db", {"password": "tenant-pw"})
+    kv_put(openbao, f"{victim}/db", {"password": "victim-pw"})
+    for where in (ns, victim):
+        make_secret(client, where, "vault-token", {"token": openbao.token})
+    wait_for(lambda: _serves_secret_stores(control_plane), 30, "the SecretStore CRD to serve")
+    client.create(f"/apis/external-secrets.io/v1/namespaces/{victim}/secretstores", _vault_store(openbao))
+
+    url = git_server.create_repo(
+        "stages",
+        {
+            "deploy/api.sealed.yaml": sealed,
+            "deploy/store.yaml": yaml.safe_dump(_vault_store(openbao)),
+            "deploy/es.yaml": yaml.safe_dump(_external("db", None, f"{ns}/db")),
+        },
+    )
+    operator = _start(control_plane, tmp_path / "op", (ns,))
+    try:
+        apps.create(
+            "stages",
+            url,
+            interval="1s",
+            serviceAccountName=TENANT,
+            decryption={"external": {"mode": "render"}},
+        )
+        apps.wait_ready("stages", timeout=40)
+        assert _decoded(client, ns, "api") == {"token": "sealed-for-tenant"}
+        assert _decoded(client, ns, "db") == {"password": "tenant-pw"}
+
+        git_server.commit(
+            "stages", {"deploy/steal.yaml": yaml.safe_dump(_external("steal", victim, f"{victim}/db"))}
+        )
+        cond = _refused_with(
+            apps, "stages", f"ExternalSecret/{victim}/steal", 'SecretStore "vault"', "Forbidden"
+        )
+        assert cond["reason"] == "RenderFailed"
+        assert "victim-pw" not in cond["message"]
+        assert live(client, f"/api/v1/namespaces/{victim}/secrets/steal") is None
+    finally:
+        operator.kill(signal.SIGTERM)
+
+
+def _serves_secret_stores(control_plane: ControlPlane) -> bool:
+    try:
+        control_plane.client.get("/apis/external-secrets.io/v1/secretstores")
+    except ApiError:
+        return False
+    return True
+
+
+def _vault_store(openbao: OpenBao) -> dict[str, Any]:
+    vault = {
+        "server": openbao.url,
+        "path": "secret",
+        "version": "v2",
+        "auth": {"tokenSecretRef": {"name": "vault-token", "key": "token"}},
+    }
+    return {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "SecretStore",
+        "metadata": {"name": "vault"},
+        "spec": {"provider": {"vault": vault}},
+    }
+
+
+def _external(name: str, namespace: str | None, key: str) -> dict[str, Any]:
+    meta = {"name": name, **({"namespace": namespace} if namespace else {})}
+    return {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": meta,
+        "spec": {
+            "secretStoreRef": {"name": "vault", "kind": "SecretStore"},
+            "target": {"name": name},
+            "data": [{"secretKey": "password", "remoteRef": {"key": key, "property": "password"}}],
+        },
+    }
+
+
+def _decoded(client: KubeClient, ns: str, name: str) -> dict[str, str]:
+    secret = client.get(f"/api/v1/namespaces/{ns}/secrets/{name}")
+    return {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
