@@ -25,7 +25,7 @@ import yaml
 from core_sync.reconciler import UNREACHABLE
 from core_sync.testing import ControlPlane, GitServer, OpenBao
 from tests.core_sync.conftest import Apps, Operator, configmap, wait_for
-from tests.external.es_helpers import kv_put, make_secret
+from tests.external.es_helpers import kv_put, make_secret, password_external_secret, vault_store_object
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -113,36 +113,11 @@ def test_provider_down_during_render_keeps_the_last_good_secret(
     ns, client = apps.namespace, control_plane.client
     kv_put(openbao, f"{ns}/db", {"password": "first"})
     make_secret(client, ns, "vault-token", {"token": openbao.token})
-    store = {
-        "apiVersion": "external-secrets.io/v1",
-        "kind": "SecretStore",
-        "metadata": {"name": "vault"},
-        "spec": {
-            "provider": {
-                "vault": {
-                    "server": openbao.url,
-                    "path": "secret",
-                    "version": "v2",
-                    "auth": {"tokenSecretRef": {"name": "vault-token", "key": "token"}},
-                }
-            }
-        },
-    }
-    external = {
-        "apiVersion": "external-secrets.io/v1",
-        "kind": "ExternalSecret",
-        "metadata": {"name": "db"},
-        "spec": {
-            "secretStoreRef": {"name": "vault", "kind": "SecretStore"},
-            "target": {"name": "db-creds"},
-            "data": [{"secretKey": "password", "remoteRef": {"key": f"{ns}/db", "property": "password"}}],
-        },
-    }
     url = git_server.create_repo(
         "render",
         {
-            "deploy/store.yaml": yaml.safe_dump(store),
-            "deploy/es.yaml": yaml.safe_dump(external),
+            "deploy/store.yaml": yaml.safe_dump(vault_store_object(openbao)),
+            "deploy/es.yaml": yaml.safe_dump(password_external_secret("db-creds", f"{ns}/db")),
             "deploy/cm.yaml": configmap("plain", "1"),
         },
     )

@@ -23,9 +23,15 @@ import yaml
 from core_sync.kube import ApiError, KubeClient
 from core_sync.testing import ControlPlane, GitServer, OpenBao
 from tests.core_sync.conftest import Apps, Operator, configmap, wait_for
-from tests.core_sync.test_secret_stages import _seal, _sealing_key, _sops_encrypt
+from tests.core_sync.test_secret_stages import _seal_secret, _sealing_key, _sops_encrypt
 from tests.core_sync.test_secret_stages import age_identity as age_identity  # the fixture
-from tests.external.es_helpers import kv_put, make_secret
+from tests.external.es_helpers import (
+    kv_put,
+    make_secret,
+    password_external_secret,
+    vault_store_object,
+    wait_for_store_api,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -104,33 +110,10 @@ def _cluster_scoped_events(client: KubeClient) -> Iterator[tuple[str, str]]:
 @pytest.fixture
 def vault_store(control_plane: ControlPlane, apps: Apps, openbao: OpenBao) -> str:
     make_secret(control_plane.client, apps.namespace, "vault-token", {"token": openbao.token})
-    store = {
-        "apiVersion": "external-secrets.io/v1",
-        "kind": "SecretStore",
-        "metadata": {"name": "vault"},
-        "spec": {
-            "provider": {
-                "vault": {
-                    "server": openbao.url,
-                    "path": "secret",
-                    "version": "v2",
-                    "auth": {"tokenSecretRef": {"name": "vault-token", "key": "token"}},
-                }
-            }
-        },
-    }
-    client = control_plane.client
-    wait_for(lambda: _listable(client), 30, "the SecretStore CRD to serve")
-    client.create(f"/apis/external-secrets.io/v1/namespaces/{apps.namespace}/secretstores", store)
+    wait_for_store_api(control_plane.client)
+    path = f"/apis/external-secrets.io/v1/namespaces/{apps.namespace}/secretstores"
+    control_plane.client.create(path, vault_store_object(openbao))
     return "vault"
-
-
-def _listable(client: KubeClient) -> bool:
-    try:
-        client.get("/apis/external-secrets.io/v1/secretstores")
-    except ApiError:
-        return False
-    return True
 
 
 def test_no_secret_value_leaks_anywhere(
@@ -150,31 +133,13 @@ def test_no_secret_value_leaks_anywhere(
     markers = [sops_value, sealed_value, vault_value, refused_value]
     kv_put(openbao, f"{ns}/db", {"password": vault_value})
     cert = _sealing_key(control_plane, tmp_path)
-    sealed = _seal(
-        cert,
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "api", "namespace": ns},
-            "data": {"token": base64.b64encode(sealed_value.encode()).decode()},
-        },
-    )
+    sealed = _seal_secret(cert, ns, "api", {"token": sealed_value.encode()})
     sops_secret = _sops_encrypt(
         f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: {sops_value}\n",
         str(age_identity.to_public()),
         tmp_path,
     )
-    external = {
-        "apiVersion": "external-secrets.io/v1",
-        "kind": "ExternalSecret",
-        "metadata": {"name": "vault-creds"},
-        "spec": {
-            "refreshInterval": "1h",
-            "secretStoreRef": {"name": vault_store, "kind": "SecretStore"},
-            "target": {"name": "vault-creds"},
-            "data": [{"secretKey": "password", "remoteRef": {"key": f"{ns}/db", "property": "password"}}],
-        },
-    }
+    external = password_external_secret("vault-creds", f"{ns}/db", store=vault_store, refreshInterval="1h")
     url = git_server.create_repo(
         "leaks",
         {

@@ -22,8 +22,14 @@ from core_sync.tenancy import CrossNamespaceRef, TenancyPolicy, impersonated_use
 from core_sync.testing import ControlPlane, GitServer, OpenBao
 from core_sync.testing.services import git
 from tests.core_sync.conftest import Apps, Operator, configmap, live, wait_for
-from tests.core_sync.test_secret_stages import _seal, _sealing_key
-from tests.external.es_helpers import kv_put, make_secret
+from tests.core_sync.test_secret_stages import _seal_secret, _sealing_key
+from tests.external.es_helpers import (
+    kv_put,
+    make_secret,
+    password_external_secret,
+    vault_store_object,
+    wait_for_store_api,
+)
 
 TENANT = "tenant"
 SECRET = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: stolen\nstringData:\n  k: v\n"
@@ -290,28 +296,22 @@ def test_render_stages_read_as_the_tenant_except_the_sealing_keys(
         ],
     )
     cert = _sealing_key(control_plane, tmp_path)
-    sealed = _seal(
-        cert,
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "api", "namespace": ns},
-            "data": {"token": base64.b64encode(b"sealed-for-tenant").decode()},
-        },
-    )
+    sealed = _seal_secret(cert, ns, "api", {"token": b"sealed-for-tenant"})
     kv_put(openbao, f"{ns}/db", {"password": "tenant-pw"})
     kv_put(openbao, f"{victim}/db", {"password": "victim-pw"})
     for where in (ns, victim):
         make_secret(client, where, "vault-token", {"token": openbao.token})
-    wait_for(lambda: _serves_secret_stores(control_plane), 30, "the SecretStore CRD to serve")
-    client.create(f"/apis/external-secrets.io/v1/namespaces/{victim}/secretstores", _vault_store(openbao))
+    wait_for_store_api(client)
+    client.create(
+        f"/apis/external-secrets.io/v1/namespaces/{victim}/secretstores", vault_store_object(openbao)
+    )
 
     url = git_server.create_repo(
         "stages",
         {
             "deploy/api.sealed.yaml": sealed,
-            "deploy/store.yaml": yaml.safe_dump(_vault_store(openbao)),
-            "deploy/es.yaml": yaml.safe_dump(_external("db", None, f"{ns}/db")),
+            "deploy/store.yaml": yaml.safe_dump(vault_store_object(openbao)),
+            "deploy/es.yaml": yaml.safe_dump(password_external_secret("db", f"{ns}/db")),
         },
     )
     operator = _start(control_plane, tmp_path / "op", (ns,))
@@ -328,7 +328,12 @@ def test_render_stages_read_as_the_tenant_except_the_sealing_keys(
         assert _decoded(client, ns, "db") == {"password": "tenant-pw"}
 
         git_server.commit(
-            "stages", {"deploy/steal.yaml": yaml.safe_dump(_external("steal", victim, f"{victim}/db"))}
+            "stages",
+            {
+                "deploy/steal.yaml": yaml.safe_dump(
+                    password_external_secret("steal", f"{victim}/db", namespace=victim)
+                )
+            },
         )
         cond = _refused_with(
             apps, "stages", f"ExternalSecret/{victim}/steal", 'SecretStore "vault"', "Forbidden"
@@ -338,43 +343,6 @@ def test_render_stages_read_as_the_tenant_except_the_sealing_keys(
         assert live(client, f"/api/v1/namespaces/{victim}/secrets/steal") is None
     finally:
         operator.kill(signal.SIGTERM)
-
-
-def _serves_secret_stores(control_plane: ControlPlane) -> bool:
-    try:
-        control_plane.client.get("/apis/external-secrets.io/v1/secretstores")
-    except ApiError:
-        return False
-    return True
-
-
-def _vault_store(openbao: OpenBao) -> dict[str, Any]:
-    vault = {
-        "server": openbao.url,
-        "path": "secret",
-        "version": "v2",
-        "auth": {"tokenSecretRef": {"name": "vault-token", "key": "token"}},
-    }
-    return {
-        "apiVersion": "external-secrets.io/v1",
-        "kind": "SecretStore",
-        "metadata": {"name": "vault"},
-        "spec": {"provider": {"vault": vault}},
-    }
-
-
-def _external(name: str, namespace: str | None, key: str) -> dict[str, Any]:
-    meta = {"name": name, **({"namespace": namespace} if namespace else {})}
-    return {
-        "apiVersion": "external-secrets.io/v1",
-        "kind": "ExternalSecret",
-        "metadata": meta,
-        "spec": {
-            "secretStoreRef": {"name": "vault", "kind": "SecretStore"},
-            "target": {"name": name},
-            "data": [{"secretKey": "password", "remoteRef": {"key": key, "property": "password"}}],
-        },
-    }
 
 
 def _decoded(client: KubeClient, ns: str, name: str) -> dict[str, str]:
