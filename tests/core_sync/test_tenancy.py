@@ -243,7 +243,11 @@ def test_no_cross_namespace_refs_flag_refuses_other_namespaces(
             stalled = apps.condition(name, "Stalled")
             assert stalled is not None and stalled["status"] == "True"
         assert _cm(control_plane, other_namespace, "a") is None
-        assert any(e["message"].startswith("AccessDenied:") for e in apps.events("SyncFailed"))
+        wait_for(
+            lambda: any(e["message"].startswith("AccessDenied:") for e in apps.events("SyncFailed")),
+            10,
+            "an AccessDenied event",
+        )
     finally:
         operator.kill(signal.SIGTERM)
 
