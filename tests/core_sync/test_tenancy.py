@@ -167,6 +167,19 @@ def test_tenant_applies_only_what_its_service_account_may(
             if w["objectRef"].get("resource") == "configmaps" and w["objectRef"].get("name") == "a"
         ]
         assert writes and all((w.get("impersonatedUser") or {}).get("username") == user for w in writes)
+        # drift is corrected as the tenant too
+        control_plane.client.merge_patch(
+            f"/api/v1/namespaces/{ns}/configmaps/a", {"data": {"value": "edited"}}
+        )
+        wait_for(
+            lambda: (_cm(control_plane, ns, "a") or {}).get("data") == {"value": "1"}, 20, "drift reverted"
+        )
+        corrections = [
+            w
+            for w in control_plane.write_requests(namespaces=(ns,))
+            if w["objectRef"].get("name") == "a" and w not in writes and w["verb"] == "patch"
+        ]
+        assert any((w.get("impersonatedUser") or {}).get("username") == user for w in corrections)
 
         other_cm = configmap("elsewhere", "1").replace(
             "metadata:\n", f"metadata:\n  namespace: {other_namespace}\n"
