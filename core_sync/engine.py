@@ -22,6 +22,7 @@ from core_sync import inventory as inv
 from core_sync.apply import Cluster, ObjectError
 from core_sync.build import BuildError, build
 from core_sync.confine import local_root
+from core_sync.kube import ApiError, KubeClient
 from core_sync.kustomize_secrets import generator_secrets
 from core_sync.masking import is_secret
 from core_sync.ordering import OrderingError, crd_names_by_group_kind, kind_rank, plan_waves
@@ -191,8 +192,11 @@ def redacted_failures(redactor: Redactor) -> Iterator[None]:
 class Engine:
     """Plans and applies revisions for Applications; remembers what it applied to skip no-op dry-runs."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Cluster, operator_client: KubeClient | None = None) -> None:
         self.cluster = cluster
+        # the operator's own identity when ``cluster`` impersonates a tenant: stages read as the tenant
+        # and use this only for the operator's own secrets (the sealing keys)
+        self.operator_client = operator_client
         # object key -> (digest of the desired object, resourceVersion the apply produced)
         self._applied: dict[inv.ObjectKey, tuple[str, str]] = {}
         self.last_desired: list[KubeObject] = []  # stamped and placed, from the last successful sync
@@ -313,13 +317,19 @@ class Engine:
             raise SyncFailed("ValidationFailed", _join(errors), revision=revision)
         plan = Plan(revision, [o.value for o in outcomes])
         if opts.prune:
-            decision = inv.prune_set(previous, placed, self._live_entry, app=opts.app)
+            try:
+                decision = inv.prune_set(previous, placed, self._live_entry, app=opts.app)
+            except ObjectError as error:
+                raise SyncFailed("ValidationFailed", str(error), revision=revision) from error
             plan.prune = list(decision.delete)
             plan.prune_skipped = list(decision.skipped)
         return plan
 
     def _live_entry(self, entry: inv.InventoryEntry) -> KubeObject | None:
-        return self.cluster.get_entry(entry)
+        try:
+            return self.cluster.get_entry(entry)
+        except ApiError as error:  # e.g. a tenant that may no longer read it: keep it, name it
+            raise ObjectError(str(entry.key), error.reason or str(error.status), error.message) from error
 
     # -- apply -----------------------------------------------------------------------------------------
     def apply(self, plan: Plan, previous: Sequence[inv.InventoryEntry], opts: SyncOptions) -> SyncResult:
@@ -477,6 +487,7 @@ class Engine:
             namespace=opts.namespace,
             application=str(opts.app),
             client=self.cluster.client,
+            operator_client=self.operator_client,
             decryption=opts.decryption,
             read_secret=opts.read_secret,
             deadline=time.monotonic() + opts.timeout,
@@ -501,7 +512,12 @@ class Engine:
         apply: bool,
     ) -> SyncResult:
         if apply and opts.create_namespace:
-            self.cluster.ensure_namespace(opts.namespace)  # before the dry-runs, which need it
+            try:
+                self.cluster.ensure_namespace(opts.namespace)  # before the dry-runs, which need it
+            except ApiError as error:
+                raise SyncFailed(
+                    "ApplyFailed", f"Namespace/{opts.namespace}: {error.message}", revision=revision
+                ) from error
         plan = self.plan(revision, desired, previous, opts, secret_ids)
         if not apply:
             resources = [

@@ -47,6 +47,17 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
         default=os.environ.get("LOCKSTEP_CONTROLLERS"),
         help="comma-separated controller names to run (default: all registered)",
     )
+    parser.add_argument(
+        "--default-service-account",
+        metavar="NAME",
+        help="ServiceAccount (in each Application's namespace) to impersonate when an Application "
+        "names none (multi-tenancy; default: the operator's own identity)",
+    )
+    parser.add_argument(
+        "--no-cross-namespace-refs",
+        action="store_true",
+        help="refuse Applications whose destination, dependencies or secret references leave their namespace",
+    )
     parser.add_argument("--log-format", choices=("json", "plain"), default="json")
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser
@@ -79,6 +90,12 @@ def main(argv: list[str], prog: str = "lockstep operator") -> int:
         os.environ["KUBECONFIG"] = args.kubeconfig
     if args.context:
         os.environ["LOCKSTEP_KUBE_CONTEXT"] = args.context
+    from core_sync import tenancy
+
+    if args.default_service_account:
+        os.environ[tenancy.DEFAULT_SA_ENV] = args.default_service_account
+    if args.no_cross_namespace_refs:
+        os.environ[tenancy.NO_CROSS_NS_ENV] = "1"
     from core_sync.logs import configure_logging
 
     configure_logging(args.log_format, logging.DEBUG if args.verbose else logging.INFO)

@@ -8,11 +8,12 @@ version of the one object that changed — without a full reconcile, so correcti
 from __future__ import annotations
 
 import base64
+import http.client
 import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,13 +27,18 @@ from core_sync.kube import ApiError, KubeClient, KubeConfig
 from core_sync.metrics import REGISTRY
 from core_sync.redaction import Redactor
 from core_sync.source import GitCredentials, GitSource, SourceError
+from core_sync.tenancy import ACCESS_DENIED, CrossNamespaceRef, TenancyPolicy, impersonated_user
 
 log = logging.getLogger("lockstep.application")
 GROUP, VERSION, PLURAL = "lockstep.dev", "v1alpha1", "applications"
 DEFAULT_INTERVAL_S = 60.0
 DEFAULT_TIMEOUT_S = 300.0
+UNREACHABLE = "ClusterUnreachable"
+# what a request raises while the API server restarts or the network drops (refused, reset, timeout,
+# TLS, a response cut short)
+CONNECTION_ERRORS = (OSError, http.client.HTTPException)
 STALLING_REASONS = frozenset(
-    {"BuildFailed", "ValidationFailed", "DecryptFailed", "RenderFailed", "PruneGuard"}
+    {"BuildFailed", "ValidationFailed", "DecryptFailed", "RenderFailed", "PruneGuard", ACCESS_DENIED}
 )
 
 RECONCILE_SECONDS = REGISTRY.histogram(
@@ -58,6 +64,7 @@ class AppState:
     """What the operator remembers of one Application between reconciles."""
 
     engine: Engine
+    identity: tuple[str | None, str | None] = (None, None)  # (ServiceAccount, kubeconfig Secret)
     lock: threading.Lock = field(default_factory=threading.Lock)
     desired: dict[inv.ObjectKey, dict[str, Any]] = field(default_factory=dict)
     self_heal: bool = True
@@ -68,10 +75,19 @@ class AppState:
 class Reconciler:
     """Reconciles Applications against the local cluster or the one their kubeconfig Secret names."""
 
-    def __init__(self, client: KubeClient, source: GitSource | None = None, watch_drift: bool = True) -> None:
+    def __init__(
+        self,
+        client: KubeClient,
+        source: GitSource | None = None,
+        watch_drift: bool = True,
+        tenancy: TenancyPolicy | None = None,
+    ) -> None:
         self.client = client
         self.source = source or GitSource()
-        self.local = Cluster(client, concurrency=int(os.environ.get("LOCKSTEP_KUBE_CONCURRENCY", "16")))
+        self.concurrency = int(os.environ.get("LOCKSTEP_KUBE_CONCURRENCY", "16"))
+        self.local = Cluster(client, concurrency=self.concurrency)
+        self.tenancy = tenancy if tenancy is not None else TenancyPolicy.from_env()
+        self._tenants: dict[str, Cluster] = {}  # impersonated local clusters by user name
         self.apps: dict[inv.AppRef, AppState] = {}
         self.drift = DriftWatcher(client, self.on_drift) if watch_drift else None
         self._lock = threading.Lock()
@@ -82,12 +98,34 @@ class Reconciler:
         return {k: base64.b64decode(v) for k, v in (secret.get("data") or {}).items()}
 
     def _state(self, ref: inv.AppRef, spec: Mapping[str, Any]) -> AppState:
+        secret_ref = (spec.get("destination") or {}).get("kubeconfigSecretRef") or {}
+        identity = (self.tenancy.service_account(spec), secret_ref.get("name"))
         with self._lock:
             state = self.apps.get(ref)
-            if state is None:
-                state = AppState(Engine(self._cluster_for(ref, spec)))
+            if state is None or state.identity != identity:  # a new ServiceAccount gets a new engine
+                state = AppState(self._engine_for(ref, spec, identity[0]), identity=identity)
                 self.apps[ref] = state
             return state
+
+    def _engine_for(self, ref: inv.AppRef, spec: Mapping[str, Any], service_account: str | None) -> Engine:
+        """An engine on the Application's cluster; with a ServiceAccount, every call the engine and its
+        render stages make (LIST, dry-run, apply, delete, health, store reads) impersonates it; only the
+        sealing keys are read as the operator."""
+        base = self._cluster_for(ref, spec)
+        if not service_account:
+            return Engine(base)
+        user = impersonated_user(ref.namespace, service_account)
+        if base is not self.local:
+            return Engine(Cluster(base.client.impersonating(user)), operator_client=base.client)
+        cluster = self._tenants.get(user)
+        if cluster is None:
+            cluster = self._tenants[user] = Cluster(
+                self.client.impersonating(user), concurrency=self.concurrency
+            )
+        return Engine(cluster, operator_client=self.client)
+
+    def _is_local(self, cluster: Cluster) -> bool:
+        return cluster is self.local or cluster in self._tenants.values()
 
     def _cluster_for(self, ref: inv.AppRef, spec: Mapping[str, Any]) -> Cluster:
         secret_ref = (spec.get("destination") or {}).get("kubeconfigSecretRef")
@@ -132,17 +170,32 @@ class Reconciler:
         if spec.get("suspend"):
             return Outcome(st.is_ready(app), interval)
         began = time.monotonic()
-        state = self._state(ref, spec)
+        try:
+            self.tenancy.check_refs(ref.namespace, spec)
+            state = self._state(ref, spec)
+        except CrossNamespaceRef as refused:
+            return self._refuse(app, SyncFailed(ACCESS_DENIED, str(refused)), interval)
+        except SyncFailed as failed:
+            return self._refuse(app, failed, min(interval, 5.0))
+        except ApiError as error:
+            return self._refuse(app, SyncFailed(error.reason or "ReconcileFailed", str(error)), 5.0)
+        except CONNECTION_ERRORS as error:
+            return self._refuse(app, SyncFailed(UNREACHABLE, f"cannot reach the cluster: {error}"), 5.0)
         state.self_heal = spec.get("selfHeal", True)
         state.body = app
         with state.lock:
             try:
-                result = self._sync(app, ref, state)
+                try:
+                    result = self._sync(app, ref, state)
+                except ApiError as error:  # a call outside the engine's per-object handling
+                    raise SyncFailed(error.reason or "ReconcileFailed", str(error)) from error
+                except CONNECTION_ERRORS as error:  # API server restarting, network down: retry soon
+                    raise SyncFailed(UNREACHABLE, f"cannot reach the cluster: {error}") from error
             except SyncFailed as failed:
                 state.failures += 1
                 RECONCILE_TOTAL.inc(result="failure")
                 RECONCILE_SECONDS.observe(time.monotonic() - began, result="failure")
-                self._record_failure(app, failed)
+                self._record(self._record_failure, app, failed)
                 retry = st.parse_duration(
                     spec.get("retryInterval"), min(interval, 5.0 * 2 ** min(state.failures, 6))
                 )
@@ -150,8 +203,28 @@ class Reconciler:
         state.failures = 0
         RECONCILE_TOTAL.inc(result="success")
         RECONCILE_SECONDS.observe(time.monotonic() - began, result="success")
-        self._record_success(app, result, status)
+        if not self._record(self._record_success, app, result, status):
+            return Outcome(False, 5.0)  # applied, but the status write failed: confirm it soon
         return Outcome(True, interval)
+
+    def _refuse(self, app: dict[str, Any], failed: SyncFailed, retry: float) -> Outcome:
+        """Fail before any sync started (a refused reference, an unreadable cluster Secret)."""
+        RECONCILE_TOTAL.inc(result="failure")
+        self._record(self._record_failure, app, failed)
+        return Outcome(False, retry)
+
+    def _record(self, write: Callable[..., None], app: Mapping[str, Any], *args: Any) -> bool:
+        """Write status/events; when the API server is unreachable, log it instead of crashing the loop."""
+        try:
+            write(app, *args)
+        except (ApiError, *CONNECTION_ERRORS) as error:
+            meta = app["metadata"]
+            log.warning(
+                "status write failed",
+                extra={"application": f"{meta['namespace']}/{meta['name']}", "error": str(error)},
+            )
+            return False
+        return True
 
     def _sync(self, app: dict[str, Any], ref: inv.AppRef, state: AppState) -> SyncResult:
         meta, spec = app["metadata"], app.get("spec") or {}
@@ -214,7 +287,7 @@ class Reconciler:
         if report_only:
             return result
         state.desired = {inv.ObjectKey.of(o): o for o in state.engine.last_desired}
-        if self.drift is not None and state.engine.cluster is self.local:
+        if self.drift is not None and self._is_local(state.engine.cluster):
             self.drift.ensure(state.engine.collections())
         log.info(
             "synced",
@@ -260,6 +333,14 @@ class Reconciler:
             )
 
     def _record_failure(self, app: dict[str, Any], failed: SyncFailed) -> None:
+        log.warning(
+            "sync failed",
+            extra={
+                "application": f"{app['metadata']['namespace']}/{app['metadata']['name']}",
+                "reason": failed.reason,
+                "error": failed.message,
+            },
+        )
         generation = int(app["metadata"].get("generation", 0))
         stalled = failed.reason in STALLING_REASONS or failed.reason == "ArtifactFailed"
         new = [st.condition("Ready", False, failed.reason, failed.message, generation)]
@@ -279,14 +360,6 @@ class Reconciler:
         self.patch_status(app, patch)
         reason = "DecryptFailed" if failed.reason == "DecryptFailed" else "SyncFailed"
         post_event(self.client, app, reason, f"{failed.reason}: {failed.message}", warning=True)
-        log.warning(
-            "sync failed",
-            extra={
-                "application": f"{app['metadata']['namespace']}/{app['metadata']['name']}",
-                "reason": failed.reason,
-                "error": failed.message,
-            },
-        )
 
     # -- drift -----------------------------------------------------------------------------------------
     def on_drift(self, ref: inv.AppRef, key: inv.ObjectKey, live: dict[str, Any], event: str) -> None:

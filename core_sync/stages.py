@@ -71,11 +71,15 @@ class StageContext:
 
     ``decryption`` is the Application's ``spec.decryption`` as written (each stage reads its own key);
     ``read_secret(name)`` returns a Secret's decoded data from the Application's namespace.
+    ``client`` reads as the Application's identity (its impersonated ServiceAccount, if any), so a stage
+    cannot read for a tenant what the tenant may not; ``operator_client`` (when set) is the operator's own
+    identity, only for what belongs to the operator itself (the sealing keys).
     """
 
     namespace: str
     application: str | None = None
     client: KubeClient | None = None
+    operator_client: KubeClient | None = None
     decryption: Mapping[str, Any] = field(default_factory=dict)
     read_secret: Callable[[str], dict[str, bytes]] | None = None
     deadline: float | None = None

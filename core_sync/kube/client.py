@@ -86,10 +86,17 @@ def describe_transport_error(error: BaseException) -> str:
 class KubeClient:
     """Thin REST transport bound to one :class:`KubeConfig`."""
 
-    def __init__(self, config: KubeConfig, timeout: float = 30.0, user_agent: str = "lockstep") -> None:
+    def __init__(
+        self,
+        config: KubeConfig,
+        timeout: float = 30.0,
+        user_agent: str = "lockstep",
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.config = config
         self.timeout = timeout
         self.user_agent = user_agent
+        self.extra_headers = dict(extra_headers or {})
         parsed = urllib.parse.urlsplit(config.server)
         if parsed.scheme not in ("https", "http") or not parsed.hostname:
             raise ValueError(f"{config.source}: server {config.server!r} is not an http(s) URL")
@@ -98,6 +105,28 @@ class KubeClient:
         self._port = parsed.port or (443 if self._https else 80)
         self._prefix = parsed.path.rstrip("/")
         self._local = threading.local()
+
+    def impersonating(self, user: str) -> KubeClient:
+        """A client for the same server that acts as ``user`` (``Impersonate-User``), so the API server
+        authorizes every call against that identity's RBAC instead of ours (how tenants are confined).
+
+        For ``system:serviceaccount:<ns>:<name>`` the API server adds the ServiceAccount's groups itself.
+        """
+        return KubeClient(
+            self.config, self.timeout, self.user_agent, {**self.extra_headers, "Impersonate-User": user}
+        )
+
+    @property
+    def impersonated_user(self) -> str | None:
+        return self.extra_headers.get("Impersonate-User")
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "Accept": JSON,
+            "User-Agent": self.user_agent,
+            **self.config.auth_header(),
+            **self.extra_headers,
+        }
 
     def _connection(self) -> http.client.HTTPConnection:
         conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
@@ -133,7 +162,7 @@ class KubeClient:
         accept: str = JSON,
     ) -> tuple[int, bytes]:
         """One request; retries once on a connection the server closed while idle."""
-        headers = {"Accept": accept, "User-Agent": self.user_agent, **self.config.auth_header()}
+        headers = {**self._headers(), "Accept": accept}
         if body is not None:
             headers["Content-Type"] = content_type
         target = self.url(path, params)
@@ -217,9 +246,8 @@ class KubeClient:
         else:
             conn = http.client.HTTPConnection(self._host, self._port, timeout=timeout_seconds + 10)
         try:
-            headers = {"Accept": JSON, "User-Agent": self.user_agent, **self.config.auth_header()}
             try:
-                conn.request("GET", self.url(path, query), headers=headers)
+                conn.request("GET", self.url(path, query), headers=self._headers())
                 response = conn.getresponse()
             except (OSError, http.client.HTTPException) as error:
                 raise ApiUnreachable(self.config.server, describe_transport_error(error)) from error

@@ -62,6 +62,17 @@ def _seal(cert: Path, secret: dict) -> str:  # type: ignore[type-arg]
     return result.stdout
 
 
+def _seal_secret(cert: Path, namespace: str, name: str, data: dict[str, bytes]) -> str:
+    """A SealedSecret (YAML) for the Secret ``namespace/name`` holding ``data``."""
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace},
+        "data": {key: base64.b64encode(value).decode() for key, value in data.items()},
+    }
+    return _seal(cert, secret)
+
+
 def _sops_encrypt(plain: str, recipient: str, tmp_path: Path) -> str:
     source = tmp_path / "secret.yaml"
     source.write_text(plain)
@@ -83,15 +94,7 @@ def test_sops_sealed_and_external_in_one_revision(
 ) -> None:
     ns = apps.namespace
     cert = _sealing_key(control_plane, tmp_path)
-    sealed = _seal(
-        cert,
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "api", "namespace": ns},
-            "data": {"token": base64.b64encode(b"t0ken-from-sealed").decode()},
-        },
-    )
+    sealed = _seal_secret(cert, ns, "api", {"token": b"t0ken-from-sealed"})
     sops_secret = _sops_encrypt(
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2-from-sops\n",
         str(age_identity.to_public()),
