@@ -67,8 +67,19 @@ class AppState:
 class Reconciler:
     """Reconciles Applications against the local cluster or the one their kubeconfig Secret names."""
 
-    def __init__(self, client: KubeClient, source: GitSource | None = None, watch_drift: bool = True) -> None:
+    def __init__(
+        self,
+        client: KubeClient,
+        source: GitSource | None = None,
+        watch_drift: bool = True,
+        *,
+        allow_kubeconfig_exec: bool = False,
+    ) -> None:
+        """``allow_kubeconfig_exec``: let kubeconfig Secrets run credential plugins in the operator
+        (``--insecure-kubeconfig-exec``; off by default, as in Flux: a Secret's author would run
+        commands in the operator)."""
         self.client = client
+        self.allow_kubeconfig_exec = allow_kubeconfig_exec
         self.source = source or GitSource()
         self.local = Cluster(client, concurrency=int(os.environ.get("LOCKSTEP_KUBE_CONCURRENCY", "16")))
         self.apps: dict[inv.AppRef, AppState] = {}
@@ -92,17 +103,27 @@ class Reconciler:
         secret_ref = (spec.get("destination") or {}).get("kubeconfigSecretRef")
         if not secret_ref:
             return self.local
-        data = self.read_secret(ref.namespace, secret_ref["name"])
+        where = f"Secret {ref.namespace}/{secret_ref['name']}"
+        try:
+            data = self.read_secret(ref.namespace, secret_ref["name"])
+        except ApiError as error:
+            raise SyncFailed("KubeconfigInvalid", f"{where}: {error.message}") from None
         key = secret_ref.get("key") or ("value" if "value" in data else "kubeconfig")
         if key not in data:
-            raise SyncFailed(
-                "KubeconfigInvalid", f"Secret {ref.namespace}/{secret_ref['name']} has no key {key!r}"
-            )
-        import yaml
+            raise SyncFailed("KubeconfigInvalid", f"{where} has no key {key!r}")
+        from core_sync.kube import KubeConfigError
+        from core_sync.kube.kubeconfig import parse_document
 
-        config = KubeConfig.from_dict(
-            yaml.safe_load(data[key]), source=f"Secret {ref.namespace}/{secret_ref['name']}"
-        )
+        try:
+            config = KubeConfig.from_dict(
+                parse_document(data[key], f"{where} key {key!r}"),
+                source=f"{where} key {key!r}",
+                allow_exec=self.allow_kubeconfig_exec,
+                allow_files=False,
+            )
+            config.credentials()  # a credential plugin that cannot run is a kubeconfig error, said now
+        except KubeConfigError as error:
+            raise SyncFailed("KubeconfigInvalid", str(error)) from None
         return Cluster(KubeClient(config))
 
     def forget(self, ref: inv.AppRef) -> None:
@@ -125,7 +146,12 @@ class Reconciler:
         if spec.get("suspend"):
             return Outcome(st.is_ready(app), interval)
         began = time.monotonic()
-        state = self._state(ref, spec)
+        try:
+            state = self._state(ref, spec)
+        except SyncFailed as failed:
+            RECONCILE_TOTAL.inc(result="failure")
+            self._record_failure(app, failed)
+            return Outcome(False, min(interval, 30.0))
         state.self_heal = spec.get("selfHeal", True)
         state.body = app
         with state.lock:

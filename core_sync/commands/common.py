@@ -32,9 +32,13 @@ def add_cluster_args(p: argparse.ArgumentParser) -> None:
 
 
 def client(args: argparse.Namespace) -> Any:
+    """A client on ``--kubeconfig``/``--context``; raises :class:`KubeConfigError` (a ``ValueError``)
+    naming the file and field for a malformed kubeconfig, or a credential plugin that cannot run."""
     from core_sync.kube import KubeClient, KubeConfig
 
-    return KubeClient(KubeConfig.load(args.kubeconfig, args.context))
+    config = KubeConfig.load(args.kubeconfig, args.context)
+    config.credentials()  # run a credential plugin now: its failure is a kubeconfig error, not a traceback
+    return KubeClient(config)
 
 
 def secret_reader(kube: Any, namespace: str) -> Any:

@@ -32,11 +32,16 @@ def main(argv: list[str], prog: str = "lockstep render") -> int:
     kube = None
     namespace = args.namespace or "default"
     if not args.offline:
+        from core_sync.kube import NoKubeConfig
+
         try:
             kube = common.client(args)
             namespace = args.namespace or kube.config.namespace
-        except (OSError, ValueError):
+        except NoKubeConfig:
             kube = None  # no cluster configured: stages that need one report it
+        except (OSError, ValueError) as problem:
+            common.error(str(problem))  # a kubeconfig that is there but broken is said, not hidden
+            return common.EXIT_ERROR
     decryption: dict[str, object] = {"external": {"mode": args.external_mode}}
     if args.sops_secret:
         decryption["sops"] = {"secretRef": {"name": args.sops_secret}}
