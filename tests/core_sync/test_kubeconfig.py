@@ -222,7 +222,7 @@ MALFORMED: dict[str, tuple[Any, str]] = {
     "groups-without-as": (kubeconfig(user={"token": "t", "as-groups": ["g"]}), "users[main].user.as"),
     "alias-bomb": (
         "a: &a [x, x, x, x, x, x, x, x, x]\n"
-        + "".join(f"{chr(i + 1)}: &{chr(i + 1)} [{', '.join(['*' + chr(i)] * 9)}]\n" for i in range(97, 105)),
+        + "".join(f"{chr(i + 1)}: &{chr(i + 1)} [{', '.join(['*' + chr(i)] * 9)}]\n" for i in range(97, 110)),
         "more than 100 YAML aliases",
     ),
 }
