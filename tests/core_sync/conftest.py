@@ -46,8 +46,10 @@ class Operator:
         workdir: Path,
         namespaces: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
+        args: tuple[str, ...] = ("--controllers", "application"),
     ) -> None:
         self.extra_env = env or {}
+        self.args = args
         self.control_plane = control_plane
         self.workdir = workdir
         self.namespaces = namespaces
@@ -70,8 +72,7 @@ class Operator:
                     "operator",
                     "--http",
                     f"127.0.0.1:{self.port}",
-                    "--controllers",
-                    "application",
+                    *self.args,
                 ],
                 env=env,
                 stdout=log,
