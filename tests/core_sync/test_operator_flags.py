@@ -218,3 +218,40 @@ def test_operator_with_a_broken_kubeconfig_exits_with_one_clear_error(
         operator.kill()
     assert f"{kubeconfig}: context 'gone' not found (contexts: broken, good)" in message
     assert "Traceback" not in message
+
+
+def test_operator_runs_on_an_exec_plugin_kubeconfig_and_re_runs_it_on_expiry(
+    control_plane: ControlPlane, git_server: GitServer, tmp_path: Path
+) -> None:
+    """kopf's login and the Application controller share one plugin cache: credentials that expire every
+    few seconds are asked for again, and the operator keeps watching and applying throughout."""
+    client = control_plane.client
+    namespace = control_plane.create_namespace("oplogin-")
+    pair = control_plane.client_ca.issue("operator-by-plugin", organizations=("system:masters",))
+    answer = {"clientCertificateData": pair.cert_pem.decode(), "clientKeyData": pair.key_pem.decode()}
+    plugin = CredentialPlugin(tmp_path / "plugin", [{**answer, "ttl": 3}])
+    doc = yaml.safe_load(control_plane.kubeconfig.read_text())
+    doc["users"] = [{"name": "admin", "user": {"exec": plugin.exec_section()}}]
+    kubeconfig = tmp_path / "exec-kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(doc))
+    args = ("--kubeconfig", str(kubeconfig), "--namespace", namespace, "--controllers", "application")
+    operator = Operator(control_plane, tmp_path, env={"KUBECONFIG": "/nonexistent"}, args=args)
+    url = git_server.create_repo("oplogin", {"deploy/a.yaml": configmap("first", "1")})
+    apps = Apps(client, namespace)
+    try:
+        operator.start()
+        apps.create("app", url, interval="1h")
+        apps.wait_ready("app", timeout=60)
+        first_calls = len(plugin.calls)
+        assert first_calls >= 1
+        time.sleep(4)  # past expirationTimestamp
+        git_server.commit("oplogin", {"deploy/b.yaml": configmap("second", "2")})
+        apps.patch_spec("app", {"interval": "30m"})  # a new generation: kopf's watch must still deliver it
+        wait_for(
+            lambda: live(client, f"/api/v1/namespaces/{namespace}/configmaps/second"), 60, "second applied"
+        )
+        assert len(plugin.calls) > first_calls  # expired credentials were asked for again
+        assert all(call["info"]["spec"]["interactive"] is False for call in plugin.calls)
+    finally:
+        operator.kill()
+        apps.cleanup()
