@@ -12,7 +12,6 @@ Last line: ``RESULT {json}``.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import re
@@ -28,28 +27,9 @@ import yaml
 
 from core_sync.testing import ControlPlane
 from core_sync.testing.binaries import kubectl
-from core_sync.testing.credentials import CredentialPlugin, service_account_token
+from core_sync.testing.credentials import CredentialPlugin, kubeconfig_for, service_account_token
 
 LOCKSTEP = Path(sys.executable).parent / "lockstep"
-
-
-def kubeconfig(plane: ControlPlane, user: dict[str, Any], namespace: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [
-            {
-                "name": "cp",
-                "cluster": {
-                    "server": plane.server,
-                    "certificate-authority-data": base64.b64encode(plane.ca_pem).decode(),
-                },
-            }
-        ],
-        "users": [{"name": "u", "user": user}],
-        "contexts": [{"name": "c", "context": {"cluster": "cp", "user": "u", "namespace": namespace}}],
-        "current-context": "c",
-    }
 
 
 def wall(argv: list[str], env: dict[str, str], runs: int) -> float:
@@ -103,7 +83,7 @@ def main() -> None:
             ("oidc", {"auth-provider": oidc}),
         ):
             path = work / f"{case}.yaml"
-            path.write_text(yaml.safe_dump(kubeconfig(plane, user, namespace)))
+            path.write_text(yaml.safe_dump(kubeconfig_for(plane.server, plane.ca_pem, user, namespace)))
             env = {**os.environ, "KUBECONFIG": str(path)}
             ours = wall([str(LOCKSTEP), "diff", str(repo)], env, args.runs)
             peer = wall([str(kubectl()), "get", "configmaps", "-o", "name"], env, args.runs)

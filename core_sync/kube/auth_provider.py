@@ -7,31 +7,24 @@ over (no certificate or key fields), so the official loader has nothing to write
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-from core_sync.kube.exec_plugin import Credentials, ExecPluginError, same_credentials
+from core_sync.kube.exec_plugin import CachedCredentials, Credentials, ExecPluginError
 
 
-class AuthProvider:
-    """A bearer token from the official loader's auth-provider support, refreshed on request."""
+class AuthProvider(CachedCredentials):
+    """A bearer token from the official loader's auth-provider support, asked again after a 401."""
 
     def __init__(self, section: Any, *, where: str, server: str) -> None:
         if not isinstance(section, dict) or not isinstance(section.get("name"), str):
             raise ExecPluginError(f"{where}: must be a mapping with a name")
+        super().__init__()
         self.section = section
         self.where = where
         self.server = server
-        self._cached: Credentials | None = None
-        self._lock = threading.Lock()
-        self.generation = 0
 
-    def credentials(self, *, refresh: bool = False, rejected: Credentials | None = None) -> Credentials:
-        with self._lock:
-            if self._cached is None or (refresh and same_credentials(rejected, self._cached)):
-                self._cached = Credentials(token=self._load())
-                self.generation += 1
-            return self._cached
+    def fetch(self) -> Credentials:
+        return Credentials(token=self._load())
 
     def _load(self) -> str:
         try:

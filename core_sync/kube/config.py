@@ -18,9 +18,9 @@ import ssl
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from core_sync.kube.exec_plugin import Credentials, ExecPluginError
+from core_sync.kube.exec_plugin import CachedCredentials, Credentials, ExecPluginError
 
 IN_CLUSTER_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
@@ -33,14 +33,6 @@ class KubeConfigError(ValueError):
 
 class NoKubeConfig(KubeConfigError):
     """No kubeconfig file exists and this is not a Pod: there is no cluster to talk to."""
-
-
-class CredentialSource(Protocol):
-    """A credential plugin or auth-provider: asked for credentials, asked again after a 401."""
-
-    generation: int
-
-    def credentials(self, *, refresh: bool = False, rejected: Credentials | None = None) -> Credentials: ...
 
 
 @dataclass
@@ -60,7 +52,7 @@ class KubeConfig:
     proxy_url: str | None = None
     basic_auth: tuple[str, str] | None = field(default=None, repr=False)
     impersonate: tuple[tuple[str, str], ...] = ()
-    plugin: CredentialSource | None = field(default=None, repr=False)
+    plugin: CachedCredentials | None = field(default=None, repr=False)
     _ssl: dict[tuple[bytes | None, bytes | None], ssl.SSLContext] = field(default_factory=dict, repr=False)
     _ssl_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -98,8 +98,34 @@ class ExecSpec:
         )
 
 
-class ExecPlugin:
-    """Runs one credential plugin and caches its answer until it expires or the server rejects it."""
+class CachedCredentials:
+    """Credentials asked for once and kept until they expire or the server rejects them (subclasses say
+    how to ask: :meth:`fetch`)."""
+
+    def __init__(self) -> None:
+        self._cached: Credentials | None = None
+        self._lock = threading.Lock()
+        self.generation = 0
+
+    def fetch(self) -> Credentials:
+        raise NotImplementedError
+
+    def credentials(self, *, refresh: bool = False, rejected: Credentials | None = None) -> Credentials:
+        """The cached answer, asking again when there is none, it expired, or ``refresh``.
+
+        With ``rejected`` (the credentials a 401 came back for) it asks again only if nobody has
+        refreshed them meanwhile, so N threads hitting one 401 run a plugin once.
+        """
+        with self._lock:
+            cached = self._cached
+            if cached is None or cached.expired() or (refresh and same_credentials(rejected, cached)):
+                cached = self._cached = self.fetch()
+                self.generation += 1
+            return cached
+
+
+class ExecPlugin(CachedCredentials):
+    """Runs one credential plugin; its answer is cached until it expires or the server rejects it."""
 
     def __init__(
         self,
@@ -109,28 +135,11 @@ class ExecPlugin:
         cluster_info: dict[str, Any] | None = None,
         allow_interactive: bool = True,
     ) -> None:
+        super().__init__()
         self.spec = spec
         self.where = where
         self.cluster_info = cluster_info
         self.allow_interactive = allow_interactive
-        self._cached: Credentials | None = None
-        self._lock = threading.Lock()
-        self.generation = 0
-
-    def credentials(self, *, refresh: bool = False, rejected: Credentials | None = None) -> Credentials:
-        """The cached answer, re-running the plugin when there is none, it expired, or ``refresh``.
-
-        With ``rejected`` (the credentials a 401 came back for) the plugin re-runs only if nobody has
-        refreshed them meanwhile, so N threads hitting one 401 run it once.
-        """
-        with self._lock:
-            cached = self._cached
-            stale = cached is None or cached.expired() or (refresh and same_credentials(rejected, cached))
-            if stale:
-                self._cached = self._run()
-                self.generation += 1
-            assert self._cached is not None
-            return self._cached
 
     def _interactive(self) -> bool:
         mode = self.spec.interactive_mode
@@ -158,7 +167,7 @@ class ExecPlugin:
             )
         return found
 
-    def _run(self) -> Credentials:
+    def fetch(self) -> Credentials:
         command = self._resolve_command()
         interactive = self._interactive()
         env = {**os.environ, **dict(self.spec.env), "KUBERNETES_EXEC_INFO": self._exec_info(interactive)}

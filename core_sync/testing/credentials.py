@@ -5,6 +5,7 @@ each call, so tests can count re-runs and read what it was given (``KUBERNETES_E
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 from collections.abc import Sequence
@@ -60,6 +61,30 @@ class CredentialPlugin:
 
     def exec_section(self, api_version: str = V1, **extra: Any) -> dict[str, Any]:
         return {"apiVersion": api_version, "command": str(self.path), "interactiveMode": "Never", **extra}
+
+
+def kubeconfig_for(
+    server: str, ca_pem: bytes, user: dict[str, Any], namespace: str = "default", **cluster: Any
+) -> dict[str, Any]:
+    """A one-context kubeconfig for ``server`` (trusting ``ca_pem``) as ``user``; ``cluster`` adds fields
+    such as ``tls-server-name`` or ``proxy-url``."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": "cp",
+                "cluster": {
+                    "server": server,
+                    "certificate-authority-data": base64.b64encode(ca_pem).decode(),
+                    **cluster,
+                },
+            }
+        ],
+        "users": [{"name": "u", "user": user}],
+        "contexts": [{"name": "c", "context": {"cluster": "cp", "user": "u", "namespace": namespace}}],
+        "current-context": "c",
+    }
 
 
 def grant(client: KubeClient, namespace: str, subject: dict[str, str], name: str) -> None:

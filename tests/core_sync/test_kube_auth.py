@@ -20,7 +20,7 @@ import yaml
 
 from core_sync.cli import main as lockstep
 from core_sync.kube import KubeClient, KubeConfig, KubeConfigError
-from core_sync.testing import ControlPlane
+from core_sync.testing import ControlPlane, credentials
 from core_sync.testing.credentials import CredentialPlugin, grant, service_account_token, whoami
 
 V1BETA1 = "client.authentication.k8s.io/v1beta1"
@@ -33,23 +33,7 @@ def b64(data: bytes) -> str:
 def kubeconfig_for(
     control_plane: ControlPlane, user: dict[str, Any], namespace: str, **cluster: Any
 ) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [
-            {
-                "name": "cp",
-                "cluster": {
-                    "server": control_plane.server,
-                    "certificate-authority-data": b64(control_plane.ca_pem),
-                    **cluster,
-                },
-            }
-        ],
-        "users": [{"name": "u", "user": user}],
-        "contexts": [{"name": "c", "context": {"cluster": "cp", "user": "u", "namespace": namespace}}],
-        "current-context": "c",
-    }
+    return credentials.kubeconfig_for(control_plane.server, control_plane.ca_pem, user, namespace, **cluster)
 
 
 def client_for(doc: dict[str, Any], tmp_path: Path) -> KubeClient:

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from core_sync.testing import ControlPlane
-from core_sync.testing.credentials import CredentialPlugin
+from core_sync.testing.credentials import CredentialPlugin, kubeconfig_for
 from core_sync.testing.services import GitServer
 from tests.core_sync.conftest import Apps, Operator, configmap, live, wait_for
 
@@ -38,22 +38,7 @@ def two_context_kubeconfig(control_plane: ControlPlane, path: Path) -> Path:
 
 def exec_kubeconfig_secret(control_plane: ControlPlane, namespace: str, plugin: CredentialPlugin) -> None:
     """A remote-cluster kubeconfig Secret whose user is a credential plugin handing out a client cert."""
-    doc = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [
-            {
-                "name": "remote",
-                "cluster": {
-                    "server": control_plane.server,
-                    "certificate-authority-data": b64(control_plane.ca_pem),
-                },
-            }
-        ],
-        "users": [{"name": "plugin", "user": {"exec": plugin.exec_section()}}],
-        "contexts": [{"name": "remote", "context": {"cluster": "remote", "user": "plugin"}}],
-        "current-context": "remote",
-    }
+    doc = kubeconfig_for(control_plane.server, control_plane.ca_pem, {"exec": plugin.exec_section()})
     control_plane.client.create(
         f"/api/v1/namespaces/{namespace}/secrets",
         {
@@ -174,7 +159,7 @@ def test_operator_defaults_refuse_exec_in_secrets_and_log_json(
         )
         condition = apps.wait_failed("remote")
         assert condition["reason"] == "KubeconfigInvalid"
-        assert "users[plugin].user.exec: credential plugins are not allowed here" in condition["message"]
+        assert "users[u].user.exec: credential plugins are not allowed here" in condition["message"]
         assert "--insecure-kubeconfig-exec" in condition["message"]
         assert plugin.calls == [] and live(client, f"/api/v1/namespaces/{namespace}/configmaps/never") is None
         records = [json.loads(line) for line in operator.log_path.read_text().splitlines() if line.strip()]
