@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core_sync.kube.exec_plugin import CachedCredentials, Credentials, ExecPluginError
+from core_sync.kube.credentials import CachedCredentials, CredentialError, Credentials
 
 
 class AuthProvider(CachedCredentials):
@@ -17,7 +17,7 @@ class AuthProvider(CachedCredentials):
 
     def __init__(self, section: Any, *, where: str, server: str) -> None:
         if not isinstance(section, dict) or not isinstance(section.get("name"), str):
-            raise ExecPluginError(f"{where}: must be a mapping with a name")
+            raise CredentialError(f"{where}: must be a mapping with a name")
         super().__init__()
         self.section = section
         self.where = where
@@ -32,7 +32,7 @@ class AuthProvider(CachedCredentials):
             from kubernetes.config.config_exception import ConfigException
             from kubernetes.config.kube_config import KubeConfigLoader
         except ImportError as exc:  # pragma: no cover - the package is a declared dependency
-            raise ExecPluginError(f"{self.where}: auth-provider needs the kubernetes package: {exc}") from exc
+            raise CredentialError(f"{self.where}: auth-provider needs the kubernetes package: {exc}") from exc
         config = {
             "clusters": [{"name": "c", "cluster": {"server": self.server}}],
             "users": [{"name": "u", "user": {"auth-provider": self.section}}],
@@ -44,11 +44,11 @@ class AuthProvider(CachedCredentials):
             loader = KubeConfigLoader(config_dict=config, active_context="x")  # type: ignore[no-untyped-call]
             loader.load_and_set(target)  # type: ignore[no-untyped-call]
         except (ConfigException, KeyError, ValueError, ImportError) as exc:
-            raise ExecPluginError(f"{self.where}: {self.section['name']}: {exc}") from None
+            raise CredentialError(f"{self.where}: {self.section['name']}: {exc}") from None
         token = str(target.api_key.get("BearerToken") or target.api_key.get("authorization") or "")
         token = token.removeprefix("Bearer ").strip()
         if not token:
-            raise ExecPluginError(
+            raise CredentialError(
                 f"{self.where}: auth-provider {self.section['name']!r} gave no token "
                 "(is its config complete?)"
             )

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from core_sync.kube.config import KubeConfig
-from core_sync.kube.exec_plugin import Credentials
+from core_sync.kube.credentials import Credentials
 
 JSON = "application/json"
 APPLY_PATCH = "application/apply-patch+yaml"

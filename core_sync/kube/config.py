@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core_sync.kube.exec_plugin import CachedCredentials, Credentials, ExecPluginError
+from core_sync.kube.credentials import CachedCredentials, CredentialError, Credentials
 
 IN_CLUSTER_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
@@ -119,7 +119,7 @@ class KubeConfig:
         if self.plugin is not None:
             try:
                 answer = self.plugin.credentials(refresh=refresh, rejected=rejected)
-            except ExecPluginError as error:
+            except CredentialError as error:
                 raise KubeConfigError(str(error)) from None
             return Credentials(
                 token=answer.token,

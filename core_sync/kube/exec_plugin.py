@@ -16,33 +16,17 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from core_sync.kube.credentials import CachedCredentials, CredentialError, Credentials
 
 API_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
 INTERACTIVE_MODES = ("Never", "IfAvailable", "Always")
 TIMEOUT_S = 120.0
 MAX_OUTPUT = 1 << 20
 DOCS = "https://kubernetes.io/docs/reference/access-authn-authz/authentication/#client-go-credential-plugins"
-
-
-class ExecPluginError(ValueError):
-    """The plugin is misconfigured, missing, failed, or printed something that is not an ExecCredential."""
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """What a plugin returned: a token, or a client certificate and key (PEM), and when they expire."""
-
-    token: str | None = None
-    cert_pem: bytes | None = None
-    key_pem: bytes | None = None
-    expires: dt.datetime | None = None
-
-    def expired(self, now: dt.datetime | None = None) -> bool:
-        return self.expires is not None and (now or dt.datetime.now(dt.UTC)) >= self.expires
 
 
 @dataclass(frozen=True)
@@ -61,30 +45,30 @@ class ExecSpec:
     def parse(cls, section: Any, where: str, base: Path | None) -> ExecSpec:
         """Check ``section`` (``where`` names it in errors); a command with ``/`` is relative to ``base``."""
         if not isinstance(section, dict):
-            raise ExecPluginError(f"{where}: must be a mapping")
+            raise CredentialError(f"{where}: must be a mapping")
         api_version = section.get("apiVersion")
         if api_version not in API_VERSIONS:
-            raise ExecPluginError(
+            raise CredentialError(
                 f"{where}.apiVersion: {api_version!r} is not one of {', '.join(API_VERSIONS)}"
             )
         command = section.get("command")
         if not isinstance(command, str) or not command:
-            raise ExecPluginError(f"{where}.command: must be a non-empty string")
+            raise CredentialError(f"{where}.command: must be a non-empty string")
         if "/" in command and not Path(command).is_absolute() and base is not None:
             command = str(base / command)
         args = section.get("args") or []
         if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
-            raise ExecPluginError(f"{where}.args: must be a list of strings")
+            raise CredentialError(f"{where}.args: must be a list of strings")
         env = []
         for index, item in enumerate(section.get("env") or []):
             if not isinstance(item, dict) or not isinstance(item.get("name"), str) or "value" not in item:
-                raise ExecPluginError(f"{where}.env[{index}]: must be a mapping with name and value")
+                raise CredentialError(f"{where}.env[{index}]: must be a mapping with name and value")
             env.append((item["name"], str(item["value"])))
         mode = section.get("interactiveMode")
         if mode is None and api_version.endswith("/v1beta1"):
             mode = "IfAvailable"
         if mode not in INTERACTIVE_MODES:
-            raise ExecPluginError(
+            raise CredentialError(
                 f"{where}.interactiveMode: {mode!r} is not one of {', '.join(INTERACTIVE_MODES)}"
             )
         return cls(
@@ -96,32 +80,6 @@ class ExecSpec:
             provide_cluster_info=bool(section.get("provideClusterInfo")),
             interactive_mode=mode,
         )
-
-
-class CachedCredentials:
-    """Credentials asked for once and kept until they expire or the server rejects them (subclasses say
-    how to ask: :meth:`fetch`)."""
-
-    def __init__(self) -> None:
-        self._cached: Credentials | None = None
-        self._lock = threading.Lock()
-        self.generation = 0
-
-    def fetch(self) -> Credentials:
-        raise NotImplementedError
-
-    def credentials(self, *, refresh: bool = False, rejected: Credentials | None = None) -> Credentials:
-        """The cached answer, asking again when there is none, it expired, or ``refresh``.
-
-        With ``rejected`` (the credentials a 401 came back for) it asks again only if nobody has
-        refreshed them meanwhile, so N threads hitting one 401 run a plugin once.
-        """
-        with self._lock:
-            cached = self._cached
-            if cached is None or cached.expired() or (refresh and same_credentials(rejected, cached)):
-                cached = self._cached = self.fetch()
-                self.generation += 1
-            return cached
 
 
 class ExecPlugin(CachedCredentials):
@@ -145,7 +103,7 @@ class ExecPlugin(CachedCredentials):
         mode = self.spec.interactive_mode
         terminal = self.allow_interactive and sys.stdin is not None and sys.stdin.isatty()
         if mode == "Always" and not terminal:
-            raise ExecPluginError(
+            raise CredentialError(
                 f"{self.where}: interactiveMode is Always but there is no terminal to interact with"
                 + ("" if self.allow_interactive else " (the operator never gives a plugin stdin)")
             )
@@ -161,7 +119,7 @@ class ExecPlugin(CachedCredentials):
         found = shutil.which(self.spec.command)
         if found is None:
             hint = f"\n{self.spec.install_hint.strip()}" if self.spec.install_hint.strip() else ""
-            raise ExecPluginError(
+            raise CredentialError(
                 f"{self.where}.command: executable {self.spec.command!r} not found: the kubeconfig uses a "
                 f"client-go credential plugin that is not installed ({DOCS}){hint}"
             )
@@ -182,16 +140,16 @@ class ExecPlugin(CachedCredentials):
                 check=False,
             )
         except subprocess.TimeoutExpired as exc:
-            raise ExecPluginError(
+            raise CredentialError(
                 f"{self.where}: plugin {self.spec.command!r} ran over {TIMEOUT_S:.0f} s"
             ) from exc
         except OSError as exc:
-            raise ExecPluginError(
+            raise CredentialError(
                 f"{self.where}: cannot run plugin {self.spec.command!r}: {exc.strerror}"
             ) from exc
         if done.returncode != 0:
             stderr = (done.stderr or b"")[-2000:].decode(errors="replace").strip()
-            raise ExecPluginError(
+            raise CredentialError(
                 f"{self.where}: plugin {self.spec.command!r} exited {done.returncode}"
                 + (f": {stderr}" if stderr else "")
             )
@@ -200,43 +158,35 @@ class ExecPlugin(CachedCredentials):
     def _parse(self, stdout: bytes) -> Credentials:
         fail = f"{self.where}: plugin {self.spec.command!r} printed"
         if len(stdout) > MAX_OUTPUT:
-            raise ExecPluginError(f"{fail} more than {MAX_OUTPUT} bytes")
+            raise CredentialError(f"{fail} more than {MAX_OUTPUT} bytes")
         try:
             answer = json.loads(stdout)
         except ValueError as exc:
-            raise ExecPluginError(f"{fail} no ExecCredential JSON: {exc}") from None
+            raise CredentialError(f"{fail} no ExecCredential JSON: {exc}") from None
         if not isinstance(answer, dict) or answer.get("kind") != "ExecCredential":
-            raise ExecPluginError(f"{fail} something that is not an ExecCredential")
+            raise CredentialError(f"{fail} something that is not an ExecCredential")
         if answer.get("apiVersion") != self.spec.api_version:
-            raise ExecPluginError(
+            raise CredentialError(
                 f"{fail} apiVersion {answer.get('apiVersion')!r}, but the kubeconfig asks for "
                 f"{self.spec.api_version!r}"
             )
         status = answer.get("status")
         if not isinstance(status, dict):
-            raise ExecPluginError(f"{fail} an ExecCredential without status")
+            raise CredentialError(f"{fail} an ExecCredential without status")
         token = status.get("token") or None
         cert, key = status.get("clientCertificateData"), status.get("clientKeyData")
         if bool(cert) != bool(key):
-            raise ExecPluginError(f"{fail} only one of status.clientCertificateData and status.clientKeyData")
+            raise CredentialError(f"{fail} only one of status.clientCertificateData and status.clientKeyData")
         if not token and not cert:
-            raise ExecPluginError(f"{fail} neither status.token nor status.clientCertificateData")
+            raise CredentialError(f"{fail} neither status.token nor status.clientCertificateData")
         if token is not None and not isinstance(token, str):
-            raise ExecPluginError(f"{fail} a status.token that is not a string")
+            raise CredentialError(f"{fail} a status.token that is not a string")
         return Credentials(
             token=token,
             cert_pem=str(cert).encode() if cert else None,
             key_pem=str(key).encode() if key else None,
             expires=_parse_time(status.get("expirationTimestamp"), fail),
         )
-
-
-def same_credentials(rejected: Credentials | None, cached: Credentials) -> bool:
-    """Whether the credentials a 401 came back for are still the cached ones (``None``: assume so)."""
-    if rejected is None:
-        return True
-    same_cert = cached.cert_pem is None or rejected.cert_pem == cached.cert_pem
-    return rejected.token == cached.token and same_cert
 
 
 def cluster_info(cluster: dict[str, Any], ca_pem: bytes | None) -> dict[str, Any]:
@@ -259,5 +209,5 @@ def _parse_time(value: Any, fail: str) -> dt.datetime | None:
     try:
         parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
-        raise ExecPluginError(f"{fail} status.expirationTimestamp {value!r}, not an RFC 3339 time") from None
+        raise CredentialError(f"{fail} status.expirationTimestamp {value!r}, not an RFC 3339 time") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

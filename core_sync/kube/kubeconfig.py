@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from core_sync.kube.config import IN_CLUSTER_DIR, KubeConfig, KubeConfigError, NoKubeConfig, tls_context
-from core_sync.kube.exec_plugin import ExecPlugin, ExecPluginError, ExecSpec, cluster_info
+from core_sync.kube.credentials import CredentialError
 
 MAX_FILE_BYTES = 4 << 20
 MAX_ALIASES = 100
@@ -262,9 +262,11 @@ def _build(
     if user_entry.body.get("exec") is not None:
         if not allow_exec:
             raise user.fail("exec", f"credential plugins are not allowed here{EXEC_HINT}")
+        from core_sync.kube.exec_plugin import ExecPlugin, ExecSpec, cluster_info  # subprocess: only here
+
         try:
             spec = ExecSpec.parse(user_entry.body["exec"], "exec", user_entry.base if allow_files else None)
-        except ExecPluginError as error:
+        except CredentialError as error:
             raise KubeConfigError(f"{user_entry.source}: {user_entry.where}.{error}") from None
         config.plugin = ExecPlugin(
             spec,
@@ -283,7 +285,7 @@ def _build(
                 where=f"{user_entry.source}: {user_entry.where}.auth-provider",
                 server=server,
             )
-        except ExecPluginError as error:
+        except CredentialError as error:
             raise KubeConfigError(str(error)) from None
     # Build the TLS context now: a bad certificate, key or CA is a load error naming its field.
     config._ssl[(cert_pem, key_pem)] = tls_context(
