@@ -47,9 +47,11 @@ class Operator:
         namespaces: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
         args: tuple[str, ...] = ("--controllers", "application"),
+        stdin: int | None = None,
     ) -> None:
         self.extra_env = env or {}
         self.args = args
+        self.stdin = stdin
         self.control_plane = control_plane
         self.workdir = workdir
         self.namespaces = namespaces
@@ -75,6 +77,7 @@ class Operator:
                     *self.args,
                 ],
                 env=env,
+                stdin=self.stdin,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

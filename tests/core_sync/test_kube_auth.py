@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import base64
 import os
+import pty
 import select
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +27,7 @@ from core_sync.testing import ControlPlane, credentials
 from core_sync.testing.credentials import CredentialPlugin, grant, service_account_token, whoami
 
 V1BETA1 = "client.authentication.k8s.io/v1beta1"
+LOCKSTEP = Path(sys.executable).parent / "lockstep"
 
 
 def b64(data: bytes) -> str:
@@ -140,6 +144,34 @@ def test_missing_plugin_is_a_clear_error_with_the_install_hint(
         assert code in (1, 2) and "Traceback" not in err
         assert f"{path}: users[u].user.exec.command: executable 'lockstep-no-such-plugin' not found" in err
         assert hint in err
+
+
+def test_interactive_mode_on_a_terminal(control_plane: ControlPlane, namespace: str, tmp_path: Path) -> None:
+    """On a terminal, IfAvailable and Always plugins are told ``interactive: true`` and get the terminal
+    as stdin; Never plugins are not, even there (the CLI as kubectl; the operator never, see
+    test_operator_flags)."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    seen = {}
+    for mode in ("Never", "IfAvailable", "Always"):
+        plugin = CredentialPlugin(tmp_path / mode, [{"token": "any"}])
+        doc = kubeconfig_for(control_plane, {"exec": plugin.exec_section(interactiveMode=mode)}, namespace)
+        path = tmp_path / f"{mode}.yaml"
+        path.write_text(yaml.safe_dump(doc))
+        terminal, terminal_side = pty.openpty()
+        try:
+            subprocess.run(
+                [str(LOCKSTEP), "diff", "--kubeconfig", str(path), str(repo)],
+                stdin=terminal_side,
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+        finally:
+            os.close(terminal)
+            os.close(terminal_side)
+        seen[mode] = [call["info"]["spec"]["interactive"] for call in plugin.calls][:1]
+    assert seen == {"Never": [False], "IfAvailable": [True], "Always": [True]}
 
 
 def test_interactive_mode_always_without_a_terminal_is_refused(

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import pty
 import time
 from pathlib import Path
 from typing import Any
@@ -216,11 +218,13 @@ def test_operator_runs_on_an_exec_plugin_kubeconfig_and_re_runs_it_on_expiry(
     answer = {"clientCertificateData": pair.cert_pem.decode(), "clientKeyData": pair.key_pem.decode()}
     plugin = CredentialPlugin(tmp_path / "plugin", [{**answer, "ttl": 3}])
     doc = yaml.safe_load(control_plane.kubeconfig.read_text())
-    doc["users"] = [{"name": "admin", "user": {"exec": plugin.exec_section()}}]
+    doc["users"] = [{"name": "admin", "user": {"exec": plugin.exec_section(interactiveMode="IfAvailable")}}]
     kubeconfig = tmp_path / "exec-kubeconfig"
     kubeconfig.write_text(yaml.safe_dump(doc))
     args = ("--kubeconfig", str(kubeconfig), "--namespace", namespace, "--controllers", "application")
-    operator = Operator(control_plane, tmp_path, env={"KUBECONFIG": "/nonexistent"}, args=args)
+    terminal, terminal_side = pty.openpty()  # even on a terminal, the operator gives plugins no stdin
+    env = {"KUBECONFIG": "/nonexistent"}
+    operator = Operator(control_plane, tmp_path, env=env, args=args, stdin=terminal_side)
     url = git_server.create_repo("oplogin", {"deploy/a.yaml": configmap("first", "1")})
     apps = Apps(client, namespace)
     try:
@@ -240,3 +244,5 @@ def test_operator_runs_on_an_exec_plugin_kubeconfig_and_re_runs_it_on_expiry(
     finally:
         operator.kill()
         apps.cleanup()
+        os.close(terminal)
+        os.close(terminal_side)
