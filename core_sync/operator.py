@@ -113,10 +113,17 @@ def main(argv: list[str], prog: str = "lockstep operator") -> int:
     from core_sync.kube import KubeConfigError
 
     try:
-        settings.kube_config()  # a broken kubeconfig is one clear error now, not a login retry loop
+        config = settings.kube_config()  # a broken kubeconfig is one clear error now, not a login retry loop
+        config.credentials()
     except KubeConfigError as error:
         sys.stderr.write(f"error: {error}\n")
         return 2
+    if config.impersonate or config.tls_server_name:
+        logging.getLogger("lockstep.operator").warning(
+            "kopf's watches cannot impersonate or verify the server as tls-server-name; "
+            "only Lockstep's own requests do",
+            extra={"kubeconfig": config.source},
+        )
     registry = load_registry(settings)
     host, _, port = settings.http.rpartition(":")
 

@@ -173,6 +173,14 @@ class Reconciler:
         return Outcome(True, interval)
 
     def _sync(self, app: dict[str, Any], ref: inv.AppRef, state: AppState) -> SyncResult:
+        from core_sync.kube import KubeConfigError
+
+        try:
+            return self._sync_revision(app, ref, state)
+        except KubeConfigError as error:  # a credential plugin that worked before failed when asked again
+            raise SyncFailed("KubeconfigInvalid", str(error)) from None
+
+    def _sync_revision(self, app: dict[str, Any], ref: inv.AppRef, state: AppState) -> SyncResult:
         meta, spec = app["metadata"], app.get("spec") or {}
         for dep in spec.get("dependsOn") or []:
             dep_ns = dep.get("namespace") or ref.namespace

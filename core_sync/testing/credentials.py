@@ -29,6 +29,9 @@ with (here / "calls").open("a") as calls:
 count = len((here / "calls").read_text().splitlines())
 answers = json.loads((here / "answers.json").read_text())
 status = dict(answers[min(count, len(answers)) - 1])
+if "fail" in status:
+    sys.stderr.write(status["fail"] + "\\n")
+    sys.exit(1)
 ttl = status.pop("ttl", None)
 if ttl is not None:
     expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=ttl)
@@ -41,7 +44,8 @@ class CredentialPlugin:
     """A plugin executable in ``directory`` answering call N with ``answers[N-1]`` (the last repeats).
 
     An answer is an ExecCredential ``status`` (``token``, ``clientCertificateData``/``clientKeyData``)
-    plus optional ``ttl`` seconds, turned into ``expirationTimestamp`` when the plugin runs."""
+    plus optional ``ttl`` seconds, turned into ``expirationTimestamp`` when the plugin runs; an answer
+    ``{"fail": text}`` makes the plugin print ``text`` to stderr and exit 1."""
 
     def __init__(self, directory: Path, answers: Sequence[dict[str, Any]], api_version: str = V1) -> None:
         directory.mkdir(parents=True, exist_ok=True)

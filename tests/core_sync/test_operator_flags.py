@@ -52,10 +52,10 @@ def exec_kubeconfig_secret(control_plane: ControlPlane, namespace: str, plugin: 
     )
 
 
-def cert_plugin(control_plane: ControlPlane, directory: Path) -> CredentialPlugin:
+def cert_plugin(control_plane: ControlPlane, directory: Path, **extra: Any) -> CredentialPlugin:
     pair = control_plane.client_ca.issue("remote-deployer", organizations=("system:masters",))
     answer = {"clientCertificateData": pair.cert_pem.decode(), "clientKeyData": pair.key_pem.decode()}
-    return CredentialPlugin(directory, [answer])
+    return CredentialPlugin(directory, [{**answer, **extra}])
 
 
 def peering(control_plane: ControlPlane, namespace: str, name: str) -> dict[str, Any]:
@@ -73,7 +73,7 @@ def test_operator_flags_reach_login_and_every_controller(
         f"/apis/kopf.dev/v1/namespaces/{watched}/kopfpeerings",
         {"apiVersion": "kopf.dev/v1", "kind": "KopfPeering", "metadata": {"name": "lockstep-flags"}},
     )
-    plugin = cert_plugin(control_plane, tmp_path / "plugin")
+    plugin = cert_plugin(control_plane, tmp_path / "plugin", ttl=3)
     exec_kubeconfig_secret(control_plane, watched, plugin)
     kubeconfig = two_context_kubeconfig(control_plane, tmp_path / "two-contexts")
     operator = Operator(
@@ -118,7 +118,7 @@ def test_operator_flags_reach_login_and_every_controller(
         assert live(client, f"/api/v1/namespaces/{watched}/configmaps/flagged") is not None
         here.wait_ready("remote", timeout=60)  # --insecure-kubeconfig-exec: the Secret's plugin ran
         assert live(client, f"/api/v1/namespaces/{target}/configmaps/flagged") is not None
-        assert len(plugin.calls) == 1 and plugin.calls[0]["info"]["spec"]["interactive"] is False
+        assert plugin.calls and plugin.calls[0]["info"]["spec"]["interactive"] is False
 
         time.sleep(2)  # -n: the other namespace's Application is never looked at
         assert there.get("ignored").get("status") is None
@@ -132,6 +132,15 @@ def test_operator_flags_reach_login_and_every_controller(
         log = operator.log_path.read_text().splitlines()
         assert log and not any(line.startswith("{") for line in log)  # --log-format plain
         assert any(" DEBUG " in line for line in log)  # --verbose
+
+        # The Secret's plugin fails when asked again after expiry: a clear failure, not a crashed loop.
+        plugin.answer([{"fail": "token service unreachable"}])
+        time.sleep(3)
+        here.patch_spec("remote", {"interval": "30m"})
+        condition = here.wait_failed("remote", timeout=60)
+        assert condition["reason"] == "KubeconfigInvalid"
+        assert "users[u].user.exec: plugin" in condition["message"]
+        assert "exited 1: token service unreachable" in condition["message"]
     finally:
         operator.kill()
         here.cleanup()
