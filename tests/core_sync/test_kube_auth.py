@@ -7,12 +7,9 @@ from __future__ import annotations
 import base64
 import os
 import pty
-import select
-import socket
 import ssl
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +21,7 @@ import yaml
 from core_sync.cli import main as lockstep
 from core_sync.kube import KubeClient, KubeConfig, KubeConfigError
 from core_sync.testing import ControlPlane, credentials
+from core_sync.testing.connect_proxy import ConnectProxy
 from core_sync.testing.credentials import CredentialPlugin, grant, service_account_token, whoami
 
 V1BETA1 = "client.authentication.k8s.io/v1beta1"
@@ -260,54 +258,6 @@ def test_tls_server_name_is_the_name_verified(control_plane: ControlPlane, tmp_p
     admin["clusters"][0]["cluster"]["tls-server-name"] = "not-the-apiserver.invalid"
     with pytest.raises(ssl.SSLCertVerificationError, match=r"not-the-apiserver\.invalid"):
         client_for(admin, tmp_path).get("/version")
-
-
-class ConnectProxy:
-    """A tiny HTTP CONNECT proxy on loopback that records the targets it tunnelled to."""
-
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://user:pa%20ss@127.0.0.1:{self.server.getsockname()[1]}"
-        self.requests: list[str] = []
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
-
-    def _tunnel(self, client: socket.socket) -> None:
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = client.recv(4096)
-            if not chunk:
-                client.close()
-                return
-            head += chunk
-        request = head.decode().split("\r\n")
-        self.requests.append("\n".join(request[:-2]))
-        host, port = request[0].split()[1].rsplit(":", 1)
-        upstream = socket.create_connection((host, int(port)))
-        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-        sockets = [client, upstream]
-        while True:
-            readable, _, _ = select.select(sockets, [], [], 10)
-            if not readable:
-                break
-            for sock in readable:
-                data = sock.recv(65536)
-                if not data:
-                    client.close()
-                    upstream.close()
-                    return
-                (upstream if sock is client else client).sendall(data)
-
-    def close(self) -> None:
-        self.server.close()
 
 
 @pytest.fixture

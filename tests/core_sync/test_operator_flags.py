@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from core_sync.testing import ControlPlane
+from core_sync.testing.connect_proxy import ConnectProxy
 from core_sync.testing.credentials import CredentialPlugin, kubeconfig_for
 from core_sync.testing.services import GitServer
 from tests.core_sync.conftest import Apps, Operator, configmap, live, wait_for
@@ -255,3 +256,34 @@ def test_operator_runs_on_an_exec_plugin_kubeconfig_and_re_runs_it_on_expiry(
         apps.cleanup()
         os.close(terminal)
         os.close(terminal_side)
+
+
+def test_operator_goes_through_the_kubeconfig_proxy(
+    control_plane: ControlPlane, git_server: GitServer, tmp_path: Path
+) -> None:
+    """``proxy-url`` reaches kopf's own connections (its watches) and the Application controller's."""
+    client = control_plane.client
+    namespace = control_plane.create_namespace("proxy-")
+    proxy = ConnectProxy()
+    doc = yaml.safe_load(control_plane.kubeconfig.read_text())
+    doc["clusters"][0]["cluster"]["proxy-url"] = proxy.url
+    kubeconfig = tmp_path / "proxied"
+    kubeconfig.write_text(yaml.safe_dump(doc))
+    args = ("--kubeconfig", str(kubeconfig), "--namespace", namespace, "--controllers", "application")
+    operator = Operator(control_plane, tmp_path, env={"KUBECONFIG": "/nonexistent"}, args=args)
+    apps = Apps(client, namespace)
+    try:
+        operator.start()
+        apps.create("app", git_server.create_repo("proxied", {"deploy/a.yaml": configmap("via-proxy", "1")}))
+        apps.wait_ready("app", timeout=60)
+        port = control_plane.server.rsplit(":", 1)[1]
+        assert all(head.startswith(f"CONNECT 127.0.0.1:{port} ") for head in proxy.requests)
+        # kopf's aiohttp tunnels with HTTP/1.1 and Accept-Encoding; Lockstep's http.client with HTTP/1.0
+        kopf_tunnels = [head for head in proxy.requests if "Accept-Encoding" in head]
+        ours = [head for head in proxy.requests if head.startswith(f"CONNECT 127.0.0.1:{port} HTTP/1.0")]
+        assert kopf_tunnels and ours, proxy.requests
+        assert all("Proxy-Authorization: Basic" in head for head in proxy.requests)
+    finally:
+        operator.kill()
+        apps.cleanup()
+        proxy.close()
