@@ -44,16 +44,19 @@ def wall(argv: list[str], env: dict[str, str], runs: int) -> float:
     return statistics.median(times)
 
 
-def import_ms(module: str) -> float:
-    """Cumulative import time of ``module`` in a fresh interpreter (``-X importtime``), in ms."""
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    last = [line for line in done.stderr.splitlines() if re.search(rf"\|\s+{re.escape(module)}$", line)]
-    return int(last[-1].split("|")[1]) / 1000.0
+def import_ms(module: str, runs: int = 5) -> float:
+    """Median cumulative import time of ``module`` in fresh interpreters (``-X importtime``), in ms."""
+    times = []
+    for _ in range(runs):
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        lines = [line for line in done.stderr.splitlines() if re.search(rf"\|\s+{re.escape(module)}$", line)]
+        times.append(int(lines[-1].split("|")[1]) / 1000.0)
+    return statistics.median(times)
 
 
 def main() -> None:
