@@ -53,6 +53,8 @@ class KubeConfig:
     basic_auth: tuple[str, str] | None = field(default=None, repr=False)
     impersonate: tuple[tuple[str, str], ...] = ()
     plugin: CachedCredentials | None = field(default=None, repr=False)
+    ca_field: str = field(default="certificate-authority", repr=False)  # names the fields in TLS errors
+    cert_field: str = field(default="client-certificate", repr=False)
     _ssl: dict[tuple[bytes | None, bytes | None], ssl.SSLContext] = field(default_factory=dict, repr=False)
     _ssl_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -163,12 +165,15 @@ class KubeConfig:
         with self._ssl_lock:
             context = self._ssl.get(key)
             if context is None:
+                static = (creds.cert_pem, creds.key_pem) == (self.client_cert_pem, self.client_key_pem)
                 context = tls_context(
                     self.ca_pem,
                     self.insecure,
                     creds.cert_pem,
                     creds.key_pem,
                     where=self.source,
+                    ca_field=self.ca_field,
+                    cert_field=self.cert_field if static else "the credential plugin's clientCertificateData",
                 )
                 if len(self._ssl) > 4:  # rotated plugin certificates: keep the newest few only
                     self._ssl.clear()

@@ -22,8 +22,8 @@ from typing import Any
 
 import yaml
 
-from core_sync.kube.config import IN_CLUSTER_DIR, KubeConfig, KubeConfigError, NoKubeConfig, tls_context
-from core_sync.kube.credentials import CredentialError
+from core_sync.kube.config import IN_CLUSTER_DIR, KubeConfig, KubeConfigError, NoKubeConfig
+from core_sync.kube.credentials import CredentialError, Credentials
 
 MAX_FILE_BYTES = 4 << 20
 MAX_ALIASES = 100
@@ -239,7 +239,6 @@ def _build(
         raise cluster.fail("proxy-url", f"{proxy_url!r}: only http:// proxies (CONNECT) are supported")
     cert_pem = user.blob("client-certificate-data", "client-certificate")
     key_pem = user.blob("client-key-data", "client-key")
-    source = user_entry.source if user_entry.source == cluster_entry.source else cluster_entry.source
     config = KubeConfig(
         server=server,
         ca_pem=ca_pem,
@@ -249,7 +248,9 @@ def _build(
         token_file=user.path("tokenFile"),
         insecure=insecure,
         namespace=namespace,
-        source=source,
+        source=cluster_entry.source,
+        ca_field=f"{cluster_entry.where}.certificate-authority(-data)",
+        cert_field=f"{user_entry.where}.client-certificate(-data)/client-key(-data)",
         tls_server_name=cluster.string("tls-server-name"),
         proxy_url=proxy_url,
         impersonate=_impersonation(user),
@@ -288,15 +289,7 @@ def _build(
         except CredentialError as error:
             raise KubeConfigError(str(error)) from None
     # Build the TLS context now: a bad certificate, key or CA is a load error naming its field.
-    config._ssl[(cert_pem, key_pem)] = tls_context(
-        ca_pem,
-        insecure,
-        cert_pem,
-        key_pem,
-        where=cluster_entry.source,
-        ca_field=f"{cluster_entry.where}.certificate-authority(-data)",
-        cert_field=f"{user_entry.where}.client-certificate(-data)/client-key(-data)",
-    )
+    config.ssl_context(Credentials(cert_pem=cert_pem, key_pem=key_pem))
     return config
 
 
