@@ -237,7 +237,12 @@ def test_impersonation_from_the_kubeconfig(control_plane: ControlPlane, tmp_path
     admin = yaml.safe_load(control_plane.kubeconfig.read_text())
     user = dict(admin["users"][0]["user"])
     user.update(
-        {"as": "jane", "as-groups": ["devs", "system:authenticated"], "as-user-extra": {"team": ["a"]}}
+        {
+            "as": "jane",
+            "as-uid": "uid-1234",
+            "as-groups": ["devs", "system:authenticated"],
+            "as-user-extra": {"team": ["a"]},
+        }
     )
     admin["users"][0]["user"] = user
     kube = client_for(admin, tmp_path)
@@ -246,7 +251,7 @@ def test_impersonation_from_the_kubeconfig(control_plane: ControlPlane, tmp_path
         {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
     )
     info = review["status"]["userInfo"]
-    assert info["username"] == "jane"
+    assert info["username"] == "jane" and info["uid"] == "uid-1234"
     assert set(info["groups"]) >= {"devs", "system:authenticated"}
     assert info["extra"] == {"team": ["a"]}
 
@@ -258,6 +263,18 @@ def test_tls_server_name_is_the_name_verified(control_plane: ControlPlane, tmp_p
     admin["clusters"][0]["cluster"]["tls-server-name"] = "not-the-apiserver.invalid"
     with pytest.raises(ssl.SSLCertVerificationError, match=r"not-the-apiserver\.invalid"):
         client_for(admin, tmp_path).get("/version")
+
+
+def test_without_the_ca_only_insecure_skip_tls_verify_connects(
+    control_plane: ControlPlane, tmp_path: Path
+) -> None:
+    admin = yaml.safe_load(control_plane.kubeconfig.read_text())
+    cluster = admin["clusters"][0]["cluster"]
+    del cluster["certificate-authority-data"]
+    with pytest.raises(ssl.SSLCertVerificationError):  # the system trust store does not know the test CA
+        client_for(admin, tmp_path).get("/version")
+    cluster["insecure-skip-tls-verify"] = True
+    assert client_for(admin, tmp_path).get("/version")["major"]
 
 
 @pytest.fixture
