@@ -87,13 +87,18 @@ def parse_document(raw: bytes, source: str) -> Any:
     try:
         return yaml.load(raw, Loader=_LimitedLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise KubeConfigError(f"{source}: not valid YAML: {_first_line(exc)}") from None
+        raise KubeConfigError(f"{source}: not valid YAML: {_yaml_reason(exc)}") from None
     except RecursionError:
         raise KubeConfigError(f"{source}: not valid YAML: nested too deeply") from None
 
 
-def _first_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())[:300]
+def _yaml_reason(exc: yaml.YAMLError) -> str:
+    """What is wrong and where, without PyYAML's snippet of the line: the line may hold a token."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        return f"{exc.problem or exc.context or 'invalid YAML'}{where}"
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
 def from_documents(
@@ -236,7 +241,8 @@ def _build(
     insecure = cluster.flag("insecure-skip-tls-verify")
     proxy_url = cluster.string("proxy-url")
     if proxy_url is not None and urllib.parse.urlsplit(proxy_url).scheme != "http":
-        raise cluster.fail("proxy-url", f"{proxy_url!r}: only http:// proxies (CONNECT) are supported")
+        scheme = urllib.parse.urlsplit(proxy_url).scheme or "no scheme"  # the URL may hold a password
+        raise cluster.fail("proxy-url", f"{scheme}: only http:// proxies (CONNECT) are supported")
     cert_pem = user.blob("client-certificate-data", "client-certificate")
     key_pem = user.blob("client-key-data", "client-key")
     config = KubeConfig(

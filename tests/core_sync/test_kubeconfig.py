@@ -238,6 +238,25 @@ def test_malformed_kubeconfig_is_one_error_naming_file_and_field(case: str, tmp_
     assert expected in str(caught.value)
 
 
+def test_errors_never_quote_the_kubeconfig(tmp_path: Path) -> None:
+    """A parse error says what and where, not the line (PyYAML would quote it, token and all): errors of
+    Secret-held kubeconfigs end up in Application status."""
+    broken = {
+        "token": "apiVersion: v1\nusers:\n- name: u\n  user: {token: s3cr3t-value\n",
+        "indent": "users:\n- name: u\n  user: {token: s3cr3t-value}\n bad: [s3cr3t-value\n",
+        "proxy": yaml.safe_dump(
+            kubeconfig(cluster={"server": "https://h:1", "proxy-url": "socks5://u:s3cr3t-value@h:1"})
+        ),
+    }
+    for case, text in broken.items():
+        with pytest.raises(KubeConfigError) as caught:
+            KubeConfig.load(write(tmp_path / case, text))
+        assert "s3cr3t" not in str(caught.value), case
+        assert str(tmp_path / case) in str(caught.value)
+    with pytest.raises(KubeConfigError, match="at line 5, column 1"):
+        KubeConfig.load(tmp_path / "token")
+
+
 def test_unreadable_kubeconfig_file(tmp_path: Path) -> None:
     path = write(tmp_path / "config", kubeconfig())
     path.chmod(0)
