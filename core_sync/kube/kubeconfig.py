@@ -123,7 +123,9 @@ def from_documents(
         if value not in (None, "") and not isinstance(value, str):
             raise KubeConfigError(f"{source}: current-context: must be a string")
         current = current or value or None
-    files = ", ".join(source for source, data, _ in documents if data) or "<no kubeconfig>"
+    files = ", ".join(source for source, data, _ in documents if data)
+    if not files:
+        raise KubeConfigError(f"{', '.join(source for source, _, _ in documents)}: the kubeconfig is empty")
     name = context or current
     if not name:
         raise KubeConfigError(f"{files}: no current-context is set and no context was given")

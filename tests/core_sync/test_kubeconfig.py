@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core_sync.cli import main as lockstep
 from core_sync.kube import KubeConfig, KubeConfigError
@@ -159,6 +161,7 @@ def _bad_pem_user() -> dict[str, Any]:
 
 
 MALFORMED: dict[str, tuple[Any, str]] = {
+    "empty": ("", "the kubeconfig is empty"),
     "not-yaml": ("clusters: [\n  - {name: x\n", "not valid YAML"),
     "not-a-mapping": ("- just\n- a list\n", "must be a mapping"),
     "clusters-not-a-list": ({**kubeconfig(), "clusters": {"main": {}}}, "clusters: must be a list"),
@@ -292,3 +295,98 @@ def test_every_command_says_which_file_and_field_is_malformed(
         assert code in (1, 2), (case, code, err)
         assert str(path) in err and expected in err, (case, err)
         assert "Traceback" not in err and out == "", (case, out)
+
+
+# -- fuzzing: whatever the document, a KubeConfig or one KubeConfigError ----------------------------------
+JUNK = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12) | st.just("main"),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+FIELDS = st.sampled_from(
+    [
+        ("clusters", 0, "cluster", "server"),
+        ("clusters", 0, "cluster", "certificate-authority-data"),
+        ("clusters", 0, "cluster", "insecure-skip-tls-verify"),
+        ("clusters", 0, "cluster", "proxy-url"),
+        ("clusters", 0, "cluster", "tls-server-name"),
+        ("clusters", 0, "cluster", None),
+        ("clusters", 0, None, None),
+        ("users", 0, "user", "token"),
+        ("users", 0, "user", "client-key-data"),
+        ("users", 0, "user", "as-groups"),
+        ("users", 0, "user", "as-user-extra"),
+        ("users", 0, "user", "exec"),
+        ("users", 0, "user", "auth-provider"),
+        ("users", 0, "user", None),
+        ("contexts", 0, "context", "cluster"),
+        ("contexts", 0, "context", "user"),
+        ("contexts", 0, "context", "namespace"),
+        ("contexts", 0, None, None),
+        ("current-context", None, None, None),
+        ("users", None, None, None),
+    ]
+)
+
+
+def _mutate(doc: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    section, index, body, key = path
+    if index is None:
+        doc[section] = value
+    elif body is None:
+        doc[section][index] = value
+    elif key is None:
+        doc[section][index][body] = value
+    else:
+        doc[section][index][body][key] = value
+    return doc
+
+
+@settings(max_examples=int(os.environ.get("LOCKSTEP_PROPERTY_EXAMPLES", "100")), deadline=None)
+@given(mutations=st.lists(st.tuples(FIELDS, JUNK), min_size=1, max_size=4))
+def test_fuzzed_kubeconfigs_load_or_fail_with_one_error(mutations: list[tuple[Any, Any]]) -> None:
+    doc = kubeconfig(
+        user={"client-certificate-data": b64(LEAF.cert_pem), "client-key-data": b64(LEAF.key_pem)}
+    )
+    for path, value in mutations:
+        try:
+            doc = _mutate(doc, path, value)
+        except (TypeError, KeyError, IndexError):
+            break  # an earlier mutation replaced the container: keep what we have
+    try:
+        # no exec (it would run the command), no files (random paths): everything else is parsed
+        KubeConfig.from_dict(doc, source="fuzz", allow_exec=False, allow_files=False).credentials()
+    except KubeConfigError as error:
+        assert str(error).startswith("fuzz")
+
+
+@settings(max_examples=int(os.environ.get("LOCKSTEP_PROPERTY_EXAMPLES", "100")), deadline=None)
+@given(raw=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+def test_fuzzed_bytes_parse_or_fail_with_one_error(raw: bytes) -> None:
+    from core_sync.kube.kubeconfig import parse_document
+
+    try:
+        doc = parse_document(raw, "fuzz")
+        KubeConfig.from_dict(doc, source="fuzz", allow_exec=False, allow_files=False)
+    except KubeConfigError as error:
+        assert str(error).startswith("fuzz")
+
+
+@settings(max_examples=int(os.environ.get("LOCKSTEP_PROPERTY_EXAMPLES", "100")), deadline=None)
+@given(
+    section=st.dictionaries(
+        st.sampled_from(
+            ["apiVersion", "command", "args", "env", "interactiveMode", "installHint", "provideClusterInfo"]
+        ),
+        JUNK | st.just(V1),
+        max_size=7,
+    )
+)
+def test_fuzzed_exec_sections_parse_or_fail_with_one_error(section: dict[str, Any]) -> None:
+    from core_sync.kube.credentials import CredentialError
+    from core_sync.kube.exec_plugin import ExecSpec
+
+    try:
+        ExecSpec.parse(section, "exec", None)
+    except CredentialError as error:
+        assert str(error).startswith("exec")
