@@ -24,7 +24,7 @@ from core_sync.kube.credentials import CachedCredentials, CredentialError, Crede
 
 API_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
 INTERACTIVE_MODES = ("Never", "IfAvailable", "Always")
-TIMEOUT_S = 120.0
+TIMEOUT_S = 120.0  # unattended runs only: a person at an interactive prompt takes their time
 MAX_OUTPUT = 1 << 20
 DOCS = "https://kubernetes.io/docs/reference/access-authn-authz/authentication/#client-go-credential-plugins"
 
@@ -136,7 +136,7 @@ class ExecPlugin(CachedCredentials):
                 stdout=subprocess.PIPE,
                 stderr=None if interactive else subprocess.PIPE,
                 env=env,
-                timeout=TIMEOUT_S,
+                timeout=None if interactive else TIMEOUT_S,
                 check=False,
             )
         except subprocess.TimeoutExpired as exc:
