@@ -87,15 +87,12 @@ def load_registry(settings: OperatorSettings) -> Any:
 def register_controller(register: Callable[..., Any], registry: Any, settings: OperatorSettings) -> None:
     """Call ``register(registry, settings)``, or ``register(registry)`` for one that takes no settings."""
     try:
-        parameters = inspect.signature(register).parameters.values()
-    except (TypeError, ValueError):
-        parameters = None
-    takes_settings = (
-        parameters is None
-        or len(list(parameters)) >= 2
-        or any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters or ())
-    )
-    if takes_settings:
+        parameters = list(inspect.signature(register).parameters.values())
+    except (TypeError, ValueError):  # no signature to read (a C callable): try the full form
+        register(registry, settings)
+        return
+    variadic = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters)
+    if variadic or len(parameters) >= 2:
         register(registry, settings)
     else:
         register(registry)
