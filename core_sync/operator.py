@@ -40,7 +40,11 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("--context", help="kubeconfig context (default: current-context)")
     parser.add_argument("-n", "--namespace", action="append", default=[], help="watch only these namespaces")
-    parser.add_argument("--peering", metavar="NAME", help="coordinate replicas through kopf peering NAME")
+    parser.add_argument(
+        "--peering",
+        metavar="NAME",
+        help="coordinate replicas through kopf peering NAME (CRDs: crds/kopf-peering.yaml)",
+    )
     parser.add_argument("--priority", type=int, default=0, help="peering priority of this replica")
     parser.add_argument(
         "--http",
