@@ -81,12 +81,18 @@ class Reconciler:
         source: GitSource | None = None,
         watch_drift: bool = True,
         tenancy: TenancyPolicy | None = None,
+        *,
+        allow_kubeconfig_exec: bool = False,
     ) -> None:
+        """``allow_kubeconfig_exec``: let kubeconfig Secrets run credential plugins in the operator
+        (``--insecure-kubeconfig-exec``; off by default, as in Flux: a Secret's author would run
+        commands in the operator)."""
         self.client = client
+        self.allow_kubeconfig_exec = allow_kubeconfig_exec
         self.source = source or GitSource()
         self.concurrency = int(os.environ.get("LOCKSTEP_KUBE_CONCURRENCY", "16"))
         self.local = Cluster(client, concurrency=self.concurrency)
-        self.tenancy = tenancy if tenancy is not None else TenancyPolicy.from_env()
+        self.tenancy = tenancy if tenancy is not None else TenancyPolicy()
         self._tenants: dict[str, Cluster] = {}  # impersonated local clusters by user name
         self.apps: dict[inv.AppRef, AppState] = {}
         self.drift = DriftWatcher(client, self.on_drift) if watch_drift else None
@@ -131,23 +137,27 @@ class Reconciler:
         secret_ref = (spec.get("destination") or {}).get("kubeconfigSecretRef")
         if not secret_ref:
             return self.local
-        data = self.read_secret(ref.namespace, secret_ref["name"])
-        key = secret_ref.get("key") or ("value" if "value" in data else "kubeconfig")
-        if key not in data:
-            raise SyncFailed(
-                "KubeconfigInvalid", f"Secret {ref.namespace}/{secret_ref['name']} has no key {key!r}"
-            )
-        import yaml
-
-        from core_sync import limits
-
         where = f"Secret {ref.namespace}/{secret_ref['name']}"
         try:
-            loaded = limits.safe_load(data[key].decode("utf-8", "replace"))
-        except (yaml.YAMLError, limits.LimitExceeded) as error:
-            reason = str(error) if isinstance(error, limits.LimitExceeded) else "invalid YAML"
-            raise SyncFailed("KubeconfigInvalid", f"{where} key {key!r}: {reason}") from None
-        config = KubeConfig.from_dict(loaded, source=where)
+            data = self.read_secret(ref.namespace, secret_ref["name"])
+        except ApiError as error:
+            raise SyncFailed("KubeconfigInvalid", f"{where}: {error.message}") from None
+        key = secret_ref.get("key") or ("value" if "value" in data else "kubeconfig")
+        if key not in data:
+            raise SyncFailed("KubeconfigInvalid", f"{where} has no key {key!r}")
+        from core_sync.kube import KubeConfigError
+        from core_sync.kube.kubeconfig import parse_document
+
+        try:
+            config = KubeConfig.from_dict(
+                parse_document(data[key], f"{where} key {key!r}"),
+                source=f"{where} key {key!r}",
+                allow_exec=self.allow_kubeconfig_exec,
+                allow_files=False,
+            )
+            config.credentials()  # a credential plugin that cannot run is a kubeconfig error, said now
+        except KubeConfigError as error:
+            raise SyncFailed("KubeconfigInvalid", str(error)) from None
         return Cluster(KubeClient(config))
 
     def forget(self, ref: inv.AppRef) -> None:
@@ -227,6 +237,14 @@ class Reconciler:
         return True
 
     def _sync(self, app: dict[str, Any], ref: inv.AppRef, state: AppState) -> SyncResult:
+        from core_sync.kube import KubeConfigError
+
+        try:
+            return self._sync_revision(app, ref, state)
+        except KubeConfigError as error:  # a credential plugin that worked before failed when asked again
+            raise SyncFailed("KubeconfigInvalid", str(error)) from None
+
+    def _sync_revision(self, app: dict[str, Any], ref: inv.AppRef, state: AppState) -> SyncResult:
         meta, spec = app["metadata"], app.get("spec") or {}
         for dep in spec.get("dependsOn") or []:
             dep_ns = dep.get("namespace") or ref.namespace

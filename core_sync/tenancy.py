@@ -10,13 +10,10 @@ refuses references that leave the Application's namespace.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-DEFAULT_SA_ENV = "LOCKSTEP_DEFAULT_SERVICE_ACCOUNT"
-NO_CROSS_NS_ENV = "LOCKSTEP_NO_CROSS_NAMESPACE_REFS"
 ACCESS_DENIED = "AccessDenied"
 
 
@@ -26,17 +23,10 @@ class CrossNamespaceRef(ValueError):
 
 @dataclass(frozen=True)
 class TenancyPolicy:
-    """The operator-wide tenancy flags."""
+    """The operator-wide tenancy flags (built from :class:`core_sync.operator_settings.OperatorSettings`)."""
 
     default_service_account: str | None = None
     no_cross_namespace_refs: bool = False
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> TenancyPolicy:
-        return cls(
-            default_service_account=environ.get(DEFAULT_SA_ENV) or None,
-            no_cross_namespace_refs=environ.get(NO_CROSS_NS_ENV, "") in ("1", "true"),
-        )
 
     def service_account(self, spec: Mapping[str, Any]) -> str | None:
         """The ServiceAccount that syncs an Application: its own, else the default, else none (the

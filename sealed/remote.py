@@ -70,6 +70,7 @@ class ProxyController:
 
         try:
             config = KubeConfig.load(kubeconfig, context)
+            config.credentials()  # a credential plugin that cannot run: said now, with its install hint
             self.client = KubeClient(config)
         except (KubeConfigError, ValueError) as error:
             raise FormatError(f"cannot reach the cluster: {error}") from None

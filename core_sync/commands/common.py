@@ -42,7 +42,8 @@ def add_cluster_args(p: argparse.ArgumentParser) -> None:
 
 
 def client(args: argparse.Namespace) -> Any:
-    """A client for the selected kubeconfig context; raises ``KubeConfigError``/``ValueError``."""
+    """A client on ``--kubeconfig``/``--context``; raises :class:`KubeConfigError` (a ``ValueError``)
+    naming the file and field for a malformed kubeconfig, or a credential plugin that cannot run."""
     from core_sync.kube import KubeClient, KubeConfig
     from core_sync.status import parse_duration
 
@@ -52,7 +53,9 @@ def client(args: argparse.Namespace) -> Any:
         raise ValueError(f"--request-timeout: {invalid}") from None
     if timeout <= 0:
         raise ValueError(f"--request-timeout {args.request_timeout!r} must be positive")
-    return KubeClient(KubeConfig.load(args.kubeconfig, args.context), timeout=timeout)
+    config = KubeConfig.load(args.kubeconfig, args.context)
+    config.credentials()  # run a credential plugin now: its failure is a kubeconfig error, not a traceback
+    return KubeClient(config, timeout=timeout)
 
 
 def check_dns_label(value: str, what: str) -> None:

@@ -38,10 +38,17 @@ def _render(args: argparse.Namespace) -> int:
     namespace = args.namespace or "default"
     no_cluster = ""
     if not args.offline:
+        from core_sync.kube import NoKubeConfig
+
         try:
             kube = common.client(args)
             namespace = args.namespace or kube.config.namespace
+        except NoKubeConfig as problem:
+            no_cluster = str(problem)  # no cluster configured: stages that need one report it
         except (OSError, ValueError) as problem:
+            if args.kubeconfig:
+                common.error(str(problem))  # a kubeconfig named on the command line must work
+                return common.EXIT_ERROR
             # Plain manifests render without a cluster; say why there is none instead of hiding it.
             no_cluster = str(problem)
             common.warning(f"no cluster access: {no_cluster}")

@@ -6,6 +6,7 @@ Paths are explicit (``/api/v1/namespaces/x/configmaps``): resolving kinds to pat
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import socket
@@ -16,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from core_sync.kube.config import KubeConfig
+from core_sync.kube.credentials import Credentials
 
 JSON = "application/json"
 APPLY_PATCH = "application/apply-patch+yaml"
@@ -83,8 +85,24 @@ def describe_transport_error(error: BaseException) -> str:
     return error.__class__.__name__
 
 
+class _HTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS that verifies the server as ``server_name`` (kubeconfig ``tls-server-name``) when set."""
+
+    def __init__(self, *args: Any, server_name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._server_name = server_name
+
+    def connect(self) -> None:
+        http.client.HTTPConnection.connect(self)  # TCP, and the proxy's CONNECT tunnel when set
+        name = self._server_name or getattr(self, "_tunnel_host", None) or self.host
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=name)  # type: ignore[attr-defined]
+
+
 class KubeClient:
-    """Thin REST transport bound to one :class:`KubeConfig`."""
+    """Thin REST transport bound to one :class:`KubeConfig`.
+
+    A 401 with credentials that can change (a credential plugin, a token file) refreshes them and
+    retries the request once, as client-go's exec authenticator does on its next request."""
 
     def __init__(
         self,
@@ -120,24 +138,41 @@ class KubeClient:
     def impersonated_user(self) -> str | None:
         return self.extra_headers.get("Impersonate-User")
 
-    def _headers(self) -> dict[str, str]:
-        return {
-            "Accept": JSON,
-            "User-Agent": self.user_agent,
-            **self.config.auth_header(),
-            **self.extra_headers,
-        }
+    def _open(self, creds: Credentials, timeout: float) -> http.client.HTTPConnection:
+        """A new connection presenting ``creds``' client certificate, through the proxy when set."""
+        host, port = self._host, self._port
+        proxy = urllib.parse.urlsplit(self.config.proxy_url) if self.config.proxy_url else None
+        if proxy is not None:
+            host, port = proxy.hostname or "", proxy.port or 80
+        conn: http.client.HTTPConnection
+        if self._https:
+            conn = _HTTPSConnection(
+                host,
+                port,
+                timeout=timeout,
+                context=self.config.ssl_context(creds),
+                server_name=self.config.tls_server_name,
+            )
+        else:
+            conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        if proxy is not None:
+            headers = {}
+            if proxy.username is not None:
+                pair = f"{urllib.parse.unquote(proxy.username)}:{urllib.parse.unquote(proxy.password or '')}"
+                headers["Proxy-Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+            conn.set_tunnel(self._host, self._port, headers=headers)
+        return conn
 
-    def _connection(self) -> http.client.HTTPConnection:
+    def _connection(self, creds: Credentials) -> http.client.HTTPConnection:
         conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
+        identity = (creds.cert_pem, creds.key_pem)
+        if conn is not None and getattr(self._local, "identity", None) != identity:
+            self._drop_connection()  # a plugin rotated the client certificate: new TLS session
+            conn = None
         if conn is None:
-            if self._https:
-                conn = http.client.HTTPSConnection(
-                    self._host, self._port, timeout=self.timeout, context=self.config.ssl_context()
-                )
-            else:
-                conn = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
+            conn = self._open(creds, self.timeout)
             self._local.conn = conn
+            self._local.identity = identity
         return conn
 
     def _drop_connection(self) -> None:
@@ -145,6 +180,32 @@ class KubeClient:
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+    def _send(
+        self,
+        conn: http.client.HTTPConnection,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes | None,
+    ) -> None:
+        """``conn.request`` with headers that may repeat (``Impersonate-Group``)."""
+        conn.putrequest(method, target, skip_accept_encoding=True)
+        for name, value in headers:
+            conn.putheader(name, value)
+        if body is not None:
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+
+    def _headers(self, creds: Credentials, accept: str, content_type: str | None) -> list[tuple[str, str]]:
+        own = self.config.headers(creds)
+        if "Impersonate-User" in self.extra_headers:
+            # A tenant's identity replaces the kubeconfig's ``as``: the two do not nest.
+            own = [(name, value) for name, value in own if not name.startswith("Impersonate-")]
+        headers = [("Accept", accept), ("User-Agent", self.user_agent), *own, *self.extra_headers.items()]
+        if content_type is not None:
+            headers.append(("Content-Type", content_type))
+        return headers
 
     def url(self, path: str, params: Mapping[str, Any] | None = None) -> str:
         query = {k: v for k, v in (params or {}).items() if v is not None}
@@ -161,29 +222,36 @@ class KubeClient:
         content_type: str = JSON,
         accept: str = JSON,
     ) -> tuple[int, bytes]:
-        """One request; retries once on a connection the server closed while idle."""
-        headers = {**self._headers(), "Accept": accept}
-        if body is not None:
-            headers["Content-Type"] = content_type
+        """One request; retries once on a connection the server closed while idle, and once after a 401
+        with refreshed credentials."""
         target = self.url(path, params)
-        for attempt in (1, 2):
-            conn = self._connection()
+        creds = self.config.credentials()
+        refreshed = False
+        attempt = 1
+        while True:
+            conn = self._connection(creds)
             try:
-                conn.request(method, target, body=body, headers=headers)
+                headers = self._headers(creds, accept, None if body is None else content_type)
+                self._send(conn, method, target, headers, body)
                 response = conn.getresponse()
                 data = response.read()
-                return response.status, data
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as error:
                 self._drop_connection()
                 if attempt == 2:
                     raise ApiUnreachable(self.config.server, describe_transport_error(error)) from error
+                attempt += 1
+                continue
             except (OSError, http.client.HTTPException) as error:
                 self._drop_connection()
                 raise ApiUnreachable(self.config.server, describe_transport_error(error)) from error
             except Exception:
                 self._drop_connection()
                 raise
-        raise AssertionError("unreachable")
+            if response.status == 401 and not refreshed and self.config.refreshable:
+                creds = self.config.credentials(refresh=True, rejected=creds)
+                refreshed = True
+                continue
+            return response.status, data
 
     def request(
         self,
@@ -239,18 +307,24 @@ class KubeClient:
             "allowWatchBookmarks": "true",
             **params,
         }
-        if self._https:
-            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-                self._host, self._port, timeout=timeout_seconds + 10, context=self.config.ssl_context()
-            )
-        else:
-            conn = http.client.HTTPConnection(self._host, self._port, timeout=timeout_seconds + 10)
-        try:
+        creds = self.config.credentials()
+        for attempt in (1, 2):
+            conn = self._open(creds, timeout_seconds + 10)
             try:
-                conn.request("GET", self.url(path, query), headers=self._headers())
+                self._send(conn, "GET", self.url(path, query), self._headers(creds, JSON, None), None)
                 response = conn.getresponse()
             except (OSError, http.client.HTTPException) as error:
+                conn.close()
                 raise ApiUnreachable(self.config.server, describe_transport_error(error)) from error
+            except BaseException:
+                conn.close()
+                raise
+            if response.status == 401 and attempt == 1 and self.config.refreshable:
+                conn.close()
+                creds = self.config.credentials(refresh=True, rejected=creds)
+                continue
+            break
+        try:
             if response.status >= 300:
                 raise ApiError(response.status, "WATCH", path, response.read(), server=self.config.server)
             while True:

@@ -284,6 +284,11 @@ class ControlPlane:
 
     # -- helpers for tests -----------------------------------------------------------------------------
     @property
+    def ca_pem(self) -> bytes:
+        """The CA that signed the API server's serving certificate (what a kubeconfig trusts)."""
+        return self._serving_ca
+
+    @property
     def client(self) -> KubeClient:
         """An admin REST client (``system:masters``)."""
         if self._client is None:

@@ -47,9 +47,12 @@ class Operator:
         namespaces: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
         args: tuple[str, ...] = (),
+        stdin: int | None = None,
     ) -> None:
+        """``args`` follow ``--controllers application``: a later ``--controllers`` overrides it."""
         self.extra_env = env or {}
         self.args = args
+        self.stdin = stdin
         self.control_plane = control_plane
         self.workdir = workdir
         self.namespaces = namespaces
@@ -77,6 +80,7 @@ class Operator:
                     *self.args,
                 ],
                 env=env,
+                stdin=self.stdin,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

@@ -57,10 +57,14 @@ def test_service_account_is_the_applications_own_else_the_default() -> None:
     assert impersonated_user("team-a", "deployer") == "system:serviceaccount:team-a:deployer"
 
 
-def test_policy_from_the_environment_the_operator_sets() -> None:
-    env = {"LOCKSTEP_DEFAULT_SERVICE_ACCOUNT": "d", "LOCKSTEP_NO_CROSS_NAMESPACE_REFS": "1"}
-    assert TenancyPolicy.from_env(env) == TenancyPolicy("d", True)
-    assert TenancyPolicy.from_env({}) == TenancyPolicy(None, False)
+def test_policy_from_the_operator_flags() -> None:
+    from core_sync.operator import build_parser
+    from core_sync.operator_settings import OperatorSettings
+
+    parse = build_parser("lockstep operator").parse_args
+    flags = ["--default-service-account", "d", "--no-cross-namespace-refs"]
+    assert OperatorSettings.from_args(parse(flags)).tenancy() == TenancyPolicy("d", True)
+    assert OperatorSettings.from_args(parse([])).tenancy() == TenancyPolicy(None, False)
 
 
 def test_every_reference_leaving_the_namespace_is_found() -> None:
