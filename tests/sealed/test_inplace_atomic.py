@@ -241,7 +241,9 @@ def test_ten_thousand_deep_json_is_a_clear_error(sealing_key: SealingKey, tmp_pa
     (tmp_path / "deep.json").write_bytes(deep)
     in_place = _seal(sealing_key, str(tmp_path))
     assert in_place.returncode == 1
-    assert f"error: {tmp_path / 'deep.json'}: invalid JSON: nesting deeper than 256".encode() in in_place.stderr
+    assert (
+        f"error: {tmp_path / 'deep.json'}: invalid JSON: nesting deeper than 256".encode() in in_place.stderr
+    )
 
 
 def test_output_file_errors_name_the_file(sealing_key: SealingKey, tmp_path: Path) -> None:
