@@ -14,6 +14,7 @@ import pyrage
 import pytest
 import yaml
 
+from core_sync.testing import ControlPlane, GitServer
 from core_sync.testing.oracles import sops_encrypt
 from tests.core_sync.test_engine_cli import lockstep
 
@@ -113,3 +114,32 @@ def test_render_reports_a_broken_kubeconfig_instead_of_hiding_it(tmp_path: Path)
     failed = lockstep("render", str(tmp_path), env={**_env(tmp_path), "KUBECONFIG": str(broken)})
     assert failed.returncode == 1
     assert "'nowhere' not found" in failed.stderr.splitlines()[-1]
+
+
+def test_diff_and_sync_take_identities_from_sops_secret(
+    control_plane: ControlPlane, namespace: str, git_server: GitServer, tmp_path: Path
+) -> None:
+    """--sops-secret names a Secret in the target namespace whose *.agekey entries decrypt the repo."""
+    repo, identity = _encrypted_repo(tmp_path)
+    control_plane.client.create(
+        f"/api/v1/namespaces/{namespace}/secrets",
+        {"metadata": {"name": "age-keys"}, "stringData": {"identity.agekey": str(identity)}},
+    )
+    env = {
+        **_env(tmp_path),
+        "KUBECONFIG": str(control_plane.kubeconfig),
+        "LOCKSTEP_CACHE": str(tmp_path / "c"),
+    }
+    without = lockstep("diff", str(repo), "-n", namespace, env=env)
+    assert without.returncode == 2 and "--sops-secret" in without.stderr
+    diff = lockstep("diff", str(repo), "-n", namespace, "--sops-secret", "age-keys", env=env)
+    assert diff.returncode == 1, diff.stderr
+    assert "settings" in diff.stdout and PASSWORD not in diff.stdout
+    url = git_server.create_repo(
+        "sops-secret", {"deploy/settings.yaml": (repo / "settings.yaml").read_text()}
+    )
+    sync = ["sync", "--repo", url, "--path", "deploy", "-n", namespace, "--sops-secret", "age-keys"]
+    synced = lockstep(*sync, env=env)
+    assert synced.returncode == 0, synced.stderr
+    live_cm = control_plane.client.get(f"/api/v1/namespaces/{namespace}/configmaps/settings")
+    assert live_cm["data"] == {"api_token": PASSWORD, "mode": "strict-mode"}
