@@ -299,6 +299,7 @@ TEMPLATE_BOMBS = {
     ),
     "fromJson": ("{{(fromJson .deep).x}}", "fromJson: nesting deeper than 256 levels"),
     "fromYaml": ("{{fromYaml .bomb}}", "fromYaml: excessive aliasing"),
+    "jwk": ("{{jwkPublicKeyPem .deep}}", "error calling jwkPublicKeyPem: failed to parse JWK"),
 }
 
 
