@@ -313,6 +313,9 @@ def test_sync_of_an_escaping_repository_applies_nothing(
     result = run_cli("sync", "--repo", url, "--path", "deploy", "-n", namespace, env=env)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert f"deploy/kustomization.yaml: resources: '{climb}' leaves the repository" in result.stderr
+    by_path = run_cli("sync", "--repo", url, "--path", "deploy/../..", "-n", namespace, env=env)
+    assert by_path.returncode == 1 and "Traceback" not in by_path.stderr
+    assert "path 'deploy/../..' leaves the repository" in by_path.stderr
     listed = control_plane.client.get(f"/api/v1/namespaces/{namespace}/configmaps")
     assert not {"good", "stolen"} & {item["metadata"]["name"] for item in listed["items"]}
 
