@@ -16,8 +16,6 @@ from pathlib import Path
 
 from core_sync.limits import MAX_FILE_BYTES
 
-SKIPPED_DIRS = frozenset({".git"})  # Git's own data: never part of a build, and large
-
 
 class ConfinementError(Exception):
     """A path escapes its root or is not a readable regular file; ``path`` is relative to the root."""
@@ -48,7 +46,9 @@ def local_root(directory: Path) -> Path:
 def check_tree(directory: Path, root: Path) -> None:
     """Refuse a tree (``directory``, inside ``root``; both resolved) holding an absolute symlink, a symlink
     leaving ``root``, a symlink loop or a special file (FIFO, socket, device). Symlinked directories are
-    not descended (their targets are inside ``root`` and checked where they are built from)."""
+    not descended (their targets are inside ``root`` and checked where they are built from). Hidden
+    entries (``.git``, ``.venv``, ...) are skipped as the build skips them; a kustomization that names
+    one has that reference checked on its own."""
     for entry in _entries(directory, root):
         check_entry(entry, root)
 
@@ -62,9 +62,11 @@ def _entries(directory: Path, root: Path) -> Iterator[Path]:
         except OSError as exc:
             raise ConfinementError(relative(directory, root), f"cannot list: {exc.strerror}") from None
         for child in children:
+            if child.name.startswith("."):
+                continue
             path = Path(child.path)
             yield path
-            if child.is_dir(follow_symlinks=False) and child.name not in SKIPPED_DIRS:
+            if child.is_dir(follow_symlinks=False):
                 stack.append(path)
 
 

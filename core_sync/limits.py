@@ -1,4 +1,4 @@
-"""Limits every parser of user input obeys: size, nesting depth, YAML alias expansion, JSON depth.
+"""Limits every parser of user input obeys: size, nesting depth, YAML alias expansion, template work.
 
 Why: a repository, a Secret or a file given to the CLI is hostile input. A YAML "billion laughs" is a few
 hundred bytes that aliases expand to a billion nodes, and deep nesting exhausts Python's stack. These
@@ -19,8 +19,6 @@ MAX_FILE_BYTES = 16 * 1024 * 1024  # one file read from a source, or one input g
 MAX_DEPTH = 256  # nesting of mappings/sequences (YAML or JSON); Kubernetes objects stay far below
 # Nodes YAML aliases may add beyond the document's own nodes (sops refuses "excessive aliasing" too).
 MAX_ALIAS_NODES = 100_000
-
-
 # Go templates (ESO target templates, SealedSecret spec.template): Kubernetes caps a Secret at 1 MiB.
 MAX_TEMPLATE_OUTPUT = 1024 * 1024  # characters one execution (or one function result) may produce
 MAX_TEMPLATE_STEPS = 1_000_000  # actions, range iterations and function calls in one execution

@@ -313,6 +313,9 @@ def test_sync_of_an_escaping_repository_applies_nothing(
     result = run_cli("sync", "--repo", url, "--path", "deploy", "-n", namespace, env=env)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert f"deploy/kustomization.yaml: resources: '{climb}' leaves the repository" in result.stderr
+    by_path = run_cli("sync", "--repo", url, "--path", "deploy/../..", "-n", namespace, env=env)
+    assert by_path.returncode == 1 and "Traceback" not in by_path.stderr
+    assert "path 'deploy/../..' leaves the repository" in by_path.stderr
     listed = control_plane.client.get(f"/api/v1/namespaces/{namespace}/configmaps")
     assert not {"good", "stolen"} & {item["metadata"]["name"] for item in listed["items"]}
 
@@ -347,3 +350,17 @@ def test_application_path_and_kustomization_escapes_fail_in_status(
     )
     listed = control_plane.client.get(f"/api/v1/namespaces/{apps.namespace}/configmaps")
     assert not {"good", "stolen"} & {item["metadata"]["name"] for item in listed["items"]}
+
+
+def test_hidden_entries_are_not_read_unless_referenced(tmp_path: Path) -> None:
+    """A work tree's `.venv` holds absolute symlinks: the build never reads hidden entries, so they pass;
+    a kustomization naming one has it checked like any reference."""
+    write(tmp_path, "a.yaml", cm("a"))
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "python").symlink_to("/usr/bin/python3")
+    os.mkfifo(tmp_path / ".pipe")
+    assert [b.obj["metadata"]["name"] for b in build(tmp_path)] == ["a"]
+    write(tmp_path, "k/kustomization.yaml", "resources: [../.venv/bin/python]\n")
+    error = refused(tmp_path)
+    assert error.path == "k/kustomization.yaml"
+    assert error.reason == "resources: '../.venv/bin/python' leaves the repository"

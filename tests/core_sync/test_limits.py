@@ -10,6 +10,7 @@ import os
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -243,10 +244,15 @@ def test_sops_stage_refuses_alias_bomb_file_text() -> None:
 
 
 @pytest.fixture(scope="module")
-def sealing_cert(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sealing(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from tests.sealed.conftest import make_sealing_key
 
-    return make_sealing_key(tmp_path_factory.mktemp("seal"), "limits").cert_path
+    return make_sealing_key(tmp_path_factory.mktemp("seal"), "limits")
+
+
+@pytest.fixture(scope="module")
+def sealing_cert(sealing: Any) -> Path:
+    return Path(sealing.cert_path)
 
 
 SEAL_INPUTS = {
@@ -299,6 +305,7 @@ TEMPLATE_BOMBS = {
     ),
     "fromJson": ("{{(fromJson .deep).x}}", "fromJson: nesting deeper than 256 levels"),
     "fromYaml": ("{{fromYaml .bomb}}", "fromYaml: excessive aliasing"),
+    "jwk": ("{{jwkPublicKeyPem .deep}}", "error calling jwkPublicKeyPem: failed to parse JWK"),
 }
 
 
@@ -323,3 +330,20 @@ def test_ordinary_templates_are_untouched() -> None:
         Template("{{range $i, $v := .}}{{$i}}={{$v | repeat 2}};{{end}}").execute(["a", "b"]) == "0=aa;1=bb;"
     )
     assert json.loads(Template("{{toJson (until 5)}}").execute({})) == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("template", ["{{range 1000000000}}{{.}}{{end}}", '{{repeat 1000000000 "x"}}'])
+def test_sealed_spec_template_bomb(sealing: Any, template: str) -> None:
+    """The SealedSecret controller's `spec.template.data` runs on this engine: the limits hold there."""
+    key = sealing
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "shop"}}
+    secret["data"] = {"password": "czNjcjN0"}
+    sealed = run("seal", "--cert", str(key.cert_path), stdin=json.dumps(secret).encode())
+    assert sealed.returncode == 0, sealed.stderr
+    obj = json.loads(sealed.stdout)
+    obj["spec"]["template"]["data"] = {"bomb": template}
+    args = ("seal", "--recovery-unseal", "--recovery-private-key", str(key.key_path))
+    result = run(*args, stdin=json.dumps(obj).encode())
+    assert result.returncode == 1 and result.stdout == ""
+    assert "spec.template.data.bomb" in result.stderr and "limit" in result.stderr
+    assert "s3cr3t" not in result.stderr
