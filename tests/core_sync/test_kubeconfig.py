@@ -226,7 +226,7 @@ MALFORMED: dict[str, tuple[Any, str]] = {
     "alias-bomb": (
         "a: &a [x, x, x, x, x, x, x, x, x]\n"
         + "".join(f"{chr(i + 1)}: &{chr(i + 1)} [{', '.join(['*' + chr(i)] * 9)}]\n" for i in range(97, 110)),
-        "more than 100 YAML aliases",
+        "excessive aliasing",
     ),
 }
 
