@@ -24,7 +24,6 @@ from core_sync.kube import ApiError, KubeClient
 from core_sync.testing import ControlPlane, GitServer, OpenBao
 from tests.core_sync.conftest import Apps, Operator, configmap, wait_for
 from tests.core_sync.test_secret_stages import _seal_secret, _sealing_key, _sops_encrypt
-from tests.core_sync.test_secret_stages import age_identity as age_identity  # the fixture
 from tests.external.es_helpers import (
     kv_put,
     make_secret,
