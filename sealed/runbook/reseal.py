@@ -1,0 +1,204 @@
+"""Re-encrypting every SealedSecret in one file to the newest key, keeping the file's bytes otherwise.
+
+Why substitution and not re-rendering: a repo's files are JSON or YAML, one or many documents, written by
+kubeseal or by hand, with comments and other objects beside the SealedSecrets. Each sealed value is a long
+base64 string of random bytes, so it is unique in the file: replacing each old value's text with the new
+value's text changes nothing else — no re-indenting, no reordering, no lost comments. The result is parsed
+again and checked item by item; if a value cannot be found verbatim (e.g. a YAML block scalar folded it),
+a single-document file is re-rendered in kubeseal's layout for its format, anything else is refused.
+
+Two ciphers do the work: :class:`LocalCipher` (``--offline --keys BACKUP``: open with the backup's keys,
+seal with the newest one's public key) and :class:`ControllerCipher` (``/v1/rotate`` and ``/v1/verify``,
+so plaintext never leaves the cluster).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from sealed.format import b64, crypto
+from sealed.format.convert import decode_base64, is_kind, sealed_parts, unseal
+from sealed.format.documents import load_documents
+from sealed.format.errors import FormatError
+from sealed.format.scopes import label_for
+
+UNKNOWN_KEY = "unknown"
+
+
+class Resealed:
+    """One SealedSecret's new values: ``values`` maps each old base64 text to its new one."""
+
+    __slots__ = ("encrypted", "legacy", "old_keys", "values")
+
+    def __init__(
+        self, values: dict[str, str], encrypted: dict[str, str], legacy: str | None, old_keys: set[str]
+    ) -> None:
+        self.values = values
+        self.encrypted = encrypted
+        self.legacy = legacy
+        self.old_keys = old_keys
+
+
+class Cipher(Protocol):
+    def reseal(self, document: Mapping[str, Any]) -> Resealed:
+        """New ciphertexts for every item, sealed with the target key."""
+        ...
+
+    def verify(self, document: Mapping[str, Any]) -> None:
+        """Raise :class:`FormatError` unless the SealedSecret opens (with the target key, where knowable)."""
+        ...
+
+
+class LocalCipher:
+    """Opens with any key of a backup, seals with ``target``'s public key (nothing leaves this process)."""
+
+    def __init__(self, keys: Sequence[crypto.PrivateKey], target: crypto.PrivateKey) -> None:
+        self.keys = list(keys)
+        self.target = target
+        self.public = target.key.public_key()
+
+    def _open(self, blob: bytes, label: bytes) -> tuple[bytes, str]:
+        """Plaintext and the fingerprint of the key that opened it; the last key that worked is tried first
+        (files in one repo are mostly sealed by the same key, and each failed try costs an RSA operation)."""
+        if len(blob) < 2 or len(blob) < 2 + int.from_bytes(blob[:2], "big"):
+            raise FormatError(crypto.TOO_SHORT)
+        for index, candidate in enumerate(self.keys):
+            try:
+                plaintext = crypto.open_with(candidate.key, blob, label)
+            except ValueError:
+                continue
+            if index:
+                self.keys.insert(0, self.keys.pop(index))
+            return plaintext, candidate.fingerprint
+        raise FormatError(f"{crypto.NO_KEY}: none of the {len(self.keys)} key(s) in the backup opens it")
+
+    def reseal(self, document: Mapping[str, Any]) -> Resealed:
+        metadata, _, encrypted, legacy = sealed_parts(document)
+        label = label_for(metadata)
+        values: dict[str, str] = {}
+        new_encrypted: dict[str, str] = {}
+        old_keys: set[str] = set()
+        for item, text in encrypted.items():
+            try:
+                plaintext, used = self._open(decode_base64(text, f"spec.encryptedData.{item}"), label)
+            except FormatError as error:
+                raise error.at(f"spec.encryptedData.{item}") from None
+            old_keys.add(used)
+            new_encrypted[item] = values[text] = b64.encode(crypto.hybrid_encrypt(self.public, plaintext, label))
+        new_legacy = None
+        if legacy is not None:
+            plaintext, used = self._open(decode_base64(legacy, "spec.data"), label)
+            old_keys.add(used)
+            new_legacy = values[legacy] = b64.encode(crypto.hybrid_encrypt(self.public, plaintext, label))
+        return Resealed(values, new_encrypted, new_legacy, old_keys)
+
+    def verify(self, document: Mapping[str, Any]) -> None:
+        unseal(document, [self.target])  # the target key alone must open every item
+
+
+class ControllerCipher:
+    """``/v1/rotate`` re-seals in the cluster; ``/v1/verify`` checks. The controller does not say which
+    key opened an item, so old keys are reported as ``unknown`` here (``keys usage`` knows them)."""
+
+    def __init__(self, controller: Any) -> None:
+        self.controller = controller
+
+    def reseal(self, document: Mapping[str, Any]) -> Resealed:
+        from sealed.format.serialize import to_compact_json
+        from sealed.remote import rotate
+
+        _, _, encrypted, legacy = sealed_parts(document)
+        reply = rotate(self.controller, to_compact_json(document).encode())
+        try:
+            new_metadata, _, new_encrypted, new_legacy = sealed_parts(json.loads(reply))
+        except ValueError:
+            raise FormatError("the controller's /v1/rotate reply is not a SealedSecret") from None
+        if set(new_encrypted) != set(encrypted) or (legacy is None) != (new_legacy is None):
+            raise FormatError("the controller's /v1/rotate reply has different items")
+        values = {encrypted[item]: new_encrypted[item] for item in encrypted}
+        if legacy is not None and new_legacy is not None:
+            values[legacy] = new_legacy
+        return Resealed(values, new_encrypted, new_legacy, {UNKNOWN_KEY})
+
+    def verify(self, document: Mapping[str, Any]) -> None:
+        from sealed.format.serialize import to_compact_json
+        from sealed.remote import verify
+
+        name = str((document.get("metadata") or {}).get("name") or "?")
+        verify(self.controller, to_compact_json(document).encode(), name)
+
+
+class FileReseal:
+    """The outcome for one file: new bytes (None if nothing to do) and the keys its items were sealed by."""
+
+    __slots__ = ("content", "old_keys", "sealed_secrets")
+
+    def __init__(self, content: bytes | None, sealed_secrets: int, old_keys: set[str]) -> None:
+        self.content = content
+        self.sealed_secrets = sealed_secrets
+        self.old_keys = old_keys
+
+
+def sealed_documents(data: bytes) -> list[Any]:
+    return [d for d in load_documents(data) if is_kind(d, "SealedSecret")]
+
+
+def reseal_file(data: bytes, cipher: Cipher) -> FileReseal:
+    """Every SealedSecret in ``data`` re-sealed; other bytes of the file unchanged."""
+    documents = load_documents(data)
+    sealed = [d for d in documents if is_kind(d, "SealedSecret")]
+    results = [cipher.reseal(d) for d in sealed]
+    old_keys = {k for r in results for k in r.old_keys}
+    text = data.decode()
+    new_text = text
+    for result in results:
+        for old, new in result.values.items():
+            new_text = new_text.replace(old, new)
+    content = new_text.encode()
+    if not _carries(content, results):
+        if len(documents) != 1:
+            raise FormatError("a sealed value is not written verbatim (folded?); cannot keep the file layout")
+        content = _rerender(data, sealed[0], results[0])
+    return FileReseal(content, len(sealed), old_keys)
+
+
+def _carries(content: bytes, results: Sequence[Resealed]) -> bool:
+    """Does ``content`` hold exactly the new values, SealedSecret by SealedSecret?"""
+    try:
+        documents = sealed_documents(content)
+    except FormatError:
+        return False
+    if len(documents) != len(results):
+        return False
+    for document, result in zip(documents, results, strict=True):
+        _, _, encrypted, legacy = sealed_parts(document)
+        if encrypted != result.encrypted or legacy != result.legacy:
+            return False
+    return True
+
+
+def _rerender(data: bytes, document: Mapping[str, Any], result: Resealed) -> bytes:
+    from sealed.cli import render
+    from sealed.format.objects import sealed_secret
+
+    updated = sealed_secret(document)
+    if result.encrypted:
+        updated["spec"]["encryptedData"] = dict(sorted(result.encrypted.items()))
+    if result.legacy is not None:
+        updated["spec"]["data"] = result.legacy
+    output_format = "json" if data.lstrip().startswith(b"{") else "yaml"
+    return render(updated, output_format).encode()
+
+
+def verify_file(data: bytes, cipher: Cipher) -> int:
+    """Verify every SealedSecret in ``data``; returns how many there are."""
+    documents = sealed_documents(data)
+    for document in documents:
+        name = str((document.get("metadata") or {}).get("name") or "?")
+        try:
+            cipher.verify(document)
+        except FormatError as error:
+            raise error.at(f"SealedSecret {name}") from None
+    return len(documents)
