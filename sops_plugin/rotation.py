@@ -15,7 +15,12 @@ from sops_plugin import api
 from sops_plugin.errors import SopsError
 from sops_plugin.format.document import KeyPlan, format_for, parse_encrypted
 
-_MARKERS = {"yaml": (b"\nsops:", b"sops:"), "json": (b'"sops"',), "dotenv": (b"sops_mac=",), "ini": (b"[sops]",)}
+_MARKERS = {
+    "yaml": (b"sops:",),
+    "json": (b'"sops"',),
+    "dotenv": (b"sops_mac=",),
+    "ini": (b"[sops]",),
+}
 
 
 class SopsRotator:

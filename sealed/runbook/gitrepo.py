@@ -67,7 +67,9 @@ class GitRepo:
         """Create ``branch`` at HEAD, switch to it, commit ``paths``; returns the new commit."""
         if self.branch() != branch:
             if self.branch_exists(branch):
-                raise FormatError(f"branch {branch!r} already exists; choose another --commit name", str(self.root))
+                raise FormatError(
+                    f"branch {branch!r} already exists; choose another --commit name", str(self.root)
+                )
             self._git("switch", "-q", "-c", branch)
         if paths:
             self._git("add", "--", *paths)

@@ -59,7 +59,7 @@ class LocalCipher:
         self.target = target
         self.public = target.key.public_key()
 
-    def _open(self, blob: bytes, label: bytes) -> tuple[bytes, str]:
+    def open(self, blob: bytes, label: bytes) -> tuple[bytes, str]:
         """Plaintext and the fingerprint of the key that opened it; the last key that worked is tried first
         (files in one repo are mostly sealed by the same key, and each failed try costs an RSA operation)."""
         if len(blob) < 2 or len(blob) < 2 + int.from_bytes(blob[:2], "big"):
@@ -82,14 +82,16 @@ class LocalCipher:
         old_keys: set[str] = set()
         for item, text in encrypted.items():
             try:
-                plaintext, used = self._open(decode_base64(text, f"spec.encryptedData.{item}"), label)
+                plaintext, used = self.open(decode_base64(text, f"spec.encryptedData.{item}"), label)
             except FormatError as error:
                 raise error.at(f"spec.encryptedData.{item}") from None
             old_keys.add(used)
-            new_encrypted[item] = values[text] = b64.encode(crypto.hybrid_encrypt(self.public, plaintext, label))
+            new_encrypted[item] = values[text] = b64.encode(
+                crypto.hybrid_encrypt(self.public, plaintext, label)
+            )
         new_legacy = None
         if legacy is not None:
-            plaintext, used = self._open(decode_base64(legacy, "spec.data"), label)
+            plaintext, used = self.open(decode_base64(legacy, "spec.data"), label)
             old_keys.add(used)
             new_legacy = values[legacy] = b64.encode(crypto.hybrid_encrypt(self.public, plaintext, label))
         return Resealed(values, new_encrypted, new_legacy, old_keys)
@@ -112,7 +114,7 @@ class ControllerCipher:
         _, _, encrypted, legacy = sealed_parts(document)
         reply = rotate(self.controller, to_compact_json(document).encode())
         try:
-            new_metadata, _, new_encrypted, new_legacy = sealed_parts(json.loads(reply))
+            _, _, new_encrypted, new_legacy = sealed_parts(json.loads(reply))
         except ValueError:
             raise FormatError("the controller's /v1/rotate reply is not a SealedSecret") from None
         if set(new_encrypted) != set(encrypted) or (legacy is None) != (new_legacy is None):

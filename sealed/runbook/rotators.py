@@ -46,7 +46,7 @@ def load_rotators() -> list[FileRotator]:
     for entry in sorted(entry_points(group=GROUP), key=lambda e: e.name):
         try:
             factory = entry.load()
-        except Exception as error:  # a broken plugin must stop the run, with its name  # noqa: BLE001
+        except Exception as error:  # a broken plugin must stop the run, with its name
             raise FormatError(f"cannot load rotator plugin {entry.name!r} ({entry.value}): {error}") from None
         rotators.append(factory())
     return rotators

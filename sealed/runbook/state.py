@@ -80,12 +80,12 @@ class Journal:
         """A fresh journal (a finished or absent earlier one is replaced)."""
         self.close()
         self.header, self.writes, self.verified, self.committed, self.finished = header, {}, {}, None, False
-        self._handle = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - kept open for appends
+        self._handle = self.path.open("w", encoding="utf-8")  # kept open for appends
         self._append(header)
 
     def record(self, event: dict[str, Any]) -> None:
         if self._handle is None:
-            self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+            self._handle = self.path.open("a", encoding="utf-8")
         self._apply(event)
         self._append(event)
 
