@@ -15,6 +15,7 @@ so plaintext never leaves the cluster).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -30,15 +31,21 @@ UNKNOWN_KEY = "unknown"
 class Resealed:
     """One SealedSecret's new values: ``values`` maps each old base64 text to its new one."""
 
-    __slots__ = ("encrypted", "legacy", "old_keys", "values")
+    __slots__ = ("encrypted", "legacy", "old_keys", "sessions", "values")
 
     def __init__(
-        self, values: dict[str, str], encrypted: dict[str, str], legacy: str | None, old_keys: set[str]
+        self,
+        values: dict[str, str],
+        encrypted: dict[str, str],
+        legacy: str | None,
+        old_keys: set[str],
+        sessions: dict[str, bytes] | None = None,
     ) -> None:
         self.values = values
         self.encrypted = encrypted
         self.legacy = legacy
         self.old_keys = old_keys
+        self.sessions = sessions or {}  # new value -> its session key (memory only), for verify_written
 
 
 class Cipher(Protocol):
@@ -80,21 +87,23 @@ class LocalCipher:
         values: dict[str, str] = {}
         new_encrypted: dict[str, str] = {}
         old_keys: set[str] = set()
-        for item, text in encrypted.items():
+        sessions: dict[str, bytes] = {}
+
+        def reseal_one(text: str, where: str) -> str:
             try:
-                plaintext, used = self.open(decode_base64(text, f"spec.encryptedData.{item}"), label)
+                plaintext, used = self.open(decode_base64(text, where), label)
             except FormatError as error:
-                raise error.at(f"spec.encryptedData.{item}") from None
+                raise error.at(where) from None
             old_keys.add(used)
-            new_encrypted[item] = values[text] = b64.encode(
-                crypto.hybrid_encrypt(self.public, plaintext, label)
-            )
-        new_legacy = None
-        if legacy is not None:
-            plaintext, used = self.open(decode_base64(legacy, "spec.data"), label)
-            old_keys.add(used)
-            new_legacy = values[legacy] = b64.encode(crypto.hybrid_encrypt(self.public, plaintext, label))
-        return Resealed(values, new_encrypted, new_legacy, old_keys)
+            session = os.urandom(crypto.SESSION_KEY_BYTES)
+            new = values[text] = b64.encode(crypto.hybrid_encrypt(self.public, plaintext, label, session))
+            sessions[new] = session
+            return new
+
+        for item, text in encrypted.items():
+            new_encrypted[item] = reseal_one(text, f"spec.encryptedData.{item}")
+        new_legacy = reseal_one(legacy, "spec.data") if legacy is not None else None
+        return Resealed(values, new_encrypted, new_legacy, old_keys, sessions)
 
     def verify(self, document: Mapping[str, Any]) -> None:
         unseal(document, [self.target])  # the target key alone must open every item
@@ -135,12 +144,19 @@ class ControllerCipher:
 class FileReseal:
     """The outcome for one file: new bytes (None if nothing to do) and the keys its items were sealed by."""
 
-    __slots__ = ("content", "old_keys", "sealed_secrets")
+    __slots__ = ("content", "old_keys", "sealed_secrets", "sessions")
 
-    def __init__(self, content: bytes | None, sealed_secrets: int, old_keys: set[str]) -> None:
+    def __init__(
+        self,
+        content: bytes | None,
+        sealed_secrets: int,
+        old_keys: set[str],
+        sessions: dict[str, bytes] | None = None,
+    ) -> None:
         self.content = content
         self.sealed_secrets = sealed_secrets
         self.old_keys = old_keys
+        self.sessions = sessions or {}
 
 
 def sealed_documents(data: bytes) -> list[Any]:
@@ -163,7 +179,8 @@ def reseal_file(data: bytes, cipher: Cipher) -> FileReseal:
         if len(documents) != 1:
             raise FormatError("a sealed value is not written verbatim (folded?); cannot keep the file layout")
         content = _rerender(data, sealed[0], results[0])
-    return FileReseal(content, len(sealed), old_keys)
+    sessions = {new: key for r in results for new, key in r.sessions.items()}
+    return FileReseal(content, len(sealed), old_keys, sessions)
 
 
 def _carries(content: bytes, results: Sequence[Resealed]) -> bool:
@@ -192,6 +209,28 @@ def _rerender(data: bytes, document: Mapping[str, Any], result: Resealed) -> byt
         updated["spec"]["data"] = result.legacy
     output_format = "json" if data.lstrip().startswith(b"{") else "yaml"
     return render(updated, output_format).encode()
+
+
+def verify_written(data: bytes, sessions: dict[str, bytes]) -> int:
+    """Verify a file this process re-sealed, as read back from disk: every value must be one it sealed
+    under the target's public key, and must open (AES-GCM, authenticated) with that value's session key.
+    Together with the target's certificate matching its private key (checked when the keys are loaded),
+    this proves each value opens with the target key, without a private-key operation per value."""
+    documents = sealed_documents(data)
+    for document in documents:
+        _, _, encrypted, legacy = sealed_parts(document)
+        name = str((document.get("metadata") or {}).get("name") or "?")
+        for item, text in [*encrypted.items(), *([("spec.data", legacy)] if legacy else [])]:
+            session = sessions.get(text)
+            if session is None:
+                raise FormatError(
+                    "not the value this run sealed (changed on disk?)", f"SealedSecret {name}: {item}"
+                )
+            try:
+                crypto.open_with_session(session, decode_base64(text, item))
+            except ValueError:
+                raise FormatError("does not open with the new key", f"SealedSecret {name}: {item}") from None
+    return len(documents)
 
 
 def verify_file(data: bytes, cipher: Cipher) -> int:

@@ -18,9 +18,10 @@ from typing import Any
 from sealed.files import write_atomic
 from sealed.format.errors import FormatError
 from sealed.runbook.gitrepo import GitRepo
+from sealed.runbook.parallel import reseal_many
 from sealed.runbook.plan import SEALED, Item, RepoPlan, plan_repo
 from sealed.runbook.report import FileReport, Progress, Report
-from sealed.runbook.reseal import Cipher, LocalCipher, reseal_file, verify_file
+from sealed.runbook.reseal import Cipher, FileReseal, LocalCipher, verify_file, verify_written
 from sealed.runbook.rotators import FileRotator, load_rotators
 from sealed.runbook.state import Journal, digest, edited_meanwhile
 
@@ -105,6 +106,7 @@ class Runbook:
         self.options = options
         self.report = Report(mode=source.mode, dry_run=options.dry_run)
         self.writes = 0
+        self.sessions: dict[str, dict[str, bytes]] = {}  # path -> new value -> session key (memory only)
 
     def plan(self) -> tuple[list[RepoPlan], dict[Path, Journal], str | None]:
         """Steps 1 and the plan: nothing changes here."""
@@ -174,12 +176,33 @@ class Runbook:
         total: int,
     ) -> None:
         progress = Progress(total, "re-encrypting") if self.options.progress else None
+        contents: dict[str, bytes] = {}
+        todo: list[Item] = []
         for item in plan.items:
+            entry = reports[(str(plan.repo.root), item.path)]
+            try:
+                contents[item.path] = item.file.read_bytes()
+            except OSError as error:
+                entry.status, entry.error = "failed", _reason(error)
+                continue
+            done = journal.writes.get(item.path)
+            if done and digest(contents[item.path]) == done["after"]:
+                entry.status, entry.old_key, entry.new_key = "rotated", done["old_key"], done["new_key"]
+            else:
+                todo.append(item)
+        sealed = [item for item in todo if item.kind == SEALED]
+        results = reseal_many(
+            [contents[i.path] for i in sealed], cipher, parallel=isinstance(cipher, LocalCipher)
+        )
+        for item in todo:
             entry = reports[(str(plan.repo.root), item.path)]
             if progress:
                 progress.step(item.path)
+            result = next(results) if item.kind == SEALED else None
             try:
-                self._rotate_one(item, journal, cipher, target, names, entry)
+                if isinstance(result, str):
+                    raise FormatError(result)
+                self._rotate_one(item, contents[item.path], result, journal, target, names, entry)
             except (FormatError, ValueError, OSError) as error:
                 entry.status, entry.error = "failed", _reason(error)
         if progress:
@@ -188,25 +211,21 @@ class Runbook:
     def _rotate_one(
         self,
         item: Item,
+        current: bytes,
+        result: FileReseal | None,
         journal: Journal,
-        cipher: Cipher,
         target: str,
         names: dict[str, str],
         entry: FileReport,
     ) -> None:
-        current = item.file.read_bytes()
-        done = journal.writes.get(item.path)
-        if done and digest(current) == done["after"]:
-            entry.status, entry.old_key, entry.new_key = "rotated", done["old_key"], done["new_key"]
-            return
-        if item.kind == SEALED:
-            result = reseal_file(current, cipher)
+        if result is not None:
             old_keys = sorted(names.get(k, k) for k in result.old_keys)
             entry.old_key, entry.new_key = ",".join(old_keys), names.get(target, target)
-            if isinstance(cipher, LocalCipher) and result.old_keys == {target}:
+            if result.old_keys == {target}:
                 entry.status = "current"
                 return
             new = result.content
+            self.sessions[item.path] = result.sessions
         else:
             assert item.rotator is not None
             entry.old_key = item.rotator.keys(item.file, current)
@@ -237,7 +256,9 @@ class Runbook:
                 continue
             try:
                 data = item.file.read_bytes()
-                if item.kind == SEALED:
+                if item.kind == SEALED and item.path in self.sessions:
+                    verify_written(data, self.sessions[item.path])
+                elif item.kind == SEALED:
                     verify_file(data, cipher)
                 else:
                     assert item.rotator is not None
