@@ -54,7 +54,7 @@ def _source(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             raise CommandError("--offline needs --keys BACKUP")
         from sealed.keys_cli.backup import identity_sources
 
-        return load_backup_keys(Path(args.keys), identity_sources(args.age_identity))
+        return load_backup_keys(Path(args.keys), lambda: identity_sources(args.age_identity))
     if args.keys:
         raise CommandError("--keys is only used with --offline")
     return ClusterKeys(kube_client(args), controller(args), key_namespace(args))

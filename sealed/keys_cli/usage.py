@@ -114,7 +114,7 @@ def _keys_for(args: argparse.Namespace, client: Any | None) -> tuple[list[Any], 
         from sealed.keys_cli.backup import identity_sources
         from sealed.runbook.keysource import load_backup_keys
 
-        backup = load_backup_keys(Path(args.keys), identity_sources(args.age_identity))
+        backup = load_backup_keys(Path(args.keys), lambda: identity_sources(args.age_identity))
         return backup.keys, [k.key for k in backup.keys if k.key is not None]
     from sealed.keys import list_keys
 

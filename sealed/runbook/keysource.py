@@ -14,6 +14,7 @@ backup and on whichever machine.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +157,8 @@ class ClusterKeys:
         return ControllerCipher(self.controller)
 
 
-def load_backup_keys(path: Path, identities: list[tuple[str, str]]) -> BackupKeys:
+def load_backup_keys(path: Path, identities: Callable[[], list[tuple[str, str]]]) -> BackupKeys:
+    """The keys of a plain or age-encrypted backup; ``identities`` is asked only for an encrypted one."""
     from sealed.keybackup import age_decrypt, is_age, read_backup
 
     try:
@@ -164,7 +166,7 @@ def load_backup_keys(path: Path, identities: list[tuple[str, str]]) -> BackupKey
     except OSError as error:
         raise FormatError(error.strerror or str(error), str(path)) from None
     if is_age(data):
-        data = age_decrypt(data, identities, str(path))
+        data = age_decrypt(data, identities(), str(path))
     keys = [key for key, _ in read_backup(data, str(path))]
     return BackupKeys(keys, str(path))
 
