@@ -15,9 +15,11 @@ import logging
 import os
 import socket
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sealed.format.keygen import SealingKeyPair
     from sealed.keyring import KeyRing
 
 log = logging.getLogger("lockstep.sealed")
@@ -35,59 +37,95 @@ def _duration(text: str, flag: str) -> float:
         raise SystemExit(f"error: {flag}: {error}") from None
 
 
-class Controller:
-    """Glue between kopf events, the work queue, the key ring, the key manager and the reconciler."""
+@dataclass(frozen=True)
+class Settings:
+    """The controller's flags, checked before the operator starts (a bad one stops it with the flag named)."""
 
-    def __init__(self, options: Any, ring: KeyRing) -> None:
-        from core_sync.kube import KubeClient, KubeConfig
-        from core_sync.scheduler import Scheduler
-        from sealed.key_manager import KeyManager, parse_cutoff
-        from sealed.reconcile import Reconciler
+    key_namespace: str = "lockstep-system"
+    key_prefix: str = "sealed-secrets-key"
+    key_size: int = 4096
+    key_ttl: float = 87600 * 3600.0
+    key_renew_period: float = 720 * 3600.0
+    key_cutoff: float | None = None
+    common_name: str = ""
+    update_status: bool = True
+    workers: int = 4
+    rate_limit: float = 2.0
+    rate_limit_burst: int = 2
+    lease_seconds: int = 15
+
+    @classmethod
+    def from_options(cls, options: Any) -> Settings:
+        from sealed.key_manager import parse_cutoff
 
         def get(name: str, default: Any) -> Any:
             return getattr(options, name, default)
 
+        try:
+            cutoff = parse_cutoff(str(get("key_cutoff_time", "") or ""))
+        except ValueError as error:
+            raise SystemExit(f"error: {error}") from None
+        size = int(get("key_size", 4096))
+        if size < 2048:
+            raise SystemExit(f"error: --key-size: {size} is too small (at least 2048)")
+        return cls(
+            key_namespace=str(get("key_namespace", cls.key_namespace)),
+            key_prefix=str(get("key_prefix", cls.key_prefix)),
+            key_size=size,
+            key_ttl=_duration(str(get("key_ttl", "87600h")), "--key-ttl") or cls.key_ttl,
+            key_renew_period=_duration(str(get("key_renew_period", "720h")), "--key-renew-period"),
+            key_cutoff=cutoff,
+            common_name=str(get("my_cn", "")),
+            update_status=str(get("update_status", "true")) == "true",
+            workers=max(int(get("sealed_workers", 4)), 1),
+            rate_limit=float(get("rate_limit", 2.0)),
+            rate_limit_burst=int(get("rate_limit_burst", 2)),
+            lease_seconds=int(os.environ.get("LOCKSTEP_KEY_LEASE_SECONDS", "15")),
+        )
+
+
+class Controller:
+    """Glue between kopf events, the work queue, the key ring, the key manager and the reconciler."""
+
+    def __init__(self, settings: Settings, ring: KeyRing) -> None:
+        from core_sync.kube import KubeClient, KubeConfig
+        from core_sync.scheduler import Scheduler
+        from sealed.key_manager import KeyManager
+        from sealed.reconcile import Reconciler
+
         config = KubeConfig.load(context=os.environ.get("LOCKSTEP_KUBE_CONTEXT"))
         self.client = KubeClient(config)
-        self.namespace = str(get("key_namespace", "lockstep-system"))
+        self.namespace = settings.key_namespace
         self.ring = ring
         self.reconciler = Reconciler(
-            self.client, self.ring.private_keys, update_status=get("update_status", "true") == "true"
+            self.client, self.ring.private_keys, update_status=settings.update_status
         )
-        self.scheduler = Scheduler(self._work, workers=int(get("sealed_workers", 4)), name="sealed")
+        self.scheduler = Scheduler(self._work, workers=settings.workers, name="sealed")
         self.objects: dict[tuple[str, str], dict[str, Any]] = {}
         self.failed: set[tuple[str, str]] = set()
         self._seen: dict[tuple[str, str], tuple[Any, ...]] = {}
         self._attempts: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
         self.stop = threading.Event()
-        bits, ttl = int(get("key_size", 4096)), _duration(str(get("key_ttl", "87600h")), "--key-ttl")
-        common_name = str(get("my_cn", ""))
-        try:
-            cutoff = parse_cutoff(str(get("key_cutoff_time", "")))
-        except ValueError as error:
-            raise SystemExit(f"error: {error}") from None
 
-        def make_key() -> Any:
+        def make_key() -> SealingKeyPair:
             import datetime as dt
 
             from sealed.format.keygen import generate_key_pair
 
-            return generate_key_pair(
-                bits, ttl=dt.timedelta(seconds=ttl or 87600 * 3600), common_name=common_name
-            )
+            ttl = dt.timedelta(seconds=settings.key_ttl)
+            return generate_key_pair(settings.key_size, ttl=ttl, common_name=settings.common_name)
 
-        identity = f"{socket.gethostname()}-{os.getpid()}"
         self.keys = KeyManager(
             self.client,
             self.ring,
             self.namespace,
-            identity,
+            f"{socket.gethostname()}-{os.getpid()}",
             make_key=make_key,
-            renew_period=_duration(str(get("key_renew_period", "720h")), "--key-renew-period"),
-            cutoff=cutoff,
-            prefix=str(get("key_prefix", "sealed-secrets-key")),
-            lease_seconds=int(os.environ.get("LOCKSTEP_KEY_LEASE_SECONDS", "15")),
+            renew_period=settings.key_renew_period,
+            cutoff=settings.key_cutoff,
+            prefix=settings.key_prefix,
+            lease_seconds=settings.lease_seconds,
         )
         self.ring.on_change(self._keys_changed)
 
@@ -106,8 +144,10 @@ class Controller:
         ).start()
 
     async def shutdown(self) -> None:
+        """Stop, and hand the key Lease over at once instead of letting it expire."""
         self.stop.set()
         await self.scheduler.stop()
+        await asyncio.to_thread(self.keys.lease.release)
 
     # -- events -------------------------------------------------------------------------------------------
     def on_sealed_secret(self, event_type: str, body: dict[str, Any]) -> None:
@@ -178,16 +218,14 @@ def register(registry: Any) -> None:
     from sealed.keyring import KeyRing
     from sealed.server import RateLimiter, add_routes
 
+    settings = Settings.from_options(OPTIONS)
     holder: dict[str, Controller] = {}
     ring = KeyRing()
-    limiter = RateLimiter(
-        float(getattr(OPTIONS, "rate_limit", 2.0)), int(getattr(OPTIONS, "rate_limit_burst", 2))
-    )
-    ROUTE_HOOKS.append(add_routes(ring, limiter))
+    ROUTE_HOOKS.append(add_routes(ring, RateLimiter(settings.rate_limit, settings.rate_limit_burst)))
 
     @kopf.on.startup(registry=registry)
     async def start_sealed(**_: Any) -> None:
-        holder["controller"] = Controller(OPTIONS, ring)
+        holder["controller"] = Controller(settings, ring)
         holder["controller"].start(asyncio.get_running_loop())
 
     @kopf.on.cleanup(registry=registry)

@@ -22,6 +22,7 @@ from sealed.keys import ACTIVE, KeySecret, create_key_secret, ensure_namespace, 
 
 if TYPE_CHECKING:
     from core_sync.kube import KubeClient
+    from sealed.format.keygen import SealingKeyPair
     from sealed.keyring import KeyRing
 
 log = logging.getLogger("lockstep.sealed.keys")
@@ -78,7 +79,7 @@ class KeyManager:
         namespace: str,
         identity: str,
         *,
-        make_key: Callable[[], object],
+        make_key: Callable[[], SealingKeyPair],
         renew_period: float,
         cutoff: float | None,
         prefix: str,
@@ -95,12 +96,14 @@ class KeyManager:
         self.prefix = prefix
         self.lease_seconds = lease_seconds
         self.after_create = after_create
+        from core_sync.lease import Lease
+
+        self.lease = Lease(client, namespace, LEASE_NAME, identity, lease_seconds)
 
     def run(self, stop: threading.Event) -> None:
         from core_sync.kube import ApiError
-        from core_sync.lease import Lease
 
-        lease = Lease(self.client, self.namespace, LEASE_NAME, self.identity, self.lease_seconds)
+        lease = self.lease
         self.ring.loaded.wait(timeout=30)
         namespace_ready = False
         while not stop.is_set():
@@ -114,7 +117,6 @@ class KeyManager:
             except (ApiError, OSError, ValueError) as error:
                 log.warning("sealing key renewal failed; retrying", extra={"error": str(error)})
             stop.wait(max(wait, 0.5))
-        lease.release()
 
     def ensure_current(self) -> float:
         """Make a key if one is due (checked against a fresh listing); seconds until the next is due."""
@@ -128,7 +130,7 @@ class KeyManager:
             return 0.5
         created = create_key_secret(
             self.client,
-            self.make_key(),  # type: ignore[arg-type]
+            self.make_key(),
             self.namespace,
             prefix=self.prefix,
             annotations={CREATED_BY_ANNOTATION: self.identity},
