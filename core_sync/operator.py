@@ -20,6 +20,8 @@ EXAMPLE = """example:
   lockstep operator --namespace team-a --peering lockstep  # one namespace, coordinated replicas
 """
 CONTROLLER_GROUP = "lockstep.controllers"
+OPTIONS_GROUP = "lockstep.operator_options"  # each ``add_arguments(parser)`` adds a controller's flags
+OPTIONS = argparse.Namespace()  # the parsed flags, for controllers to read in ``register``
 
 
 def build_parser(prog: str) -> argparse.ArgumentParser:
@@ -49,6 +51,10 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("--log-format", choices=("json", "plain"), default="json")
     parser.add_argument("-v", "--verbose", action="store_true")
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=OPTIONS_GROUP):
+        entry.load()(parser.add_argument_group(f"{entry.name} controller"))
     return parser
 
 
@@ -75,6 +81,7 @@ def load_registry(only: Sequence[str] | None) -> Any:
 
 def main(argv: list[str], prog: str = "lockstep operator") -> int:
     args = build_parser(prog).parse_args(argv)
+    vars(OPTIONS).update(vars(args))
     if args.kubeconfig:
         os.environ["KUBECONFIG"] = args.kubeconfig
     if args.context:

@@ -22,9 +22,9 @@ class Controller:
 
     def __init__(self) -> None:
         from core_sync.kube import KubeClient, KubeConfig
+        from core_sync.scheduler import Scheduler
         from external_secrets.cache import ProviderCache
         from external_secrets.reconcile import Reconciler
-        from external_secrets.scheduler import Scheduler
 
         config = KubeConfig.load(context=os.environ.get("LOCKSTEP_KUBE_CONTEXT"))
         client = KubeClient(config)
@@ -34,7 +34,9 @@ class Controller:
             burst=int(env("LOCKSTEP_EXTERNAL_STORE_BURST", "100")),
             concurrency=int(env("LOCKSTEP_EXTERNAL_STORE_CONCURRENCY", "8")),
         )
-        self.scheduler = Scheduler(self._work, workers=int(env("LOCKSTEP_EXTERNAL_WORKERS", "8")))
+        self.scheduler = Scheduler(
+            self._work, workers=int(env("LOCKSTEP_EXTERNAL_WORKERS", "8")), name="external"
+        )
         self.reconciler = Reconciler(
             client,
             cache=cache,

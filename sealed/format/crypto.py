@@ -103,11 +103,16 @@ def private_key(key: rsa.RSAPrivateKey, source: str = "") -> PrivateKey:
 
 def hybrid_decrypt(keys: Sequence[PrivateKey], blob: bytes, label: bytes) -> bytes:
     """Try every key (the ciphertext carries no key id) and return the first plaintext that opens."""
+    return hybrid_open(keys, blob, label)[0]
+
+
+def hybrid_open(keys: Sequence[PrivateKey], blob: bytes, label: bytes) -> tuple[bytes, PrivateKey]:
+    """:func:`hybrid_decrypt`, also saying which key opened the value (to record which key a secret needs)."""
     if len(blob) < 2 or len(blob) < 2 + int.from_bytes(blob[:2], "big"):
         raise FormatError(TOO_SHORT)
     for candidate in keys:
         try:
-            return open_with(candidate.key, blob, label)
+            return open_with(candidate.key, blob, label), candidate
         except ValueError:
             continue
     raise FormatError(NO_KEY)
