@@ -71,7 +71,7 @@ def _run_options(args: argparse.Namespace, use_current: bool):  # type: ignore[n
         use_current=use_current,
         check_backup=not args.no_backup_check,
         commit=args.commit,
-        progress=sys.stderr.isatty(),
+        progress=True,
     )
 
 

@@ -21,7 +21,6 @@ from typing import Any
 
 from sealed.keys_cli.common import CommandError, confirm, dump, key_namespace, kube_client, parser, run
 
-SEALING_KEY_ANNOTATION = "lockstep.dev/sealing-key"  # written by the controller (sealed/reconcile.py)
 UNKNOWN = "unknown"
 _METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 
@@ -32,6 +31,7 @@ def cluster_usage(client: Any) -> dict[str, list[str]]:
     import json
 
     from core_sync.kube import ApiError
+    from sealed.reconcile import SEALING_KEY_ANNOTATION
 
     status, body = client.raw("GET", "/api/v1/secrets", accept=_METADATA_LIST)
     if status != 200:

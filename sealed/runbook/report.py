@@ -1,4 +1,4 @@
-"""The runbook's output: a progress bar on a terminal, then a per-file table, or a JSON report (``-o json``).
+"""The runbook's output: a per-file table, or a JSON report (``-o json``).
 
 Pure formatting apart from writing to the given streams; nothing here names a secret value.
 """
@@ -6,9 +6,8 @@ Pure formatting apart from writing to the given streams; nothing here names a se
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import asdict, dataclass, field
-from typing import Any, TextIO
+from typing import Any
 
 
 @dataclass
@@ -72,27 +71,3 @@ class Report:
         lines.append(f"{verb}: {counts}")
         lines += [f"note: {note}" for note in self.notes]
         return "\n".join(lines) + "\n"
-
-
-class Progress:
-    """A one-line bar on a terminal; silent otherwise (the report says everything at the end)."""
-
-    def __init__(self, total: int, label: str, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stderr
-        self.total = total
-        self.label = label
-        self.count = 0
-        self.tty = self.stream.isatty()
-
-    def step(self, name: str) -> None:
-        self.count += 1
-        if self.tty:
-            width = 30
-            filled = width * self.count // max(self.total, 1)
-            bar = "#" * filled + "-" * (width - filled)
-            self.stream.write(f"\r{self.label} [{bar}] {self.count}/{self.total} {name[-40:]:<40}")
-            self.stream.flush()
-
-    def done(self) -> None:
-        if self.tty and self.count:
-            self.stream.write("\n")

@@ -126,8 +126,10 @@ class ControllerCipher:
             _, _, new_encrypted, new_legacy = sealed_parts(json.loads(reply))
         except ValueError:
             raise FormatError("the controller's /v1/rotate reply is not a SealedSecret") from None
-        if set(new_encrypted) != set(encrypted) or (legacy is None) != (new_legacy is None):
-            raise FormatError("the controller's /v1/rotate reply has different items")
+        # The reply may carry more items (spec.template.data rendered into the Secret); never fewer.
+        if not set(encrypted) <= set(new_encrypted) or (legacy is None) != (new_legacy is None):
+            raise FormatError("the controller's /v1/rotate reply lacks items of the file")
+        new_encrypted = {item: new_encrypted[item] for item in encrypted}
         values = {encrypted[item]: new_encrypted[item] for item in encrypted}
         if legacy is not None and new_legacy is not None:
             values[legacy] = new_legacy

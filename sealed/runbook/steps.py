@@ -17,10 +17,11 @@ from typing import Any
 
 from sealed.files import write_atomic
 from sealed.format.errors import FormatError
+from sealed.progress import Progress
 from sealed.runbook.gitrepo import GitRepo
 from sealed.runbook.parallel import reseal_many
 from sealed.runbook.plan import SEALED, Item, RepoPlan, plan_repo
-from sealed.runbook.report import FileReport, Progress, Report
+from sealed.runbook.report import FileReport, Report
 from sealed.runbook.reseal import Cipher, FileReseal, LocalCipher, verify_file, verify_written
 from sealed.runbook.rotators import FileRotator, load_rotators
 from sealed.runbook.state import Journal, digest, edited_meanwhile
@@ -139,7 +140,6 @@ class Runbook:
         cipher = self.source.cipher(target)
         names = self.source.names()
         reports = {(r.repo, r.path): r for r in self.report.files}
-        total = sum(len(p.items) for p in plans)
         for plan in plans:
             journal = journals[plan.repo.root]
             if journal.unfinished:
@@ -154,7 +154,7 @@ class Runbook:
                     }
                 )
             try:
-                self._rotate(plan, journal, cipher, target.fingerprint, names, reports, total)
+                self._rotate(plan, journal, cipher, target.fingerprint, names, reports)
                 self._verify(plan, journal, cipher, reports)
                 ok = all(reports[(str(plan.repo.root), i.path)].status != "failed" for i in plan.items)
                 if ok and self.options.commit:
@@ -173,9 +173,7 @@ class Runbook:
         target: str,
         names: dict[str, str],
         reports: dict[tuple[str, str], FileReport],
-        total: int,
     ) -> None:
-        progress = Progress(total, "re-encrypting") if self.options.progress else None
         contents: dict[str, bytes] = {}
         todo: list[Item] = []
         for item in plan.items:
@@ -190,6 +188,7 @@ class Runbook:
                 entry.status, entry.old_key, entry.new_key = "rotated", done["old_key"], done["new_key"]
             else:
                 todo.append(item)
+        progress = Progress(len(todo), "re-encrypting") if self.options.progress else None
         sealed = [item for item in todo if item.kind == SEALED]
         results = reseal_many(
             [contents[i.path] for i in sealed], cipher, parallel=isinstance(cipher, LocalCipher)
@@ -225,7 +224,8 @@ class Runbook:
                 entry.status = "current"
                 return
             new = result.content
-            self.sessions[item.path] = result.sessions
+            if result.sessions:  # sealed here (offline); the controller's output is checked by /v1/verify
+                self.sessions[item.path] = result.sessions
         else:
             assert item.rotator is not None
             entry.old_key = item.rotator.keys(item.file, current)

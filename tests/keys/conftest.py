@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,9 @@ import pyrage
 import pytest
 import yaml
 
+from core_sync.kube import ApiError
 from core_sync.testing import binaries
+from core_sync.testing.control_plane import ControlPlane
 from core_sync.testing.oracles import sops_encrypt
 from sealed.format.keygen import SealingKeyPair, generate_key_pair
 from sealed.keys import key_secret_manifest
@@ -220,3 +223,16 @@ def tree_bytes(repo: Path) -> dict[str, bytes]:
         for p in sorted(repo.rglob("*"))
         if p.is_file() and ".git" not in p.relative_to(repo).parts[:1]
     }
+
+
+def wait_for_sealed_secrets_api(control_plane: ControlPlane) -> None:
+    """Right after the CRDs are installed their storage may still answer 429 for a while."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            control_plane.client.get("/apis/bitnami.com/v1alpha1/sealedsecrets")
+            return
+        except ApiError as error:
+            if error.status != 429 or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)

@@ -8,7 +8,6 @@ import os
 import shutil
 import stat
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,15 @@ import yaml
 
 from core_sync.kube import ApiError
 from core_sync.testing.control_plane import ControlPlane
-from tests.keys.conftest import AgeKey, Keys, build_repo, key_secret, kubeseal_unseal, lockstep
+from tests.keys.conftest import (
+    AgeKey,
+    Keys,
+    build_repo,
+    key_secret,
+    kubeseal_unseal,
+    lockstep,
+    wait_for_sealed_secrets_api,
+)
 
 SECRETS = "/api/v1/namespaces/{ns}/secrets"
 
@@ -25,15 +32,7 @@ SECRETS = "/api/v1/namespaces/{ns}/secrets"
 @pytest.fixture
 def key_namespace(control_plane: ControlPlane, sealing_keys: Keys) -> Iterator[str]:
     """A fresh controller namespace holding the old and the new key Secret."""
-    deadline = time.monotonic() + 60
-    while True:  # right after the CRDs are installed their storage may still answer 429
-        try:
-            control_plane.client.get("/apis/bitnami.com/v1alpha1/sealedsecrets")
-            break
-        except ApiError as error:
-            if error.status != 429 or time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+    wait_for_sealed_secrets_api(control_plane)
     namespace = control_plane.create_namespace("keys-")
     for key, age in ((sealing_keys.old, "2026-10-01T00:00:00Z"), (sealing_keys.new, "2026-11-10T00:00:00Z")):
         body = key_secret(key, age, namespace)

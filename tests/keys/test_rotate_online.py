@@ -1,0 +1,106 @@
+"""The runbook through the controller: a real ``lockstep operator`` serving /v1/cert.pem, /v1/rotate and
+/v1/verify; a new key made in the cluster; kubeseal (``--recovery-unseal`` with the new key from the
+cluster) and sops as oracles."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from core_sync.testing.control_plane import ControlPlane
+from sealed.keys import list_keys
+from tests.keys.conftest import (
+    AgeKey,
+    Keys,
+    build_repo,
+    key_secret,
+    kubeseal_unseal,
+    lockstep,
+    tree_bytes,
+    wait_for_sealed_secrets_api,
+)
+from tests.sealed.operator import SealedOperator
+
+SECRETS = "/api/v1/namespaces/{ns}/secrets"
+
+
+@pytest.fixture
+def operator(control_plane: ControlPlane, sealing_keys: Keys, tmp_path: Path) -> Iterator[SealedOperator]:
+    wait_for_sealed_secrets_api(control_plane)
+    key_ns = control_plane.create_namespace("keys-")
+    body = key_secret(sealing_keys.old, "", key_ns)
+    body["metadata"].pop("creationTimestamp")  # type: ignore[union-attr]
+    control_plane.client.create(SECRETS.format(ns=key_ns), body)
+    watched = control_plane.create_namespace("w-")
+    process = SealedOperator(
+        control_plane, tmp_path, key_ns, (watched,), "--key-renew-period", "0", "--rate-limit", "50",
+        "--rate-limit-burst", "50",
+    )  # fmt: skip
+    process.start()
+    yield process
+    process.stop()
+
+
+def key_namespace_of(operator: SealedOperator) -> str:
+    argv = operator.process.argv
+    return str(argv[argv.index("--key-namespace") + 1])
+
+
+def test_online_runbook_makes_a_new_key_and_reseals_through_the_controller(
+    control_plane: ControlPlane,
+    operator: SealedOperator,
+    sealing_keys: Keys,
+    age_keys: tuple[AgeKey, AgeKey],
+    tmp_path: Path,
+) -> None:
+    a = age_keys[0]
+    repo = build_repo(tmp_path, sealing_keys, age_keys)
+    key_ns = key_namespace_of(operator)
+    env = {"KUBECONFIG": str(control_plane.kubeconfig), "SOPS_AGE_KEY_FILE": str(a.file)}
+    url = ("--controller-url", operator.url, "--controller-namespace", key_ns)
+    assert operator.get("/v1/cert.pem")[1] == sealing_keys.old.pair.cert_pem
+
+    refused = lockstep("keys", "rotate", "--repo", str(repo), *url, "--yes", env=env)
+    assert refused.returncode == 1 and "no backup newer than the newest key" in refused.stderr
+    backup = lockstep("keys", "backup", "-o", str(tmp_path / "keys.yaml"), *url, env=env)
+    assert backup.returncode == 0, backup.stderr
+
+    before = tree_bytes(repo)
+    dry = lockstep("keys", "rotate", "--repo", str(repo), *url, "--dry-run", env=env)
+    assert dry.returncode == 0, dry.stderr
+    assert "a new active key will be created" in dry.stdout
+    assert tree_bytes(repo) == before and len(list_keys(control_plane.client, key_ns)) == 1
+
+    done = lockstep("keys", "rotate", "--repo", str(repo), *url, "--yes", "-o", "json", env=env)
+    assert done.returncode == 0, done.stderr + done.stdout
+    report = json.loads(done.stdout)
+    assert report["key_created"] and report["mode"] == "controller"
+    assert report["summary"] == {"rotated": 23}
+    assert all(f["verified"] for f in report["files"])
+
+    keys = list_keys(control_plane.client, key_ns)
+    assert len(keys) == 2
+    new = next(k for k in keys if k.fingerprint != sealing_keys.old.pair.fingerprint)
+    assert new.name == report["target_key"] and new.fingerprint == report["target_fingerprint"]
+    assert operator.get("/v1/cert.pem")[1] == new.cert_pem
+    new_key_file = tmp_path / "new.key"
+    assert new.key is not None
+    from sealed.format.keygen import private_key_pem
+
+    new_key_file.write_bytes(private_key_pem(new.key.key))
+    for path in sorted((repo / "apps").iterdir()):
+        data = path.read_bytes()
+        for document in yaml.safe_load_all(data):
+            if document and document.get("kind") == "SealedSecret":
+                body = json.dumps(document).encode()
+                assert kubeseal_unseal(body, new_key_file).returncode == 0, path
+                assert kubeseal_unseal(body, sealing_keys.old.key).returncode != 0, path
+    # usage, by trial decryption with the cluster's keys: no file in the repo needs the old key any more
+    usage = lockstep("keys", "usage", "--repo", str(repo), *url, "-o", "json", env=env)
+    rows = {r["fingerprint"]: r for r in json.loads(usage.stdout)["keys"]}
+    assert rows[sealing_keys.old.pair.fingerprint]["repos"] == 0
+    assert rows[new.fingerprint]["repos"] == 20
