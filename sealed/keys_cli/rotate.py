@@ -60,10 +60,10 @@ def _source(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return ClusterKeys(kube_client(args), controller(args), key_namespace(args))
 
 
-def _run_options(args: argparse.Namespace, use_current: bool):  # type: ignore[no-untyped-def]
+def _run_options(args: argparse.Namespace, use_current: bool, require_repo: bool = True):  # type: ignore[no-untyped-def]
     from sealed.runbook.steps import RunOptions
 
-    if not args.repo:
+    if require_repo and not args.repo:
         raise CommandError("name at least one --repo DIR")
     return RunOptions(
         repos=[Path(r) for r in args.repo],
@@ -140,10 +140,10 @@ def _compromised(args: argparse.Namespace) -> int:
         raise CommandError(f"no sealing key Secret {namespace}/{args.name}")
     bad = keys[args.name]
     exposed = sorted(cluster_usage(client).get(bad.fingerprint, []))
-    runbook = Runbook(_source(args), _run_options(args, use_current=False))
+    runbook = Runbook(_source(args), _run_options(args, use_current=False, require_repo=False))
     runbook.options.check_backup = False  # the old key must go now, backup or not
     try:
-        plans, journals, resume = runbook.plan() if args.repo else ([], {}, None)
+        plans, journals, resume = runbook.plan()
     except RunbookError as error:
         raise CommandError("preflight failed:\n  " + "\n  ".join(error.problems)) from None
     runbook.report.compromised = {

@@ -69,17 +69,16 @@ class LocalCipher:
     def open(self, blob: bytes, label: bytes) -> tuple[bytes, str]:
         """Plaintext and the fingerprint of the key that opened it; the last key that worked is tried first
         (files in one repo are mostly sealed by the same key, and each failed try costs an RSA operation)."""
-        if len(blob) < 2 or len(blob) < 2 + int.from_bytes(blob[:2], "big"):
-            raise FormatError(crypto.TOO_SHORT)
-        for index, candidate in enumerate(self.keys):
-            try:
-                plaintext = crypto.open_with(candidate.key, blob, label)
-            except ValueError:
-                continue
-            if index:
-                self.keys.insert(0, self.keys.pop(index))
-            return plaintext, candidate.fingerprint
-        raise FormatError(f"{crypto.NO_KEY}: none of the {len(self.keys)} key(s) in the backup opens it")
+        try:
+            plaintext, used = crypto.hybrid_open(self.keys, blob, label)
+        except FormatError as error:
+            if error.message != crypto.NO_KEY:
+                raise
+            raise FormatError(f"{crypto.NO_KEY}: none of the {len(self.keys)} key(s) opens it") from None
+        if self.keys[0] is not used:
+            self.keys.remove(used)
+            self.keys.insert(0, used)
+        return plaintext, used.fingerprint
 
     def reseal(self, document: Mapping[str, Any]) -> Resealed:
         metadata, _, encrypted, legacy = sealed_parts(document)

@@ -223,3 +223,31 @@ def test_bad_inputs_are_clear_errors(repo: Path, sealing_keys: Keys, tmp_path: P
     assert nogit.returncode == 1 and "Traceback" not in nogit.stderr and str(not_git) in nogit.stderr
     no_offline_keys = lockstep("keys", "rotate", "--repo", str(repo), "--offline", "--yes")
     assert no_offline_keys.returncode == 1 and "--offline needs --keys BACKUP" in no_offline_keys.stderr
+
+
+def test_offline_with_an_age_encrypted_backup(
+    repo: Path, sealing_keys: Keys, age_keys: tuple[AgeKey, AgeKey], tmp_path: Path
+) -> None:
+    from sealed.keybackup import age_encrypt
+
+    a, b = age_keys
+    encrypted = tmp_path / "keys.age"
+    encrypted.write_bytes(age_encrypt(sealing_keys.backup.read_bytes(), [b.recipient]))
+    base = (
+        "keys",
+        "rotate",
+        "--repo",
+        str(repo),
+        "--offline",
+        "--keys",
+        str(encrypted),
+        "--yes",
+        "-o",
+        "json",
+    )
+    wrong = lockstep(*base, "--age-identity", str(a.file), env=sops_env(a))
+    assert wrong.returncode == 1 and "no age identity given can decrypt the backup" in wrong.stderr
+    done = lockstep(*base, "--age-identity", str(b.file), env=sops_env(a))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["summary"] == {"rotated": SEALED_FILES + SOPS_FILES}
+    assert unsealed_data((repo / "apps" / "db3.json").read_bytes(), sealing_keys.new.key)

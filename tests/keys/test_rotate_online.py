@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from core_sync.kube import ApiError
 from core_sync.testing.control_plane import ControlPlane
 from sealed.keys import list_keys
 from tests.keys.conftest import (
@@ -18,12 +19,14 @@ from tests.keys.conftest import (
     Keys,
     build_repo,
     key_secret,
+    kubeseal,
     kubeseal_unseal,
     lockstep,
+    secret,
     tree_bytes,
     wait_for_sealed_secrets_api,
 )
-from tests.sealed.operator import SealedOperator
+from tests.sealed.operator import SealedOperator, wait_for
 
 SECRETS = "/api/v1/namespaces/{ns}/secrets"
 
@@ -104,3 +107,54 @@ def test_online_runbook_makes_a_new_key_and_reseals_through_the_controller(
     rows = {r["fingerprint"]: r for r in json.loads(usage.stdout)["keys"]}
     assert rows[sealing_keys.old.pair.fingerprint]["repos"] == 0
     assert rows[new.fingerprint]["repos"] == 20
+
+
+def test_compromised_key_reseals_relabels_and_lists_secrets_to_change(
+    control_plane: ControlPlane,
+    operator: SealedOperator,
+    sealing_keys: Keys,
+    age_keys: tuple[AgeKey, AgeKey],
+    tmp_path: Path,
+) -> None:
+    repo = build_repo(tmp_path, sealing_keys, age_keys)
+    key_ns = key_namespace_of(operator)
+    watched = operator.process.argv[operator.process.argv.index("-n") + 1]
+    sealed = json.loads(
+        kubeseal("--cert", str(sealing_keys.old.cert), "-o", "json", stdin=secret("db", watched, {"pw": "x"}))
+    )
+    control_plane.client.create(f"/apis/bitnami.com/v1alpha1/namespaces/{watched}/sealedsecrets", sealed)
+    wait_for(
+        lambda: _annotation(control_plane, watched, "db") == sealing_keys.old.pair.fingerprint,
+        what="the controller to unseal db and record its key",
+    )
+    env = {"KUBECONFIG": str(control_plane.kubeconfig), "SOPS_AGE_KEY_FILE": str(age_keys[0].file)}
+    url = ("--controller-url", operator.url, "--controller-namespace", key_ns)
+    done = lockstep(
+        "keys",
+        "compromised",
+        sealing_keys.old.name,
+        "--repo",
+        str(repo),
+        *url,
+        "--yes",
+        "-o",
+        "json",
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr + done.stdout
+    report = json.loads(done.stdout)
+    assert report["key_created"] and report["summary"] == {"rotated": 23}
+    assert report["compromised"]["change_at_source"] == [f"{watched}/db"]
+    assert report["compromised"]["fingerprint"] == sealing_keys.old.pair.fingerprint
+    states = {k.name: k.state for k in list_keys(control_plane.client, key_ns)}
+    assert states[sealing_keys.old.name] == "compromised"
+    assert sorted(states.values()) == ["active", "compromised"]
+    assert operator.get("/v1/cert.pem")[1] != sealing_keys.old.pair.cert_pem
+
+
+def _annotation(control_plane: ControlPlane, namespace: str, name: str) -> str:
+    try:
+        found = control_plane.client.get(f"/api/v1/namespaces/{namespace}/secrets/{name}")
+    except ApiError:
+        return ""
+    return str((found["metadata"].get("annotations") or {}).get("lockstep.dev/sealing-key", ""))
