@@ -52,11 +52,11 @@ def run(body: Callable[[], int]) -> int:
         sys.stderr.write(f"error: {error}\n")
     except _api_errors() as error:
         sys.stderr.write(f"error: {error}\n")
+    except BrokenPipeError:
+        pass
     except OSError as error:
         where = f"{error.filename}: " if error.filename else ""
         sys.stderr.write(f"error: {where}{error.strerror or error}\n")
-    except BrokenPipeError:
-        pass
     return 1
 
 

@@ -9,6 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sealed.runbook.keysource import BackupKeys, ClusterKeys
+    from sealed.runbook.report import Report
+    from sealed.runbook.steps import RunOptions
 
 from sealed.keys_cli.common import CommandError, confirm, controller, key_namespace, kube_client, parser, run
 
@@ -46,7 +52,7 @@ def _rotate_parser(prog: str, description: str, epilog: str) -> argparse.Argumen
     return p
 
 
-def _source(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _source(args: argparse.Namespace) -> BackupKeys | ClusterKeys:
     from sealed.runbook.keysource import ClusterKeys, load_backup_keys
 
     if args.offline:
@@ -60,7 +66,7 @@ def _source(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return ClusterKeys(kube_client(args), controller(args), key_namespace(args))
 
 
-def _run_options(args: argparse.Namespace, use_current: bool, require_repo: bool = True):  # type: ignore[no-untyped-def]
+def _run_options(args: argparse.Namespace, use_current: bool, require_repo: bool = True) -> RunOptions:
     from sealed.runbook.steps import RunOptions
 
     if require_repo and not args.repo:
@@ -75,7 +81,7 @@ def _run_options(args: argparse.Namespace, use_current: bool, require_repo: bool
     )
 
 
-def _emit(report, output: str) -> int:  # type: ignore[no-untyped-def]
+def _emit(report: Report, output: str) -> int:
     sys.stdout.write(report.to_json() if output == "json" else report.to_text())
     return 0 if report.ok else 1
 

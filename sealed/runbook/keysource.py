@@ -16,10 +16,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sealed.format.errors import FormatError
-from sealed.keys import ACTIVE, KeySecret, newest_active, newest_first
+from sealed.keys import KeySecret, newest_active, newest_first
 from sealed.runbook.reseal import Cipher, ControllerCipher, LocalCipher
 
 BACKUP_ANNOTATION = "lockstep.dev/backed-up-at"
@@ -35,6 +35,26 @@ class Target:
         self.name = name
         self.fingerprint = fingerprint
         self.created = created
+
+
+class KeySource(Protocol):
+    """What the runbook asks of its keys, online or offline."""
+
+    mode: str
+
+    def describe(self) -> str: ...
+
+    def names(self) -> dict[str, str]:
+        """Fingerprint -> key Secret name, for the report."""
+        ...
+
+    def preflight(self, check_backup: bool) -> list[str]: ...
+
+    def target(
+        self, resume: str | None, use_current: bool, dry_run: bool, adopt_since: float | None = None
+    ) -> Target: ...
+
+    def cipher(self, target: Target) -> Cipher: ...
 
 
 def cert_fingerprint(pem: bytes) -> str:
@@ -60,7 +80,9 @@ class BackupKeys:
     def preflight(self, check_backup: bool) -> list[str]:
         return []  # the backup is the key source: nothing to reach, and it exists
 
-    def target(self, resume: str | None, use_current: bool, dry_run: bool) -> Target:
+    def target(
+        self, resume: str | None, use_current: bool, dry_run: bool, adopt_since: float | None = None
+    ) -> Target:
         newest = newest_active(self.keys)
         if newest is None:
             raise FormatError("the backup holds no active key to re-encrypt to", self.source)
@@ -126,8 +148,14 @@ class ClusterKeys:
         secret = self.client.get(f"/api/v1/namespaces/{self.namespace}/secrets/{key.name}")
         return dict((secret.get("metadata") or {}).get("annotations") or {})
 
-    def target(self, resume: str | None, use_current: bool, dry_run: bool) -> Target:
+    def target(
+        self, resume: str | None, use_current: bool, dry_run: bool, adopt_since: float | None = None
+    ) -> Target:
         names = self.names()
+        adopted = self._made_since(adopt_since) if adopt_since and not use_current else None
+        if adopted is not None:
+            self._wait_for(adopted.fingerprint)
+            return Target(adopted.name, adopted.fingerprint, created=True)
         if resume:
             self._wait_for(resume)
             return Target(names.get(resume, resume), resume, created=False)
@@ -140,6 +168,17 @@ class ClusterKeys:
         self._wait_for(new.fingerprint)
         self.keys(refresh=True)
         return Target(new.name, new.fingerprint, created=True)
+
+    def _made_since(self, since: float) -> KeySecret | None:
+        """The newest active key if it was created after ``since`` (less clock skew): the key an interrupted
+        run made before it could record it."""
+        import datetime as dt
+
+        newest = newest_active(self.keys(refresh=True))
+        if newest is None or not newest.created:
+            return None
+        created = dt.datetime.fromisoformat(newest.created.replace("Z", "+00:00")).timestamp()
+        return newest if created >= since - 5 else None
 
     def _wait_for(self, fingerprint: str) -> None:
         deadline = time.monotonic() + CERT_WAIT_S
@@ -169,6 +208,3 @@ def load_backup_keys(path: Path, identities: Callable[[], list[tuple[str, str]]]
         data = age_decrypt(data, identities(), str(path))
     keys = [key for key, _ in read_backup(data, str(path))]
     return BackupKeys(keys, str(path))
-
-
-__all__ = ["ACTIVE", "BackupKeys", "ClusterKeys", "Target", "load_backup_keys"]

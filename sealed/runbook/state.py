@@ -5,7 +5,9 @@ committed, and found again by any later run on the same working tree. What: one 
 appended and flushed before the step it announces (so a SIGKILL leaves at most one step whose outcome is
 unknown, and the file contents tell which way it went):
 
-- ``{"run": ..., "head": ..., "target": <fingerprint>, ...}`` — the run's header;
+- ``{"run": ..., "head": ..., "started": ...}`` — the run's header, written before the key step;
+- ``{"target": <fingerprint>, "key": <name>}`` — the key this run re-seals to (a run killed between making
+  its key and this line adopts the newest key made since ``started`` instead of making another);
 - ``{"write": path, "before": sha, "after": sha, ...}`` — about to replace ``path`` (SHA-256 of the old and
   new ciphertext files: digests of ciphertext with fresh random session keys reveal nothing of the values);
 - ``{"verified": path, ...}``, ``{"committed": branch, "commit": sha}``, ``{"finished": time}``.
@@ -63,6 +65,8 @@ class Journal:
     def _apply(self, event: dict[str, Any]) -> None:
         if "run" in event:
             self.header = event
+        elif "target" in event and self.header is not None:
+            self.header = {**self.header, "target": event["target"], "key": event.get("key", "")}
         elif "write" in event:
             self.writes[event["write"]] = event
         elif "verified" in event:

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sealed.files import write_atomic
 from sealed.format.errors import FormatError
 from sealed.progress import Progress
 from sealed.runbook.gitrepo import GitRepo
+from sealed.runbook.keysource import KeySource
 from sealed.runbook.parallel import reseal_many
 from sealed.runbook.plan import SEALED, Item, RepoPlan, plan_repo
 from sealed.runbook.report import FileReport, Report
@@ -27,7 +28,7 @@ from sealed.runbook.rotators import FileRotator, load_rotators
 from sealed.runbook.state import Journal, digest, edited_meanwhile
 
 # Fault injection for the resume tests: "kill-before-write:N" / "kill-after-write:N" SIGKILLs this process
-# around its N-th file write, the way a crash or an impatient Ctrl-\ would.
+# around its N-th file write, "kill-after-key:1" right after making the new key, as a crash would.
 FAULT_ENV = "LOCKSTEP_ROTATE_FAULT"
 
 
@@ -62,9 +63,10 @@ def _open_repos(paths: list[Path]) -> list[GitRepo]:
 
 
 def _preflight(
-    repos: list[GitRepo], journals: dict[Path, Journal], source: Any, options: RunOptions
+    repos: list[GitRepo], journals: dict[Path, Journal], source: KeySource, options: RunOptions
 ) -> str | None:
-    """Problems stop the run; returns the target fingerprint of an interrupted run, if any."""
+    """Problems stop the run; returns the target fingerprint of an interrupted run, if any (an interrupted
+    run that had not recorded its target yet sets ``journal.pending_since`` instead)."""
     resuming = any(j.unfinished for j in journals.values())
     problems = list(source.preflight(options.check_backup and not resuming))
     targets = set()
@@ -73,7 +75,8 @@ def _preflight(
         dirty = repo.dirty()
         if journal.unfinished:
             assert journal.header is not None
-            targets.add(journal.header["target"])
+            if journal.header.get("target"):
+                targets.add(journal.header["target"])
             expected = journal.committed["commit"] if journal.committed else journal.header["head"]
             if repo.head() != expected:
                 problems.append(f"{repo.root}: HEAD moved since the interrupted run started; not resuming")
@@ -102,7 +105,7 @@ def _fault(stage: str, count: int) -> None:
 
 
 class Runbook:
-    def __init__(self, source: Any, options: RunOptions) -> None:
+    def __init__(self, source: KeySource, options: RunOptions) -> None:
         self.source = source
         self.options = options
         self.report = Report(mode=source.mode, dry_run=options.dry_run)
@@ -131,8 +134,27 @@ class Runbook:
             self.report.notes.append("a new active key will be created; the target shown is the current one")
 
     def execute(self, plans: list[RepoPlan], journals: dict[Path, Journal], resume: str | None) -> Report:
-        """Steps 2-5; call only after the user agreed."""
-        target = self.source.target(resume, self.options.use_current, dry_run=False)
+        """Steps 2-5; call only after the user agreed. The journals are opened before the key step, so a run
+        killed after making its key finds that key again instead of making another."""
+        pending = [
+            float(j.header.get("started") or 0)
+            for j in journals.values()
+            if j.unfinished and j.header is not None and not j.header.get("target")
+        ]
+        adopt_since = min(pending) if pending and resume is None else None
+        for plan in plans:
+            journal = journals[plan.repo.root]
+            if journal.unfinished:
+                self.report.resumed.append(str(plan.repo.root))
+            else:
+                run = {"run": os.urandom(8).hex(), "head": plan.repo.head(), "mode": self.source.mode}
+                journal.start({**run, "started": time.time()})
+        target = self.source.target(resume, self.options.use_current, dry_run=False, adopt_since=adopt_since)
+        if target.created:
+            _fault("kill-after-key", 1)
+        for journal in journals.values():
+            if journal.header is not None and not journal.header.get("target"):
+                journal.record({"target": target.fingerprint, "key": target.name})
         self.report.target_key, self.report.target_fingerprint = target.name, target.fingerprint
         self.report.key_created = target.created
         if target.created:
@@ -142,17 +164,6 @@ class Runbook:
         reports = {(r.repo, r.path): r for r in self.report.files}
         for plan in plans:
             journal = journals[plan.repo.root]
-            if journal.unfinished:
-                self.report.resumed.append(str(plan.repo.root))
-            else:
-                journal.start(
-                    {
-                        "run": os.urandom(8).hex(),
-                        "head": plan.repo.head(),
-                        "target": target.fingerprint,
-                        "mode": self.source.mode,
-                    }
-                )
             try:
                 self._rotate(plan, journal, cipher, target.fingerprint, names, reports)
                 self._verify(plan, journal, cipher, reports)

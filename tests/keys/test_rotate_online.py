@@ -158,3 +158,31 @@ def _annotation(control_plane: ControlPlane, namespace: str, name: str) -> str:
     except ApiError:
         return ""
     return str((found["metadata"].get("annotations") or {}).get("lockstep.dev/sealing-key", ""))
+
+
+def test_a_run_killed_right_after_making_its_key_adopts_that_key(
+    control_plane: ControlPlane,
+    operator: SealedOperator,
+    sealing_keys: Keys,
+    age_keys: tuple[AgeKey, AgeKey],
+    tmp_path: Path,
+) -> None:
+    repo = build_repo(tmp_path, sealing_keys, age_keys)
+    key_ns = key_namespace_of(operator)
+    env = {"KUBECONFIG": str(control_plane.kubeconfig), "SOPS_AGE_KEY_FILE": str(age_keys[0].file)}
+    args = ("keys", "rotate", "--repo", str(repo), "--controller-url", operator.url)
+    args += ("--controller-namespace", key_ns, "--no-backup-check", "--yes", "-o", "json")
+    killed = lockstep(*args, env={**env, "LOCKSTEP_ROTATE_FAULT": "kill-after-key:1"})
+    assert killed.returncode == -9, killed.stderr
+    made = [
+        k
+        for k in list_keys(control_plane.client, key_ns)
+        if k.fingerprint != sealing_keys.old.pair.fingerprint
+    ]
+    assert len(made) == 1
+    done = lockstep(*args, env=env)
+    assert done.returncode == 0, done.stderr + done.stdout
+    report = json.loads(done.stdout)
+    assert report["target_fingerprint"] == made[0].fingerprint and report["resumed"] == [str(repo)]
+    assert len(list_keys(control_plane.client, key_ns)) == 2  # no second new key
+    assert report["summary"] == {"rotated": 23}
