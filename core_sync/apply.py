@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from core_sync.inventory import InventoryEntry
-from core_sync.kube import ApiError, KubeClient
+from core_sync.kube import ApiError, ApiUnreachable, KubeClient
 from core_sync.kube.discovery import Discovery, Resource, UnknownKind
 from core_sync.stages import KubeObject, object_ref
 
@@ -72,6 +72,9 @@ class Cluster:
             except ApiError as error:
                 ref = object_ref(item) if isinstance(item, dict) else str(item)
                 return Outcome(error=ObjectError(ref, error.reason or str(error.status), error.message))
+            except ApiUnreachable as error:  # mid-apply: what was applied stays in the inventory
+                ref = object_ref(item) if isinstance(item, dict) else str(item)
+                return Outcome(error=ObjectError(ref, "Unreachable", str(error)))
 
         if len(items) <= 1:
             return [guarded(item) for item in items]

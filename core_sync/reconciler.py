@@ -24,6 +24,7 @@ from core_sync.engine import Engine, SyncFailed, SyncOptions, SyncResult
 from core_sync.events import post_event
 from core_sync.kube import ApiError, KubeClient, KubeConfig
 from core_sync.metrics import REGISTRY
+from core_sync.redaction import Redactor
 from core_sync.source import GitCredentials, GitSource, SourceError
 
 log = logging.getLogger("lockstep.application")
@@ -100,9 +101,15 @@ class Reconciler:
             )
         import yaml
 
-        config = KubeConfig.from_dict(
-            yaml.safe_load(data[key]), source=f"Secret {ref.namespace}/{secret_ref['name']}"
-        )
+        from core_sync import limits
+
+        where = f"Secret {ref.namespace}/{secret_ref['name']}"
+        try:
+            loaded = limits.safe_load(data[key].decode("utf-8", "replace"))
+        except (yaml.YAMLError, limits.LimitExceeded) as error:
+            reason = str(error) if isinstance(error, limits.LimitExceeded) else "invalid YAML"
+            raise SyncFailed("KubeconfigInvalid", f"{where} key {key!r}: {reason}") from None
+        config = KubeConfig.from_dict(loaded, source=where)
         return Cluster(KubeClient(config))
 
     def forget(self, ref: inv.AppRef) -> None:
@@ -168,7 +175,9 @@ class Reconciler:
             checkout = self.source.fetch(source["repoURL"], source.get("targetRevision"), credentials)
             directory = checkout.path(source.get("path"))
         except SourceError as error:
-            raise SyncFailed("ArtifactFailed", str(error)) from error
+            known = [credentials.password, credentials.bearer_token] if credentials else []
+            message = Redactor(v for v in known if v).redact(str(error))
+            raise SyncFailed("ArtifactFailed", message) from error
         options = set(spec.get("syncOptions") or [])
         destination = spec.get("destination") or {}
         opts = SyncOptions(

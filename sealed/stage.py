@@ -38,6 +38,7 @@ class SealedStage:
         diagnostics: list[Diagnostic] = []
         keys, problem = self._keys(context, diagnostics)
         out: list[KubeObject] = []
+        produced: set[int] = set()
         for obj in objects:
             if not is_sealed_secret(obj):
                 out.append(obj)
@@ -49,9 +50,10 @@ class SealedStage:
                 continue
             try:
                 out.append(self._open(obj, keys, context.namespace))
+                produced.add(id(out[-1]))
             except FormatError as error:
                 diagnostics.append(Diagnostic("error", ref, f"cannot unseal: {error}", "UnsealFailed"))
-        return StageResult(out, diagnostics)
+        return StageResult(out, diagnostics, produced)
 
     def _keys(self, context: StageContext, diagnostics: list[Diagnostic]) -> tuple[list[PrivateKey], str]:
         """The keys, or a reason (shared by every SealedSecret) why there are none."""

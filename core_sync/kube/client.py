@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
+import ssl
 import threading
 import urllib.parse
 from collections.abc import Iterator, Mapping
@@ -23,7 +25,8 @@ MERGE_PATCH = "application/merge-patch+json"
 class ApiError(RuntimeError):
     """A non-2xx answer from the API server, with the Status object's reason and message."""
 
-    def __init__(self, status: int, method: str, path: str, body: bytes) -> None:
+    def __init__(self, status: int, method: str, path: str, body: bytes, server: str = "") -> None:
+        self.server = server
         self.status = status
         self.method = method
         self.path = path
@@ -42,6 +45,42 @@ class ApiError(RuntimeError):
     @property
     def conflict(self) -> bool:
         return self.status == 409
+
+
+class ApiUnreachable(ConnectionError):
+    """No HTTP answer from the API server: refused, DNS, TLS, timeout or a dropped connection.
+
+    Why one type: every caller (a command's edge, the operator's retry loop) needs only "which server" and
+    "why" in one line; it is a ``ConnectionError`` (so an ``OSError``) so existing ``except OSError``
+    handlers keep working.
+    """
+
+    def __init__(self, server: str, reason: str) -> None:
+        self.server = server
+        self.reason = reason
+        super().__init__(f"cannot reach the API server {server}: {reason}")
+
+
+def describe_transport_error(error: BaseException) -> str:
+    """A short, stable reason for a failed connection (no traceback, no library internals)."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        detail = getattr(error, "verify_message", None) or "untrusted certificate"
+        return f"TLS certificate verification failed ({detail})"
+    if isinstance(error, ssl.SSLError):
+        return f"TLS handshake failed ({getattr(error, 'reason', None) or error.__class__.__name__})"
+    if isinstance(error, socket.gaierror):
+        return f"cannot resolve host name ({error.strerror or error})"
+    if isinstance(error, (TimeoutError, socket.timeout)):
+        return "timed out waiting for an answer"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, (ConnectionResetError, http.client.RemoteDisconnected, BrokenPipeError)):
+        return "connection closed by the server"
+    if isinstance(error, http.client.HTTPException):
+        return f"invalid HTTP answer ({error.__class__.__name__})"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror[:1].lower() + error.strerror[1:]
+    return error.__class__.__name__
 
 
 class KubeClient:
@@ -105,10 +144,13 @@ class KubeClient:
                 response = conn.getresponse()
                 data = response.read()
                 return response.status, data
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as error:
                 self._drop_connection()
                 if attempt == 2:
-                    raise
+                    raise ApiUnreachable(self.config.server, describe_transport_error(error)) from error
+            except (OSError, http.client.HTTPException) as error:
+                self._drop_connection()
+                raise ApiUnreachable(self.config.server, describe_transport_error(error)) from error
             except Exception:
                 self._drop_connection()
                 raise
@@ -127,7 +169,7 @@ class KubeClient:
         payload = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
         status, data = self.raw(method, path, params=params, body=payload, content_type=content_type)
         if status >= 300:
-            raise ApiError(status, method, path, data)
+            raise ApiError(status, method, path, data, server=self.config.server)
         return json.loads(data) if data else {}
 
     def get(self, path: str, **params: Any) -> dict[str, Any]:
@@ -176,10 +218,13 @@ class KubeClient:
             conn = http.client.HTTPConnection(self._host, self._port, timeout=timeout_seconds + 10)
         try:
             headers = {"Accept": JSON, "User-Agent": self.user_agent, **self.config.auth_header()}
-            conn.request("GET", self.url(path, query), headers=headers)
-            response = conn.getresponse()
+            try:
+                conn.request("GET", self.url(path, query), headers=headers)
+                response = conn.getresponse()
+            except (OSError, http.client.HTTPException) as error:
+                raise ApiUnreachable(self.config.server, describe_transport_error(error)) from error
             if response.status >= 300:
-                raise ApiError(response.status, "WATCH", path, response.read())
+                raise ApiError(response.status, "WATCH", path, response.read(), server=self.config.server)
             while True:
                 line = response.readline()
                 if not line:

@@ -63,7 +63,7 @@ def backup_command(argv: list[str], prog: str) -> int:
 def _backup(args: argparse.Namespace) -> int:
     import yaml
 
-    from sealed.files import write_atomic
+    from core_sync.files import write_atomic
     from sealed.keybackup import age_encrypt, backup_list
     from sealed.keys import KEY_LABEL
     from sealed.runbook.keysource import BACKUP_ANNOTATION
@@ -77,8 +77,10 @@ def _backup(args: argparse.Namespace) -> int:
     data = yaml.safe_dump(backup_list(secrets), sort_keys=False).encode()
     if args.age_recipient:
         data = age_encrypt(data, args.age_recipient)
-    write_atomic(Path(args.output), data, mode=0o600)
-    Path(args.output).chmod(0o600)  # an existing file keeps no wider mode than a new one
+    target = Path(args.output)
+    if target.is_file():
+        target.chmod(0o600)  # an existing file's mode is kept by the write: narrow it first
+    write_atomic(target, data, new_file_mode=0o600)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     for secret in secrets:
         name = secret["metadata"]["name"]

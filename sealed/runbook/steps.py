@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sealed.files import write_atomic
+from core_sync.files import write_atomic
 from sealed.format.errors import FormatError
 from sealed.progress import Progress
 from sealed.runbook.gitrepo import GitRepo
