@@ -41,6 +41,7 @@ class Journal:
         self.verified: dict[str, dict[str, Any]] = {}
         self.committed: dict[str, Any] | None = None
         self.finished = False
+        self.restart = False  # unfinished, but the tree holds none of its changes: start the files over
         self._handle: Any = None
 
     @classmethod

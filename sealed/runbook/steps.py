@@ -78,6 +78,11 @@ def _preflight(
             if journal.header.get("target"):
                 targets.add(journal.header["target"])
             expected = journal.committed["commit"] if journal.committed else journal.header["head"]
+            if repo.head() != expected and not dirty:
+                # Nothing of the interrupted run is left in the tree (reset, fixed, committed): start the
+                # files over, keeping its key.
+                journal.restart = True
+                continue
             if repo.head() != expected:
                 problems.append(f"{repo.root}: HEAD moved since the interrupted run started; not resuming")
             edited = edited_meanwhile(journal, dirty, lambda p, root=repo.root: (root / p).read_bytes())
@@ -144,11 +149,16 @@ class Runbook:
         adopt_since = min(pending) if pending and resume is None else None
         for plan in plans:
             journal = journals[plan.repo.root]
-            if journal.unfinished:
+            if journal.unfinished and not journal.restart:
                 self.report.resumed.append(str(plan.repo.root))
             else:
+                kept = journal.header.get("target") if journal.restart and journal.header else None
                 run = {"run": os.urandom(8).hex(), "head": plan.repo.head(), "mode": self.source.mode}
-                journal.start({**run, "started": time.time()})
+                journal.start({**run, "started": time.time(), **({"target": kept} if kept else {})})
+                if kept:
+                    self.report.notes.append(
+                        f"{plan.repo.root}: the interrupted run's changes are gone; started over"
+                    )
         target = self.source.target(resume, self.options.use_current, dry_run=False, adopt_since=adopt_since)
         if target.created:
             _fault("kill-after-key", 1)

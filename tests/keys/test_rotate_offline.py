@@ -251,3 +251,38 @@ def test_offline_with_an_age_encrypted_backup(
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["summary"] == {"rotated": SEALED_FILES + SOPS_FILES}
     assert unsealed_data((repo / "apps" / "db3.json").read_bytes(), sealing_keys.new.key)
+
+
+def test_a_file_no_key_opens_fails_alone_and_a_fixed_repo_starts_over(
+    repo: Path, sealing_keys: Keys, age_keys: tuple[AgeKey, AgeKey], tmp_path: Path
+) -> None:
+    from sealed.format.keygen import generate_key_pair
+    from tests.keys.conftest import kubeseal, secret
+
+    a = age_keys[0]
+    foreign = generate_key_pair(2048)
+    (tmp_path / "foreign.crt").write_bytes(foreign.cert_pem)
+    sealed = kubeseal(
+        "--cert", str(tmp_path / "foreign.crt"), "-o", "json", stdin=secret("x", "app", {"k": "v"})
+    )
+    (repo / "apps" / "foreign.json").write_bytes(sealed)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "a SealedSecret from another cluster")
+
+    failed = rotate(repo, sealing_keys, "--yes", "-o", "json", env=sops_env(a))
+    assert failed.returncode == 1
+    report = json.loads(failed.stdout)
+    bad = [f for f in report["files"] if f["status"] == "failed"]
+    assert [f["path"] for f in bad] == ["apps/foreign.json"]
+    assert "no key could decrypt secret" in bad[0]["error"]
+    assert report["summary"] == {"failed": 1, "rotated": SEALED_FILES + SOPS_FILES}
+    assert (repo / "apps" / "foreign.json").read_bytes() == sealed  # untouched
+
+    git(repo, "checkout", "--", ".")  # the operator fixes the repo: drops the stranger, commits
+    git(repo, "rm", "-q", "apps/foreign.json")
+    git(repo, "commit", "-q", "-m", "drop it")
+    done = rotate(repo, sealing_keys, "--yes", "-o", "json", env=sops_env(a))
+    assert done.returncode == 0, done.stderr + done.stdout
+    report = json.loads(done.stdout)
+    assert report["summary"] == {"rotated": SEALED_FILES + SOPS_FILES}
+    assert any("started over" in note for note in report["notes"])
