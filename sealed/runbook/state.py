@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,20 @@ class Journal:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+
+
+_TEMP = re.compile(r"^(?P<dir>(?:.*/)?)\.(?P<name>[^/]+)\.[0-9a-f]{12}\.tmp$")
+
+
+def leftover_temps(journal: Journal, dirty: list[str]) -> list[str]:
+    """Temp files of the atomic writes a kill interrupted (``.<name>.<hex>.tmp`` beside a file this run
+    journaled): the file itself is still whole, so these are only litter to remove before resuming."""
+    found = []
+    for path in dirty:
+        match = _TEMP.match(path)
+        if match and f"{match['dir']}{match['name']}" in journal.writes:
+            found.append(path)
+    return found
 
 
 def edited_meanwhile(journal: Journal, dirty: list[str], read: Any) -> list[str]:

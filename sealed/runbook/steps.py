@@ -12,6 +12,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,11 +26,14 @@ from sealed.runbook.plan import SEALED, Item, RepoPlan, plan_repo
 from sealed.runbook.report import FileReport, Report
 from sealed.runbook.reseal import Cipher, FileReseal, LocalCipher, verify_file, verify_written
 from sealed.runbook.rotators import FileRotator, load_rotators
-from sealed.runbook.state import Journal, digest, edited_meanwhile
+from sealed.runbook.state import Journal, digest, edited_meanwhile, leftover_temps
 
-# Fault injection for the resume tests: "kill-before-write:N" / "kill-after-write:N" SIGKILLs this process
-# around its N-th file write, "kill-after-key:1" right after making the new key, as a crash would.
+# Fault injection for the resume tests: "kill-before-write:N" SIGKILLs this process after journaling the
+# batch holding the N-th write but before writing it, "kill-after-write:N" once N files are written,
+# "kill-after-key:1" right after making the new key — as a crash would.
 FAULT_ENV = "LOCKSTEP_ROTATE_FAULT"
+WRITE_BATCH = 16
+WRITE_THREADS = 8
 
 
 class RunbookError(Exception):
@@ -70,6 +74,7 @@ def _preflight(
     resuming = any(j.unfinished for j in journals.values())
     problems = list(source.preflight(options.check_backup and not resuming))
     targets = set()
+    leftovers: list[Path] = []
     for repo in repos:
         journal = journals[repo.root]
         dirty = repo.dirty()
@@ -83,6 +88,9 @@ def _preflight(
                 # files over, keeping its key.
                 journal.restart = True
                 continue
+            litter = leftover_temps(journal, dirty)
+            leftovers += [repo.root / path for path in litter]
+            dirty = [p for p in dirty if p not in litter]
             if repo.head() != expected:
                 problems.append(f"{repo.root}: HEAD moved since the interrupted run started; not resuming")
             edited = edited_meanwhile(journal, dirty, lambda p, root=repo.root: (root / p).read_bytes())
@@ -100,6 +108,8 @@ def _preflight(
         )
     if problems:
         raise RunbookError(problems)
+    for path in leftovers:  # only once the run goes ahead: a refused run changes nothing
+        path.unlink(missing_ok=True)
     return targets.pop() if targets else None
 
 
@@ -214,6 +224,7 @@ class Runbook:
         results = reseal_many(
             [contents[i.path] for i in sealed], cipher, parallel=isinstance(cipher, LocalCipher)
         )
+        batch: list[tuple[Item, bytes, bytes, FileReport]] = []
         for item in todo:
             entry = reports[(str(plan.repo.root), item.path)]
             if progress:
@@ -222,28 +233,66 @@ class Runbook:
             try:
                 if isinstance(result, str):
                     raise FormatError(result)
-                self._rotate_one(item, contents[item.path], result, journal, target, names, entry)
+                new = self._rotate_one(item, contents[item.path], result, target, names, entry)
             except (FormatError, ValueError, OSError) as error:
                 entry.status, entry.error = "failed", _reason(error)
+                continue
+            if new is not None:
+                batch.append((item, contents[item.path], new, entry))
+            if len(batch) >= WRITE_BATCH:
+                self._write(batch, journal)
+                batch = []
+        self._write(batch, journal)
         if progress:
             progress.done()
+
+    def _write(self, batch: list[tuple[Item, bytes, bytes, FileReport]], journal: Journal) -> None:
+        """Journal a batch of writes, then make them on several threads (each file atomic and fsynced by
+        the shared helper; the fsyncs overlap, which is ~10x faster than one after another). A kill at any
+        point leaves every file of the batch either as it was or as journaled, which resuming handles."""
+        if not batch:
+            return
+        first = self.writes + 1
+        for item, current, new, entry in batch:
+            journal.record(
+                {
+                    "write": item.path,
+                    "before": digest(current),
+                    "after": digest(new),
+                    "old_key": entry.old_key,
+                    "new_key": entry.new_key,
+                }
+            )
+        for number in range(first, first + len(batch)):
+            _fault("kill-before-write", number)
+        with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
+            futures = {pool.submit(write_atomic, item.file, new): entry for item, _, new, entry in batch}
+            for future in as_completed(futures):
+                entry = futures[future]
+                try:
+                    future.result()
+                    entry.status = "rotated"
+                except OSError as error:
+                    entry.status, entry.error = "failed", _reason(error)
+                self.writes += 1
+                _fault("kill-after-write", self.writes)
 
     def _rotate_one(
         self,
         item: Item,
         current: bytes,
         result: FileReseal | None,
-        journal: Journal,
         target: str,
         names: dict[str, str],
         entry: FileReport,
-    ) -> None:
+    ) -> bytes | None:
+        """The file's new bytes (None: already on the target key)."""
         if result is not None:
             old_keys = sorted(names.get(k, k) for k in result.old_keys)
             entry.old_key, entry.new_key = ",".join(old_keys), names.get(target, target)
             if result.old_keys == {target}:
                 entry.status = "current"
-                return
+                return None
             new = result.content
             if result.sessions:  # sealed here (offline); the controller's output is checked by /v1/verify
                 self.sessions[item.path] = result.sessions
@@ -253,20 +302,7 @@ class Runbook:
             new = item.rotator.rotate(item.file, current)
             entry.new_key = item.rotator.keys(item.file, new)
         assert new is not None
-        self.writes += 1
-        _fault("kill-before-write", self.writes)
-        journal.record(
-            {
-                "write": item.path,
-                "before": digest(current),
-                "after": digest(new),
-                "old_key": entry.old_key,
-                "new_key": entry.new_key,
-            }
-        )
-        write_atomic(item.file, new)
-        _fault("kill-after-write", self.writes)
-        entry.status = "rotated"
+        return new
 
     def _verify(
         self, plan: RepoPlan, journal: Journal, cipher: Cipher, reports: dict[tuple[str, str], FileReport]

@@ -31,7 +31,7 @@ def rotate(
 
 
 def sealed_files(repo: Path) -> list[Path]:
-    return sorted(p for p in (repo / "apps").iterdir())
+    return sorted(p for p in (repo / "apps").iterdir() if not p.name.startswith("."))  # not write temps
 
 
 def unsealed_data(data: bytes, key: Path) -> list[dict[str, str]]:
@@ -117,7 +117,7 @@ def test_dry_run_changes_nothing(repo: Path, sealing_keys: Keys, age_keys: tuple
     assert git(repo, "status", "--porcelain") == ""
 
 
-@pytest.mark.parametrize("fault", ["kill-after-write:7", "kill-before-write:12"])
+@pytest.mark.parametrize("fault", ["kill-after-write:7", "kill-before-write:20"])
 def test_a_killed_run_resumes_and_finishes(
     repo: Path, sealing_keys: Keys, age_keys: tuple[AgeKey, AgeKey], fault: str
 ) -> None:
@@ -126,7 +126,10 @@ def test_a_killed_run_resumes_and_finishes(
     killed = rotate(repo, sealing_keys, "--yes", env={**sops_env(a), "LOCKSTEP_ROTATE_FAULT": fault})
     assert killed.returncode == -9, killed.stderr
     changed = git(repo, "status", "--porcelain").splitlines()
-    assert len(changed) == int(fault.split(":")[1]) - (1 if fault.startswith("kill-before") else 0)
+    if fault.startswith("kill-before"):  # the first batch of 16 was written, the second journaled only
+        assert len(changed) == 16
+    else:  # at least 7 written; writes in flight on other threads may have landed too
+        assert 7 <= len(changed) <= 16
     assert (repo / ".git" / "lockstep-rotate.jsonl").exists()
 
     done = rotate(repo, sealing_keys, "--yes", "-o", "json", env=sops_env(a))
@@ -135,6 +138,7 @@ def test_a_killed_run_resumes_and_finishes(
     assert report["resumed"] == [str(repo)]
     assert report["summary"] == {"rotated": SEALED_FILES + SOPS_FILES}
     assert all(f["verified"] for f in report["files"])
+    assert not list(repo.rglob("*.tmp"))  # temps of writes the kill cut short were cleared
     for path in sealed_files(repo):
         assert unsealed_data(path.read_bytes(), sealing_keys.new.key) == plain_before[path.name]
     for i in range(SOPS_FILES):
@@ -150,7 +154,8 @@ def test_a_repo_edited_meanwhile_is_refused_cleanly(
         repo, sealing_keys, "--yes", env={**sops_env(a), "LOCKSTEP_ROTATE_FAULT": "kill-after-write:5"}
     )
     assert killed.returncode == -9
-    changed = [line[3:] for line in git(repo, "status", "--porcelain").splitlines()]
+    status = git(repo, "status", "--porcelain", "--untracked-files=all").splitlines()
+    changed = [line[3:] for line in status if not line.endswith(".tmp")]  # temps: writes cut short
     untouched = next(
         str(p.relative_to(repo)) for p in sealed_files(repo) if str(p.relative_to(repo)) not in changed
     )
