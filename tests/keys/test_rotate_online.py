@@ -4,6 +4,7 @@ cluster) and sops as oracles."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -123,6 +124,23 @@ def test_compromised_key_reseals_relabels_and_lists_secrets_to_change(
         kubeseal("--cert", str(sealing_keys.old.cert), "-o", "json", stdin=secret("db", watched, {"pw": "x"}))
     )
     control_plane.client.create(f"/apis/bitnami.com/v1alpha1/namespaces/{watched}/sealedsecrets", sealed)
+    try:
+        _compromised(control_plane, operator, sealing_keys, age_keys, repo, key_ns, watched)
+    finally:  # the control plane is shared: leave no Secret that names the session's old key
+        control_plane.client.delete(f"/apis/bitnami.com/v1alpha1/namespaces/{watched}/sealedsecrets/db")
+        with contextlib.suppress(ApiError):
+            control_plane.client.delete(f"/api/v1/namespaces/{watched}/secrets/db")
+
+
+def _compromised(
+    control_plane: ControlPlane,
+    operator: SealedOperator,
+    sealing_keys: Keys,
+    age_keys: tuple[AgeKey, AgeKey],
+    repo: Path,
+    key_ns: str,
+    watched: str,
+) -> None:
     wait_for(
         lambda: _annotation(control_plane, watched, "db") == sealing_keys.old.pair.fingerprint,
         what="the controller to unseal db and record its key",
