@@ -2,8 +2,8 @@
 
 Where: ``<git dir>/lockstep-rotate.jsonl`` — beside the repo's own state, invisible to ``git status``, never
 committed, and found again by any later run on the same working tree. What: one JSON object per line,
-appended and flushed before the step it announces (so a SIGKILL leaves at most one step whose outcome is
-unknown, and the file contents tell which way it went):
+appended and flushed before the step it announces (writes are announced a batch at a time, so a SIGKILL
+leaves at most one batch whose outcome is unknown, and each file's contents tell which way it went):
 
 - ``{"run": ..., "head": ..., "started": ...}`` — the run's header, written before the key step;
 - ``{"target": <fingerprint>, "key": <name>}`` — the key this run re-seals to (a run killed between making
@@ -13,8 +13,10 @@ unknown, and the file contents tell which way it went):
 - ``{"verified": path, ...}``, ``{"committed": branch, "commit": sha}``, ``{"finished": time}``.
 
 On resume every changed path in the working tree must be one this run wrote, still holding the bytes it
-wrote (or, for the one interrupted write, the bytes it had before); anything else means someone edited the
-repo meanwhile, and the run stops without touching it.
+wrote (or, for an interrupted write, the bytes it had before); anything else means someone edited the
+repo meanwhile, and the run stops without touching it. Temp files of writes the kill cut short are the
+only litter, and are removed once the run goes ahead. If the tree holds nothing of the run any more (reset,
+and the fix committed), the files start over with the same key.
 """
 
 from __future__ import annotations
