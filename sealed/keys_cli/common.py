@@ -52,6 +52,8 @@ def run(body: Callable[[], int]) -> int:
         sys.stderr.write(f"error: {error}\n")
     except _api_errors() as error:
         sys.stderr.write(f"error: {error}\n")
+    except ValueError as error:  # bad input found below the command layer (a label value, a reply)
+        sys.stderr.write(f"error: {error}\n")
     except BrokenPipeError:
         pass
     except OSError as error:
