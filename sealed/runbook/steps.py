@@ -126,6 +126,7 @@ class Runbook:
         self.report = Report(mode=source.mode, dry_run=options.dry_run)
         self.writes = 0
         self.sessions: dict[str, dict[str, bytes]] = {}  # path -> new value -> session key (memory only)
+        self._writers: ThreadPoolExecutor | None = None  # one pool of writer threads for the whole run
 
     def plan(self) -> tuple[list[RepoPlan], dict[Path, Journal], str | None]:
         """Steps 1 and the plan: nothing changes here."""
@@ -194,6 +195,8 @@ class Runbook:
                     journal.record({"finished": True})
             finally:
                 journal.close()
+        if self._writers is not None:
+            self._writers.shutdown()
         return self.report
 
     def _rotate(
@@ -265,17 +268,18 @@ class Runbook:
             )
         for number in range(first, first + len(batch)):
             _fault("kill-before-write", number)
-        with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
-            futures = {pool.submit(write_atomic, item.file, new): entry for item, _, new, entry in batch}
-            for future in as_completed(futures):
-                entry = futures[future]
-                try:
-                    future.result()
-                    entry.status = "rotated"
-                except OSError as error:
-                    entry.status, entry.error = "failed", _reason(error)
-                self.writes += 1
-                _fault("kill-after-write", self.writes)
+        if self._writers is None:
+            self._writers = ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="rotate-write")
+        futures = {self._writers.submit(write_atomic, item.file, new): entry for item, _, new, entry in batch}
+        for future in as_completed(futures):
+            entry = futures[future]
+            try:
+                future.result()
+                entry.status = "rotated"
+            except OSError as error:
+                entry.status, entry.error = "failed", _reason(error)
+            self.writes += 1
+            _fault("kill-after-write", self.writes)
 
     def _rotate_one(
         self,
