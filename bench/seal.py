@@ -27,13 +27,13 @@ import time
 from pathlib import Path
 
 from core_sync.testing import kubeseal
-from core_sync.testing.certs import sealing_key_pair
+from sealed.format.keygen import generate_key_pair
 
 
 def make_cert(directory: Path) -> Path:
     """An RSA-4096 self-signed certificate, as the controller makes them."""
     path = directory / "cert.pem"
-    path.write_bytes(sealing_key_pair(4096, common_name="bench").cert_pem)
+    path.write_bytes(generate_key_pair(4096, common_name="bench").cert_pem)
     return path
 
 

@@ -42,7 +42,8 @@ TREE = Command(
         ),
         Command(
             "keys",
-            "Manage the sealing keys: list, cert, rotate (the runbook), backup, restore, compromised.",
+            "Manage the sealing keys: list, cert, usage, rotate (the runbook), retire, backup, restore, "
+            "compromised.",
             children=(
                 Command(
                     "list",
@@ -51,6 +52,11 @@ TREE = Command(
                 ),
                 Command("cert", "Print the active sealing certificate.", "sealed.keys_cli:cert"),
                 Command(
+                    "usage",
+                    "Per key: how many SealedSecrets in the cluster and in directories it opens.",
+                    "sealed.keys_cli:usage",
+                ),
+                Command(
                     "rotate",
                     "Rotate keys and re-encrypt SealedSecrets and SOPS files in repos.",
                     "sealed.keys_cli:rotate",
@@ -58,6 +64,11 @@ TREE = Command(
                 Command("backup", "Write every sealing key pair to a file.", "sealed.keys_cli:backup"),
                 Command(
                     "restore", "Restore sealing key pairs from a backup file.", "sealed.keys_cli:restore"
+                ),
+                Command(
+                    "retire",
+                    "Delete a sealing key; refuses while anything still needs it.",
+                    "sealed.keys_cli:retire",
                 ),
                 Command(
                     "compromised",

@@ -1,19 +1,23 @@
 """The operator's HTTP endpoints: ``/healthz``, ``/readyz``, ``/metrics`` and ``POST /hook/<token>``.
 
 Webhook receivers are looked up by token in :data:`HOOKS` (filled by the Application controller): a push
-to a repository triggers an immediate reconcile of the Applications that use it.
+to a repository triggers an immediate reconcile of the Applications that use it. Package controllers add
+their own routes through :data:`ROUTE_HOOKS` (the SealedSecret controller's ``/v1/cert.pem`` and friends),
+so core_sync never imports them.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from core_sync.metrics import REGISTRY
 
 log = logging.getLogger("lockstep.http")
 HOOKS: dict[str, Callable[[], Awaitable[int]]] = {}
 READY = {"value": False}
+ROUTE_HOOKS: list[Callable[[Any], None]] = []  # each adds routes to the aiohttp app before it starts
 
 
 async def serve_forever(host: str, port: int) -> None:
@@ -44,6 +48,8 @@ async def serve_forever(host: str, port: int) -> None:
             web.post("/hook/{token}", hook),
         ]
     )
+    for add_routes in ROUTE_HOOKS:
+        add_routes(app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)

@@ -62,6 +62,16 @@ class Gauge(Counter):
         with self._lock:
             self.values[_labels(labels)] = value
 
+    def remove(self, **labels: str) -> None:
+        """Drop one series (its object is gone)."""
+        with self._lock:
+            self.values.pop(_labels(labels), None)
+
+    def replace(self, series: Mapping[LabelKey, float]) -> None:
+        """Set every series at once; series not given disappear (a recount)."""
+        with self._lock:
+            self.values = {tuple(sorted(key)): value for key, value in series.items()}
+
 
 @dataclass
 class Histogram(_Metric):

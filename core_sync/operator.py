@@ -26,6 +26,7 @@ EXAMPLE = """example:
   lockstep operator --namespace team-a --peering lockstep  # one namespace, coordinated replicas
 """
 CONTROLLER_GROUP = "lockstep.controllers"
+OPTIONS_GROUP = "lockstep.operator_options"  # each ``add_arguments(parser)`` adds a controller's flags
 
 
 def build_parser(prog: str) -> argparse.ArgumentParser:
@@ -76,6 +77,10 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("--log-format", choices=("json", "plain"), default="json")
     parser.add_argument("-v", "--verbose", action="store_true")
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=OPTIONS_GROUP):
+        entry.load()(parser.add_argument_group(f"{entry.name} controller"))
     return parser
 
 

@@ -34,6 +34,8 @@ class OperatorSettings:
     insecure_kubeconfig_exec: bool = False
     default_service_account: str | None = None
     no_cross_namespace_refs: bool = False
+    options: argparse.Namespace = field(default_factory=argparse.Namespace)
+    """Every parsed flag, including those a controller added through ``lockstep.operator_options``."""
     _config: KubeConfig | None = field(default=None, repr=False, compare=False)
     _client: KubeClient | None = field(default=None, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -54,6 +56,7 @@ class OperatorSettings:
             insecure_kubeconfig_exec=args.insecure_kubeconfig_exec,
             default_service_account=args.default_service_account,
             no_cross_namespace_refs=args.no_cross_namespace_refs,
+            options=args,
         )
 
     def tenancy(self) -> TenancyPolicy:

@@ -25,9 +25,9 @@ class Controller:
 
     def __init__(self, settings: OperatorSettings | None = None) -> None:
         from core_sync.operator_settings import OperatorSettings
+        from core_sync.scheduler import Scheduler
         from external_secrets.cache import ProviderCache
         from external_secrets.reconcile import Reconciler
-        from external_secrets.scheduler import Scheduler
 
         client = (settings or OperatorSettings()).kube_client()
         env = os.environ.get
@@ -36,7 +36,9 @@ class Controller:
             burst=int(env("LOCKSTEP_EXTERNAL_STORE_BURST", "100")),
             concurrency=int(env("LOCKSTEP_EXTERNAL_STORE_CONCURRENCY", "8")),
         )
-        self.scheduler = Scheduler(self._work, workers=int(env("LOCKSTEP_EXTERNAL_WORKERS", "8")))
+        self.scheduler = Scheduler(
+            self._work, workers=int(env("LOCKSTEP_EXTERNAL_WORKERS", "8")), name="external"
+        )
         self.reconciler = Reconciler(
             client,
             cache=cache,

@@ -163,7 +163,7 @@ def render(obj: Any, output_format: str) -> str:
 # --- certificates and the controller -------------------------------------------------------------------
 
 
-def _controller(args: Args) -> Controller:
+def controller_for(args: Args) -> Controller:
     from sealed.remote import DirectController, ProxyController
 
     if args.controller_url:
@@ -181,7 +181,7 @@ def _certificate_bytes(args: Args) -> bytes:
 
     if args.cert:
         return read_cert_source(args.cert)
-    return fetch_controller_cert(_controller(args))
+    return fetch_controller_cert(controller_for(args))
 
 
 def _certificate_encrypter(args: Args) -> Encrypt:
@@ -392,7 +392,7 @@ def _sealed_inputs(args: Args) -> list[tuple[str, bytes]]:
 def _validate(args: Args) -> int:
     from sealed.remote import verify
 
-    controller = _controller(args)
+    controller = controller_for(args)
     for name, body in _sealed_inputs(args):
         verify(controller, body, name)
     return 0
@@ -405,7 +405,7 @@ def _re_encrypt(args: Args) -> int:
     from sealed.format.objects import sealed_secret
     from sealed.remote import rotate
 
-    controller = _controller(args)
+    controller = controller_for(args)
     target = args.sealed_secret_file or args.secret_file
     if target and Path(target).suffix in (".yaml", ".yml"):
         args.format = "yaml"  # rewriting a YAML file in place keeps it YAML

@@ -19,6 +19,7 @@ from typing import Any
 from sealed.format.convert import is_kind, parse_secret, seal
 from sealed.format.documents import BOM, line_ending, load_documents, split_stream
 from sealed.format.errors import FormatError
+from sealed.progress import Progress
 
 EXTENSIONS = (".yaml", ".yml", ".json")
 SEALED_MARK = ".sealed"
@@ -151,7 +152,7 @@ def run_in_place(args: SimpleNamespace, encrypt: Encrypt, default_namespace: str
         return _report_failure([str(error)])
     options = seal_options(args, [])
     options.default_namespace = default_namespace
-    progress = _Progress(len(files))
+    progress = Progress(len(files), "sealing")
     planned: list[Planned] = []
     errors: list[str] = []
     for file in files:
@@ -214,30 +215,3 @@ def _check_written(item: Planned) -> None:
         ok = False
     if not ok:
         raise Fail("the file changed while it was written: check it for plaintext Secrets", str(item.target))
-
-
-class _Progress:
-    """A one-line progress bar on a terminal; a line every 10% in logs (for 50 files or more)."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.count = 0
-        self.tty = sys.stderr.isatty()
-        self.every = max(total // 10, 1)
-
-    def step(self, file: Path) -> None:
-        self.count += 1
-        if not self.tty:
-            if self.total >= 50 and self.count % self.every == 0:
-                sys.stderr.write(f"sealing: {self.count}/{self.total} files\n")
-            return
-        if self.count == self.total or self.count % 10 == 1:
-            width = 30
-            filled = width * self.count // max(self.total, 1)
-            bar = "#" * filled + "-" * (width - filled)
-            sys.stderr.write(f"\r[{bar}] {self.count}/{self.total} {str(file)[-40:]:<40}")
-            sys.stderr.flush()
-
-    def done(self) -> None:
-        if self.tty and self.total:
-            sys.stderr.write("\n")

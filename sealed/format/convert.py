@@ -255,14 +255,30 @@ def render_template_data(templates: Mapping[str, str], decrypted: Mapping[str, b
 
 def unseal(obj: Any, keys: Sequence[crypto.PrivateKey]) -> dict[str, Any]:
     """The Secret a SealedSecret seals, as the controller would create it (before the API server sees it)."""
+    return open_sealed(obj, keys)[0]
+
+
+def open_sealed(obj: Any, keys: Sequence[crypto.PrivateKey]) -> tuple[dict[str, Any], list[str]]:
+    """:func:`unseal`, plus the fingerprints of the keys that opened its items (sorted, no repeats)."""
     metadata, template, encrypted, legacy = sealed_parts(obj)
     oaep_label = label_for(metadata)
     data: dict[str, bytes] = {}
     failed: list[str] = []
+    order = list(keys)  # the key that opened one item is tried first for the next
+    used: set[str] = set()
+
+    def open_blob(blob: bytes) -> bytes:
+        plaintext, key = crypto.hybrid_open(order, blob, oaep_label)
+        used.add(key.fingerprint)
+        if order[0] is not key:
+            order.remove(key)
+            order.insert(0, key)
+        return plaintext
+
     if legacy is not None:
         blob = decode_base64(legacy, "spec.data")
         try:
-            inner = limits.load_json(crypto.hybrid_decrypt(keys, blob, oaep_label))
+            inner = limits.load_json(open_blob(blob))
         except FormatError as error:
             raise error.at("spec.data") from None
         except ValueError as error:  # anyone holding the public certificate can seal any bytes
@@ -271,7 +287,7 @@ def unseal(obj: Any, keys: Sequence[crypto.PrivateKey]) -> dict[str, Any]:
     for key, value in encrypted.items():
         blob = decode_base64(value, f"spec.encryptedData.{key}")
         try:
-            data[key] = crypto.hybrid_decrypt(keys, blob, oaep_label)
+            data[key] = open_blob(blob)
         except FormatError as error:
             if error.message != crypto.NO_KEY:
                 raise error.at(f"spec.encryptedData.{key}") from None
@@ -305,4 +321,4 @@ def unseal(obj: Any, keys: Sequence[crypto.PrivateKey]) -> dict[str, Any]:
         secret["data"] = {k: (b64.encode(data[k]) if data[k] else None) for k in sorted(data)}
     if template.get("type"):
         secret["type"] = template["type"]
-    return secret
+    return secret, sorted(used)

@@ -33,9 +33,12 @@ def public_key(cert: SealingCert) -> rsa.RSAPublicKey:
     return rsa.RSAPublicNumbers(cert.exponent, cert.modulus).public_key()
 
 
-def hybrid_encrypt(key: rsa.RSAPublicKey, plaintext: bytes, label: bytes) -> bytes:
-    """Seal one value; the output differs every call (random session key and OAEP seed)."""
-    session_key = os.urandom(SESSION_KEY_BYTES)
+def hybrid_encrypt(
+    key: rsa.RSAPublicKey, plaintext: bytes, label: bytes, session_key: bytes | None = None
+) -> bytes:
+    """Seal one value; the output differs every call (random session key and OAEP seed). A caller that
+    verifies its own output passes a fresh ``session_key`` it keeps in memory (:func:`open_with_session`)."""
+    session_key = session_key or os.urandom(SESSION_KEY_BYTES)
     wrapped = key.encrypt(session_key, _oaep(label))
     sealed = AESGCM(session_key).encrypt(ZERO_NONCE, plaintext, None)
     return len(wrapped).to_bytes(2, "big") + wrapped + sealed
@@ -51,6 +54,17 @@ def open_with(key: rsa.RSAPrivateKey, blob: bytes, label: bytes) -> bytes:
     if size != (key.key_size + 7) // 8:
         raise ValueError("RSA ciphertext length does not match this key")
     session_key = key.decrypt(blob[2 : 2 + size], _oaep(label))
+    try:
+        return AESGCM(session_key).decrypt(ZERO_NONCE, blob[2 + size :], None)
+    except InvalidTag:
+        raise ValueError("AES-GCM authentication failed") from None
+
+
+def open_with_session(session_key: bytes, blob: bytes) -> bytes:
+    """Open a value's AES-GCM part with the session key it was sealed under (no private-key operation)."""
+    size = int.from_bytes(blob[:2], "big") if len(blob) >= 2 else 0
+    if len(blob) < 2 + size:
+        raise FormatError(TOO_SHORT)
     try:
         return AESGCM(session_key).decrypt(ZERO_NONCE, blob[2 + size :], None)
     except InvalidTag:
@@ -89,11 +103,16 @@ def private_key(key: rsa.RSAPrivateKey, source: str = "") -> PrivateKey:
 
 def hybrid_decrypt(keys: Sequence[PrivateKey], blob: bytes, label: bytes) -> bytes:
     """Try every key (the ciphertext carries no key id) and return the first plaintext that opens."""
+    return hybrid_open(keys, blob, label)[0]
+
+
+def hybrid_open(keys: Sequence[PrivateKey], blob: bytes, label: bytes) -> tuple[bytes, PrivateKey]:
+    """:func:`hybrid_decrypt`, also saying which key opened the value (to record which key a secret needs)."""
     if len(blob) < 2 or len(blob) < 2 + int.from_bytes(blob[:2], "big"):
         raise FormatError(TOO_SHORT)
     for candidate in keys:
         try:
-            return open_with(candidate.key, blob, label)
+            return open_with(candidate.key, blob, label), candidate
         except ValueError:
             continue
     raise FormatError(NO_KEY)

@@ -13,7 +13,7 @@ from core_sync import cli
 
 CONTRACT = {
     "seal": None,
-    "keys": {"list", "cert", "rotate", "backup", "restore", "compromised"},
+    "keys": {"list", "cert", "usage", "rotate", "retire", "backup", "restore", "compromised"},
     "sops": {"decrypt", "encrypt", "rotate", "updatekeys"},
     "render": None,
     "diff": None,

@@ -12,8 +12,8 @@ import pyrage
 import yaml
 
 from core_sync.testing import ControlPlane, GitServer
-from core_sync.testing.certs import sealing_key_pair
 from core_sync.testing.oracles import sops_encrypt
+from sealed.format.keygen import generate_key_pair
 from tests.core_sync.conftest import Apps, Operator, configmap, live, wait_for
 
 KEYS_NAMESPACE = "lockstep-system"
@@ -21,7 +21,7 @@ KEYS_NAMESPACE = "lockstep-system"
 
 def _sealing_key(control_plane: ControlPlane, tmp_path: Path) -> Path:
     """An active sealing key in lockstep-system, labelled as Bitnami labels it; returns its cert file."""
-    pair = sealing_key_pair(2048, common_name="sealed-secret")
+    pair = generate_key_pair(2048, common_name="sealed-secret")
     cert_pem, key_pem = pair.cert_pem, pair.key_pem
     client = control_plane.client
     client.apply(

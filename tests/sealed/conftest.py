@@ -1,7 +1,7 @@
 """Keys, certificates and runners for the sealed tests: the real kubeseal binary and ``lockstep seal``.
 
-Keys are made like Bitnami's controller makes them: RSA-4096, exponent 65537, a self-signed CA certificate
-whose only key usage is encipher-only, valid for ten years.
+Keys come from the product's own generator (:mod:`sealed.format.keygen`), which makes them as Bitnami's
+controller does.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from core_sync.testing import kubeseal
-from core_sync.testing.certs import sealing_key_pair
+from sealed.format.keygen import generate_key_pair
 
 CIPHERTEXT = re.compile(r"A[gQ][A-Za-z0-9+/]{300,}={0,2}")
 
@@ -36,14 +35,12 @@ class SealingKey:
 def make_sealing_key(directory: Path, name: str, *, expired: bool = False) -> SealingKey:
     now = dt.datetime.now(dt.UTC)
     window = (now - dt.timedelta(days=400), now - dt.timedelta(days=35)) if expired else (None, None)
-    pair = sealing_key_pair(4096, not_before=window[0], not_after=window[1])
-    key = serialization.load_pem_private_key(pair.key_pem, None, unsafe_skip_rsa_key_validation=True)
-    assert isinstance(key, rsa.RSAPrivateKey)
+    pair = generate_key_pair(4096, not_before=window[0], not_after=window[1])
     directory.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
     cert_path.write_bytes(pair.cert_pem)
     key_path.write_bytes(pair.key_pem)
-    return SealingKey(key, pair.cert_pem, pair.key_pem, cert_path, key_path)
+    return SealingKey(pair.key, pair.cert_pem, pair.key_pem, cert_path, key_path)
 
 
 @pytest.fixture(scope="session")

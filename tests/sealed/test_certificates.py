@@ -10,9 +10,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from core_sync.testing.certs import sealing_key_pair
 from sealed.format.certs import format_date, parse_certificate_pem
 from sealed.format.errors import FormatError
+from sealed.format.keygen import generate_key_pair
 from tests.sealed.conftest import SealingKey, make_sealing_key, run_kubeseal, run_lockstep
 
 SECRET = b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  namespace: n\ndata:\n  k: dg==\n"
@@ -30,7 +30,7 @@ def test_reader_matches_cryptography(sealing_key: SealingKey) -> None:
 def test_generalized_time_and_date_format() -> None:
     start = dt.datetime(2049, 6, 1, tzinfo=dt.UTC)
     end = dt.datetime(2051, 2, 3, 4, 5, 6, tzinfo=dt.UTC)  # after 2049: GeneralizedTime
-    parsed = parse_certificate_pem(sealing_key_pair(2048, not_before=start, not_after=end).cert_pem)
+    parsed = parse_certificate_pem(generate_key_pair(2048, not_before=start, not_after=end).cert_pem)
     assert parsed.not_after == int(end.timestamp())
     assert format_date(parsed.not_after) == "February 3, 2051"
 

@@ -1,9 +1,9 @@
 """A small work queue: keys due at a time, a bounded worker pool, one reconcile per key at a time.
 
-Why not one kopf daemon or timer per ExternalSecret: kopf timers have one fixed interval per handler,
-and a daemon per object is a task plus finalizer per object. Here each key carries its own due time
-(refresh interval with jitter, or failure backoff), and a burst of 1,000 new objects is worked off by a
-fixed number of threads, not 1,000.
+Why not one kopf daemon or timer per object: kopf timers have one fixed interval per handler, and a
+daemon per object is a task plus finalizer per object. Here each key carries its own due time (refresh
+interval with jitter, or failure backoff), and a burst of 1,000 new objects is worked off by a fixed
+number of threads, not 1,000. Shared by the ExternalSecret and SealedSecret controllers.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ import time
 from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 
-log = logging.getLogger("lockstep.external.scheduler")
+log = logging.getLogger("lockstep.scheduler")
 Work = Callable[[Hashable], "float | None"]  # returns seconds until the next run, or None
 
 
 class Scheduler:
-    def __init__(self, work: Work, workers: int = 8) -> None:
+    def __init__(self, work: Work, workers: int = 8, name: str = "worker") -> None:
         self.work = work
         self.workers = workers
         self._heap: list[tuple[float, int, Hashable]] = []
@@ -32,7 +32,7 @@ class Scheduler:
         self._seq = itertools.count()
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="external")
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:

@@ -1,0 +1,242 @@
+"""The SealedSecret controller in ``lockstep operator`` (entry point ``lockstep.controllers``: ``sealed``).
+
+kopf feeds SealedSecret watch events in; a SealedSecret is queued when it is new or its spec or scope
+annotations changed (Bitnami suppresses updates whose spec is unchanged), and a fixed pool of threads
+unseals them (:mod:`sealed.reconcile`). The keys come from a watch on the key namespace
+(:mod:`sealed.keyring`): when they change, every SealedSecret that failed is tried again. One replica makes
+and renews keys (:mod:`sealed.key_manager`). The ``/v1`` routes join the operator's HTTP server
+(:mod:`sealed.server`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core_sync.kube import KubeClient
+    from core_sync.operator_settings import OperatorSettings
+    from sealed.format.keygen import SealingKeyPair
+    from sealed.keyring import KeyRing
+
+log = logging.getLogger("lockstep.sealed")
+RETRY_LIMIT = 5  # Bitnami's --max-unseal-retries, for API failures
+
+
+def _duration(text: str, flag: str) -> float:
+    from core_sync.status import parse_duration
+
+    if text.strip() in ("0", "0s", ""):
+        return 0.0
+    try:
+        return parse_duration(text, 0.0)
+    except ValueError as error:
+        raise SystemExit(f"error: {flag}: {error}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The controller's flags, checked before the operator starts (a bad one stops it with the flag named)."""
+
+    key_namespace: str = "lockstep-system"
+    key_prefix: str = "sealed-secrets-key"
+    key_size: int = 4096
+    key_ttl: float = 87600 * 3600.0
+    key_renew_period: float = 720 * 3600.0
+    key_cutoff: float | None = None
+    common_name: str = ""
+    update_status: bool = True
+    workers: int = 4
+    rate_limit: float = 2.0
+    rate_limit_burst: int = 2
+    lease_seconds: int = 15
+
+    @classmethod
+    def from_options(cls, options: Any) -> Settings:
+        from sealed.key_manager import parse_cutoff
+
+        def get(name: str, default: Any) -> Any:
+            return getattr(options, name, default)
+
+        try:
+            cutoff = parse_cutoff(str(get("key_cutoff_time", "") or ""))
+        except ValueError as error:
+            raise SystemExit(f"error: {error}") from None
+        size = int(get("key_size", 4096))
+        if size < 2048:
+            raise SystemExit(f"error: --key-size: {size} is too small (at least 2048)")
+        return cls(
+            key_namespace=str(get("key_namespace", cls.key_namespace)),
+            key_prefix=str(get("key_prefix", cls.key_prefix)),
+            key_size=size,
+            key_ttl=_duration(str(get("key_ttl", "87600h")), "--key-ttl") or cls.key_ttl,
+            key_renew_period=_duration(str(get("key_renew_period", "720h")), "--key-renew-period"),
+            key_cutoff=cutoff,
+            common_name=str(get("my_cn", "")),
+            update_status=str(get("update_status", "true")) == "true",
+            workers=max(int(get("sealed_workers", 4)), 1),
+            rate_limit=float(get("rate_limit", 2.0)),
+            rate_limit_burst=int(get("rate_limit_burst", 2)),
+            lease_seconds=int(os.environ.get("LOCKSTEP_KEY_LEASE_SECONDS", "15")),
+        )
+
+
+class Controller:
+    """Glue between kopf events, the work queue, the key ring, the key manager and the reconciler."""
+
+    def __init__(self, settings: Settings, ring: KeyRing, client: KubeClient) -> None:
+        from core_sync.scheduler import Scheduler
+        from sealed.key_manager import KeyManager
+        from sealed.reconcile import Reconciler
+
+        self.client = client
+        self.namespace = settings.key_namespace
+        self.ring = ring
+        self.reconciler = Reconciler(
+            self.client, self.ring.private_keys, update_status=settings.update_status
+        )
+        self.scheduler = Scheduler(self._work, workers=settings.workers, name="sealed")
+        self.objects: dict[tuple[str, str], dict[str, Any]] = {}
+        self.failed: set[tuple[str, str]] = set()
+        self._seen: dict[tuple[str, str], tuple[Any, ...]] = {}
+        self._attempts: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+        self.stop = threading.Event()
+
+        def make_key() -> SealingKeyPair:
+            import datetime as dt
+
+            from sealed.format.keygen import generate_key_pair
+
+            ttl = dt.timedelta(seconds=settings.key_ttl)
+            return generate_key_pair(settings.key_size, ttl=ttl, common_name=settings.common_name)
+
+        self.keys = KeyManager(
+            self.client,
+            self.ring,
+            self.namespace,
+            f"{socket.gethostname()}-{os.getpid()}",
+            make_key=make_key,
+            renew_period=settings.key_renew_period,
+            cutoff=settings.key_cutoff,
+            prefix=settings.key_prefix,
+            lease_seconds=settings.lease_seconds,
+        )
+        self.ring.on_change(self._keys_changed)
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        from sealed.keyring import watch_keys
+
+        self.scheduler.start(loop)
+        threading.Thread(
+            target=watch_keys,
+            args=(self.client, self.namespace, self.ring, self.stop),
+            daemon=True,
+            name="sealed-keys",
+        ).start()
+        threading.Thread(
+            target=self.keys.run, args=(self.stop,), daemon=True, name="sealed-key-manager"
+        ).start()
+
+    async def shutdown(self) -> None:
+        """Stop, and hand the key Lease over at once instead of letting it expire."""
+        self.stop.set()
+        await self.scheduler.stop()
+        await asyncio.to_thread(self.keys.lease.release)
+
+    # -- events -------------------------------------------------------------------------------------------
+    def on_sealed_secret(self, event_type: str, body: dict[str, Any]) -> None:
+        meta = body.get("metadata") or {}
+        namespace, name = meta.get("namespace"), meta.get("name")
+        if not namespace or not name:
+            return
+        key = (str(namespace), str(name))
+        if event_type == "DELETED":
+            with self._lock:
+                self.objects.pop(key, None)
+                self._seen.pop(key, None)
+                self.failed.discard(key)
+            self.scheduler.cancel(key)
+            self.reconciler.forget(key[0], key[1], meta.get("labels"))
+            return
+        annotations = meta.get("annotations") or {}
+        scope = tuple(
+            sorted((k, v) for k, v in annotations.items() if k.startswith("sealedsecrets.bitnami.com/"))
+        )
+        fingerprint = (meta.get("uid"), meta.get("generation"), scope)
+        with self._lock:
+            self.objects[key] = body
+            changed = self._seen.get(key) != fingerprint
+            self._seen[key] = fingerprint
+        if changed:
+            self._attempts.pop(key, None)
+            self.scheduler.schedule(key, 0.0)
+
+    def _keys_changed(self) -> None:
+        """A key appeared, vanished or changed state: try again whatever could not be opened."""
+        with self._lock:
+            retry = list(self.failed)
+        for key in retry:
+            self.scheduler.schedule(key, 0.0)
+
+    def _work(self, key: Any) -> float | None:
+        from core_sync.kube import ApiError
+
+        with self._lock:
+            body = self.objects.get(key)
+        if body is None:
+            return None
+        if not self.ring.loaded.wait(timeout=30):
+            return 1.0
+        try:
+            error = self.reconciler.reconcile(body)
+        except (ApiError, OSError) as failure:
+            attempts = self._attempts.get(key, 0) + 1
+            self._attempts[key] = attempts
+            log.warning("unseal failed; will retry", extra={"object": "/".join(key), "error": str(failure)})
+            return None if attempts >= RETRY_LIMIT else min(0.5 * 2**attempts, 30.0)
+        self._attempts.pop(key, None)
+        with self._lock:
+            if error is None:
+                self.failed.discard(key)
+            else:
+                self.failed.add(key)
+        return None
+
+
+def register(registry: Any, operator: OperatorSettings) -> None:
+    """Add the SealedSecret handlers and the ``/v1`` routes to the operator (entry point ``sealed``);
+    flags come from ``operator.options`` and the cluster access is the operator's shared client."""
+    import kopf
+
+    from core_sync.http_server import ROUTE_HOOKS
+    from sealed.keyring import KeyRing
+    from sealed.server import RateLimiter, add_routes
+
+    settings = Settings.from_options(operator.options)
+    holder: dict[str, Controller] = {}
+    ring = KeyRing()
+    ROUTE_HOOKS.append(add_routes(ring, RateLimiter(settings.rate_limit, settings.rate_limit_burst)))
+
+    @kopf.on.startup(registry=registry)
+    async def start_sealed(**_: Any) -> None:
+        holder["controller"] = Controller(settings, ring, operator.kube_client())
+        holder["controller"].start(asyncio.get_running_loop())
+
+    @kopf.on.cleanup(registry=registry)
+    async def stop_sealed(**_: Any) -> None:
+        current = holder.pop("controller", None)
+        if current is not None:
+            await current.shutdown()
+
+    @kopf.on.event("bitnami.com", "v1alpha1", "sealedsecrets", registry=registry)
+    async def sealedsecret_event(**kwargs: Any) -> None:
+        event = kwargs["event"]
+        current = holder.get("controller")
+        if current is not None:  # type None: the object came from the initial listing
+            current.on_sealed_secret(str(event.get("type") or "ADDED"), dict(event["object"]))

@@ -1,0 +1,142 @@
+"""Sealing-key generation and renewal, by exactly one operator replica at a time.
+
+Bitnami's rules (``pkg/controller/main.go`` ``initKeyRenewal``): a key is made when there is none, or when
+the newest is older than ``--key-cutoff-time``; then every ``--key-renew-period`` after the newest key's
+birth (0 disables renewal). Renewal only adds keys; old keys stay and keep opening what they sealed. The
+replica holding the ``lockstep-sealing-keys`` Lease in the key namespace does the work; the others wait,
+and take over within one lease duration when the holder dies. Before making a key, the holder lists the
+keys from the API server again, so a key another replica made just before is never doubled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from sealed.keys import ACTIVE, KeySecret, create_key_secret, ensure_namespace, list_keys, newest_active
+
+if TYPE_CHECKING:
+    from core_sync.kube import KubeClient
+    from sealed.format.keygen import SealingKeyPair
+    from sealed.keyring import KeyRing
+
+log = logging.getLogger("lockstep.sealed.keys")
+LEASE_NAME = "lockstep-sealing-keys"
+CREATED_BY_ANNOTATION = "lockstep.dev/created-by"
+
+
+def parse_cutoff(text: str) -> float | None:
+    """``--key-cutoff-time`` (RFC 1123 / 1123Z, as ``date -R`` prints) as Unix time; empty is none."""
+    if not text:
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ValueError(
+            f"--key-cutoff-time: {text!r} is not an RFC 1123 time like 'Mon, 02 Jan 2006 15:04:05 -0700'"
+        )
+    return moment.timestamp()
+
+
+def key_birth(key: KeySecret) -> float:
+    """When a key was made: its certificate's NotBefore, else its Secret's creation time."""
+    if key.not_before is not None:
+        return float(key.not_before)
+    try:
+        return dt.datetime.fromisoformat(key.created.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def seconds_until_new_key(
+    newest: KeySecret | None, now: float, renew_period: float, cutoff: float | None
+) -> float:
+    """0 when a key must be made now; ``inf`` when renewal is off and the newest key is fine."""
+    if newest is None:
+        return 0.0
+    born = key_birth(newest)
+    if cutoff is not None and born < cutoff:
+        return 0.0
+    if renew_period <= 0:
+        return float("inf")
+    return max(born + renew_period - now, 0.0)
+
+
+class KeyManager:
+    """Makes keys when due while this replica holds the key Lease (run :meth:`run` in a thread)."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        ring: KeyRing,
+        namespace: str,
+        identity: str,
+        *,
+        make_key: Callable[[], SealingKeyPair],
+        renew_period: float,
+        cutoff: float | None,
+        prefix: str,
+        lease_seconds: int = 15,
+        after_create: Callable[[KeySecret], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.ring = ring
+        self.namespace = namespace
+        self.identity = identity
+        self.make_key = make_key
+        self.renew_period = renew_period
+        self.cutoff = cutoff
+        self.prefix = prefix
+        self.lease_seconds = lease_seconds
+        self.after_create = after_create
+        from core_sync.lease import Lease
+
+        self.lease = Lease(client, namespace, LEASE_NAME, identity, lease_seconds)
+
+    def run(self, stop: threading.Event) -> None:
+        from core_sync.kube import ApiError
+
+        lease = self.lease
+        self.ring.loaded.wait(timeout=30)
+        namespace_ready = False
+        while not stop.is_set():
+            wait = self.lease_seconds / 3
+            try:
+                if not namespace_ready:
+                    ensure_namespace(self.client, self.namespace)
+                    namespace_ready = True
+                if lease.acquire():
+                    wait = min(wait, self.ensure_current())
+            except (ApiError, OSError, ValueError) as error:
+                log.warning("sealing key renewal failed; retrying", extra={"error": str(error)})
+            stop.wait(max(wait, 0.5))
+
+    def ensure_current(self) -> float:
+        """Make a key if one is due (checked against a fresh listing); seconds until the next is due."""
+        due = seconds_until_new_key(self.ring.newest(), time.time(), self.renew_period, self.cutoff)
+        if due > 0:
+            return due
+        keys = [k for k in list_keys(self.client, self.namespace) if k.state == ACTIVE]
+        if seconds_until_new_key(newest_active(keys), time.time(), self.renew_period, self.cutoff) > 0:
+            for key in keys:
+                self.ring.add(key)
+            return 0.5
+        created = create_key_secret(
+            self.client,
+            self.make_key(),
+            self.namespace,
+            prefix=self.prefix,
+            annotations={CREATED_BY_ANNOTATION: self.identity},
+        )
+        log.info("made a new sealing key", extra={"key": created.ref, "fingerprint": created.fingerprint})
+        self.ring.add(created)
+        if self.after_create is not None:
+            self.after_create(created)
+        return seconds_until_new_key(created, time.time(), self.renew_period, None)

@@ -1,0 +1,129 @@
+"""The controller's keys in memory, kept current from a watch on the key namespace.
+
+Bitnami's controller reads its keys at start-up only (a relabel or a restored key needs a restart); here
+every key Secret event updates the ring at once, so a restored, added or relabelled key takes effect while
+the controller runs. Only ``active`` keys open anything; the newest active one seals (``/v1/cert.pem``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from sealed.format.crypto import PrivateKey
+from sealed.keys import KEY_LABEL, KEY_PREFIX, KeySecret, newest_active, newest_first, parse_key_secret
+
+if TYPE_CHECKING:
+    from core_sync.kube import KubeClient
+
+log = logging.getLogger("lockstep.sealed.keys")
+
+
+class KeyRing:
+    """Thread-safe map of key Secret name → :class:`KeySecret`; listeners hear about every change."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: dict[str, KeySecret] = {}
+        self._private: list[PrivateKey] = []
+        self._listeners: list[Callable[[], None]] = []
+        self.loaded = threading.Event()  # set after the first full listing
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def replace_all(self, secrets: list[Mapping[str, Any]]) -> None:
+        keys = {k.name: k for k in (parse_key_secret(s) for s in secrets if _is_key_secret(s))}
+        with self._lock:
+            changed = _summary(keys) != _summary(self._keys)
+            self._keys = keys
+            self._rebuild()
+        self.loaded.set()
+        if changed:
+            self._notify()
+
+    def apply_event(self, event_type: str, secret: Mapping[str, Any]) -> None:
+        name = str((secret.get("metadata") or {}).get("name") or "")
+        if not name:
+            return
+        with self._lock:
+            before = _summary(self._keys)
+            if event_type == "DELETED" or not _is_key_secret(secret):
+                self._keys.pop(name, None)
+            else:
+                self._keys[name] = parse_key_secret(secret)
+            changed = before != _summary(self._keys)
+            self._rebuild()
+        if changed:
+            for key in self.all():
+                if key.problem and key.name == name:
+                    log.warning("unusable sealing key", extra={"problem": key.problem})
+            self._notify()
+
+    def add(self, key: KeySecret) -> None:
+        """A key this process just created (before its watch event arrives)."""
+        with self._lock:
+            self._keys[key.name] = key
+            self._rebuild()
+        self._notify()
+
+    def _rebuild(self) -> None:
+        self._private = [k.key for k in newest_first(list(self._keys.values())) if k.active and k.key]
+
+    def _notify(self) -> None:
+        for listener in self._listeners:
+            try:
+                listener()
+            except Exception:  # a listener's bug must not stop the watch
+                log.exception("key change listener failed")
+
+    def private_keys(self) -> list[PrivateKey]:
+        """Active private keys, newest first (the newest most likely sealed what is being opened)."""
+        return self._private
+
+    def all(self) -> list[KeySecret]:
+        with self._lock:
+            return newest_first(list(self._keys.values()))
+
+    def newest(self) -> KeySecret | None:
+        return newest_active(self.all())
+
+    def names_by_fingerprint(self) -> dict[str, str]:
+        return {k.fingerprint: k.name for k in self.all() if k.fingerprint}
+
+
+def _is_key_secret(secret: Mapping[str, Any]) -> bool:
+    meta = secret.get("metadata") or {}
+    return KEY_LABEL in (meta.get("labels") or {}) or meta.get("name") == KEY_PREFIX
+
+
+def _summary(keys: Mapping[str, KeySecret]) -> set[tuple[str, str, str]]:
+    return {(k.name, k.state, k.fingerprint) for k in keys.values()}
+
+
+def watch_keys(client: KubeClient, namespace: str, ring: KeyRing, stop: threading.Event) -> None:
+    """List then watch the key namespace's Secrets until ``stop``; relist after any break (blocking)."""
+    from core_sync.kube import ApiError
+
+    path = f"/api/v1/namespaces/{namespace}/secrets"
+    while not stop.is_set():
+        try:
+            listing = client.get(path)
+            ring.replace_all(list(listing.get("items") or []))
+            version = (listing.get("metadata") or {}).get("resourceVersion")
+            for event in client.watch(path, resource_version=version, timeout_seconds=60):
+                if stop.is_set():
+                    return
+                kind = str(event.get("type"))
+                if kind == "ERROR":
+                    break
+                if kind in ("ADDED", "MODIFIED", "DELETED"):
+                    ring.apply_event(kind, event.get("object") or {})
+        except (ApiError, OSError, ValueError) as error:
+            log.warning("watching sealing keys failed; retrying", extra={"error": str(error)})
+            stop.wait(2.0)
+        else:
+            time.sleep(0)  # the server ended the watch: relist
