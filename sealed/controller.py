@@ -49,7 +49,7 @@ class Settings:
     key_cutoff: float | None = None
     common_name: str = ""
     update_status: bool = True
-    workers: int = 4
+    workers: int = 16
     rate_limit: float = 2.0
     rate_limit_burst: int = 2
     lease_seconds: int = 15
@@ -77,7 +77,7 @@ class Settings:
             key_cutoff=cutoff,
             common_name=str(get("my_cn", "")),
             update_status=str(get("update_status", "true")) == "true",
-            workers=max(int(get("sealed_workers", 4)), 1),
+            workers=max(int(get("sealed_workers", 16)), 1),
             rate_limit=float(get("rate_limit", 2.0)),
             rate_limit_burst=int(get("rate_limit_burst", 2)),
             lease_seconds=int(os.environ.get("LOCKSTEP_KEY_LEASE_SECONDS", "15")),

@@ -62,6 +62,6 @@ def add_arguments(group: Any) -> None:
     add(
         "--sealed-workers",
         type=int,
-        default=int(os.environ.get("LOCKSTEP_SEALED_WORKERS", "4")),
-        help="SealedSecrets unsealed in parallel (default 4)",
+        default=int(os.environ.get("LOCKSTEP_SEALED_WORKERS", "16")),
+        help="SealedSecrets unsealed in parallel (default 16; the work is mostly waiting on the API server)",
     )

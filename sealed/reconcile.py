@@ -19,6 +19,7 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from core_sync.events import post_event
@@ -137,6 +138,7 @@ class Reconciler:
         self.keys = keys
         self.update_status = update_status
         self._lock = threading.Lock()
+        self._events = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sealed-events")
         self._opened_by: dict[tuple[str, str], tuple[str, ...]] = {}
 
     def reconcile(self, sealed: dict[str, Any]) -> str | None:
@@ -169,14 +171,7 @@ class Reconciler:
             desired, fingerprints = open_sealed(sealed, self.keys())
         except (FormatError, ValueError) as failure:
             text = str(failure)  # names the item and the reason, never a value
-            post_event(
-                self.client,
-                sealed,
-                ERR_UNSEAL,
-                f"Failed to unseal: {text}",
-                warning=True,
-                component=EVENT_COMPONENT,
-            )
+            self._event(sealed, ERR_UNSEAL, f"Failed to unseal: {text}", warning=True)
             UNSEAL_ERRORS.inc(reason="unseal", namespace=namespace)
             raise UnsealError(text) from None
         if "data" in desired:
@@ -184,15 +179,16 @@ class Reconciler:
         annotations = desired["metadata"].setdefault("annotations", {})
         annotations[SEALING_KEY_ANNOTATION] = ",".join(fingerprints)
         path = f"/api/v1/namespaces/{namespace}/secrets"
+        try:  # create first: one request for the common case, and a 409 if anything is there already
+            self.client.create(path, desired)
+        except ApiError as error:
+            if not error.conflict:
+                self._update_failed(sealed, namespace, error.message or str(error))
+        else:
+            self._unsealed(sealed)
+            return tuple(fingerprints)
         try:
-            try:
-                existing = self.client.get(f"{path}/{name}")
-            except ApiError as error:
-                if not error.not_found:
-                    raise
-                self.client.create(path, desired)
-                self._unsealed(sealed)
-                return tuple(fingerprints)
+            existing = self.client.get(f"{path}/{name}")
         except ApiError as error:
             self._update_failed(sealed, namespace, error.message or str(error))
         if not (
@@ -201,7 +197,7 @@ class Reconciler:
             or _annotated(existing, PATCH_ANNOTATION)
         ):
             message = f'Resource "{name}" already exists and is not managed by SealedSecret'
-            post_event(self.client, sealed, ERR_UPDATE, message, warning=True, component=EVENT_COMPONENT)
+            self._event(sealed, ERR_UPDATE, message, warning=True)
             UNSEAL_ERRORS.inc(reason="unmanaged", namespace=namespace)
             raise UnsealError(f"failed update: {message}")
         merged = merge_secret(existing, desired)
@@ -220,15 +216,19 @@ class Reconciler:
         self._unsealed(sealed)
         return tuple(fingerprints)
 
+    def _event(self, sealed: dict[str, Any], reason: str, message: str, *, warning: bool = False) -> None:
+        """Post an Event on a background thread (in order): a worker never waits for it."""
+        self._events.submit(
+            post_event, self.client, sealed, reason, message, warning=warning, component=EVENT_COMPONENT
+        )
+
     def _update_failed(self, sealed: dict[str, Any], namespace: str, text: str) -> None:
-        post_event(self.client, sealed, ERR_UPDATE, text, warning=True, component=EVENT_COMPONENT)
+        self._event(sealed, ERR_UPDATE, text, warning=True)
         UNSEAL_ERRORS.inc(reason="update", namespace=namespace)
         raise UnsealError(text)
 
     def _unsealed(self, sealed: dict[str, Any]) -> None:
-        post_event(
-            self.client, sealed, UNSEALED, "SealedSecret unsealed successfully", component=EVENT_COMPONENT
-        )
+        self._event(sealed, UNSEALED, "SealedSecret unsealed successfully")
 
     def _set_status(self, sealed: dict[str, Any], error: str | None) -> None:
         meta = sealed.get("metadata") or {}

@@ -1,0 +1,185 @@
+"""Benchmark: 1,000 SealedSecrets (3 items each) unsealed by the real ``lockstep operator``.
+
+The operator makes its own RSA-4096 key (as in production), the SealedSecrets are sealed with the
+certificate it serves at ``/v1/cert.pem``, then all are created through the API server at once. Measured:
+the time from the first create until every SealedSecret reports ``Synced=True`` for its generation
+(``all_synced_seconds``; target <= 20 s on 2 cores), and the operator's peak resident memory
+(``operator_peak_rss_mib``, the kernel's VmHWM of the process). Every Secret is checked to hold its values.
+
+Usage: .venv/bin/python bench/unseal.py [--count 1000] [--items 3] [--workers 4]
+Last line: ``RESULT {json}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+SS_API = "/apis/bitnami.com/v1alpha1"
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process so far."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def synced_count(client: Any, namespace: str) -> int:
+    items = client.get(f"{SS_API}/namespaces/{namespace}/sealedsecrets").get("items") or []
+    done = 0
+    for item in items:
+        status = item.get("status") or {}
+        if status.get("observedGeneration") != item["metadata"].get("generation"):
+            continue
+        if any(
+            c.get("type") == "Synced" and c.get("status") == "True" for c in status.get("conditions") or ()
+        ):
+            done += 1
+    return done
+
+
+def sealed_secrets(cert_pem: bytes, namespace: str, count: int, items: int) -> list[dict[str, Any]]:
+    """The SealedSecrets kubeseal would make, sealed in-process with the served certificate."""
+    from sealed.format.certs import parse_certificate_pem
+    from sealed.format.convert import SealOptions, parse_secret, seal
+    from sealed.format.crypto import hybrid_encrypt, public_key
+
+    key = public_key(parse_certificate_pem(cert_pem))
+    out = []
+    for n in range(count):
+        secret = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": f"ss-{n}", "namespace": namespace},
+            "stringData": {f"item{i}": f"value-{n}-{i}" for i in range(items)},
+        }
+        out.append(
+            seal(parse_secret(secret), lambda data, label: hybrid_encrypt(key, data, label), SealOptions())
+        )
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--items", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=16, help="the operator's --sealed-workers")
+    parser.add_argument("--timeout", type=float, default=300.0)
+    args = parser.parse_args()
+
+    from core_sync.kube import ApiError
+    from core_sync.testing.control_plane import ControlPlane
+    from core_sync.testing.processes import ManagedProcess, free_port, http_ok
+
+    with ControlPlane() as plane:
+        client = plane.client
+        plane.install_crds(REPO / "crds" / "sealedsecret.yaml")
+        while True:  # the new CRD's storage settles
+            try:
+                client.get(f"{SS_API}/sealedsecrets")
+                break
+            except ApiError as error:
+                if error.status != 429:
+                    raise
+                time.sleep(0.2)
+        namespace = plane.create_namespace("bench-")
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        operator = ManagedProcess(
+            "operator",
+            [
+                str(REPO / ".venv" / "bin" / "lockstep"),
+                "operator",
+                "--controllers",
+                "sealed",
+                "--http",
+                f"127.0.0.1:{port}",
+                "-n",
+                namespace,
+                "--sealed-workers",
+                str(args.workers),
+                "--log-format",
+                "json",
+            ],
+            plane.dir / "operator.log",
+            env=plane.env(),
+        )
+        operator.start()
+        try:
+            operator.wait_until(lambda: http_ok(url + "/v1/cert.pem"), 120, "the operator's first key")
+            with urllib.request.urlopen(url + "/v1/cert.pem", timeout=10) as response:  # noqa: S310 - loopback
+                cert = response.read()
+            objects = sealed_secrets(cert, namespace, args.count, args.items)
+            path = f"{SS_API}/namespaces/{namespace}/sealedsecrets"
+            cpu_before = cpu_seconds(operator.pid)
+            started = time.monotonic()
+            with ThreadPoolExecutor(8) as pool:
+                list(pool.map(lambda obj: client.create(path, obj), objects))
+            created = time.monotonic() - started
+            done = 0
+            while time.monotonic() - started < args.timeout:
+                done = synced_count(client, namespace)
+                if done >= args.count:
+                    break
+                time.sleep(0.25)
+            all_synced = time.monotonic() - started
+            rss = peak_rss_mib(operator.pid)
+            cpu = round(cpu_seconds(operator.pid) - cpu_before, 2)
+            secrets = client.get(f"/api/v1/namespaces/{namespace}/secrets").get("items") or []
+            by_name = {s["metadata"]["name"]: s for s in secrets}
+            wrong = [
+                n
+                for n in range(args.count)
+                if {
+                    k: base64.b64decode(v).decode()
+                    for k, v in (by_name.get(f"ss-{n}", {}).get("data") or {}).items()
+                }
+                != {f"item{i}": f"value-{n}-{i}" for i in range(args.items)}
+            ]
+        except BaseException:
+            print(operator.log_tail(20), file=sys.stderr)
+            raise
+        finally:
+            operator.stop()
+    print(f"# {args.count} SealedSecrets x {args.items} items, RSA-4096, {args.workers} workers")
+    print(
+        f"created in {created:.2f} s; all Synced after {all_synced:.2f} s; "
+        f"operator peak RSS {rss} MiB, CPU {cpu} s"
+    )
+    result = {
+        "sealed_secrets": args.count,
+        "items_each": args.items,
+        "workers": args.workers,
+        "create_seconds": round(created, 2),
+        "all_synced_seconds": round(all_synced, 2),
+        "synced": done,
+        "secrets_with_wrong_values": len(wrong),
+        "operator_peak_rss_mib": rss,
+        "operator_cpu_seconds": cpu,
+        "targets": {"all_synced_seconds": 20},
+    }
+    print("RESULT " + json.dumps(result))
+    return 0 if done >= args.count and not wrong else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
