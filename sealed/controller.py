@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +54,8 @@ class Settings:
     rate_limit: float = 2.0
     rate_limit_burst: int = 2
     lease_seconds: int = 15
+    key_backup: str = ""
+    key_backup_recipients: tuple[str, ...] = ()
 
     @classmethod
     def from_options(cls, options: Any) -> Settings:
@@ -68,7 +71,24 @@ class Settings:
         size = int(get("key_size", 4096))
         if size < 2048:
             raise SystemExit(f"error: --key-size: {size} is too small (at least 2048)")
+        backup, recipients = (
+            str(get("key_backup", "") or ""),
+            tuple(get("key_backup_age_recipient", []) or ()),
+        )
+        if backup:
+            from sealed.backup import parse_recipients, parse_s3_url
+
+            try:
+                parse_s3_url(backup)
+            except ValueError as error:
+                raise SystemExit(f"error: {error}") from None
+            try:
+                parse_recipients(recipients)
+            except ValueError as error:
+                raise SystemExit(f"error: --key-backup-age-recipient: {error}") from None
         return cls(
+            key_backup=backup,
+            key_backup_recipients=recipients,
             key_namespace=str(get("key_namespace", cls.key_namespace)),
             key_prefix=str(get("key_prefix", cls.key_prefix)),
             key_size=size,
@@ -126,8 +146,17 @@ class Controller:
             cutoff=settings.key_cutoff,
             prefix=settings.key_prefix,
             lease_seconds=settings.lease_seconds,
+            backup=self._backup(settings),
         )
         self.ring.on_change(self._keys_changed)
+
+    def _backup(self, settings: Settings) -> Callable[[], str] | None:
+        if not settings.key_backup:
+            return None
+        from sealed.backup import S3KeyBackup
+
+        backup = S3KeyBackup(settings.key_backup, settings.key_backup_recipients)
+        return lambda: backup.write(self.client, self.namespace)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         from sealed.keyring import watch_keys

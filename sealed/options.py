@@ -47,6 +47,19 @@ def add_arguments(group: Any) -> None:
     )
     add("--my-cn", default=_env("my-cn", ""), help="common name of new keys' certificates (default empty)")
     add(
+        "--key-backup",
+        default=os.environ.get("LOCKSTEP_KEY_BACKUP", ""),
+        metavar="s3://BUCKET/PREFIX",
+        help="after every new key, write an age-encrypted backup of all keys here (AWS_* environment)",
+    )
+    add(
+        "--key-backup-age-recipient",
+        action="append",
+        default=[r for r in os.environ.get("LOCKSTEP_KEY_BACKUP_AGE_RECIPIENT", "").split(",") if r],
+        metavar="AGE1...",
+        help="age recipient of the key backups (repeatable; required with --key-backup)",
+    )
+    add(
         "--rate-limit",
         type=float,
         default=float(_env("rate-limit", "2")),

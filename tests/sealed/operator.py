@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from core_sync.kube import ApiError, KubeClient
 from core_sync.testing import ControlPlane
 from core_sync.testing.processes import ManagedProcess, free_port, http_ok
-from tests.core_sync.conftest import LOCKSTEP
+from tests.core_sync.conftest import LOCKSTEP, wait_for
 
 SS_API = "/apis/bitnami.com/v1alpha1"
-T = TypeVar("T")
-
-
-def wait_for(check: Callable[[], T], timeout: float = 60.0, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last value: {last!r}")
+__all__ = ["SealedOperator", "wait_for"]
 
 
 class SealedOperator:
