@@ -55,6 +55,8 @@ class Settings:
     rate_limit_burst: int = 2
     lease_seconds: int = 15
     key_backup: str = ""
+    namespaces: tuple[str, ...] = ()  # watched namespaces (the operator's -n); empty: all
+    skip_recreate: bool = False
     key_backup_recipients: tuple[str, ...] = ()
 
     @classmethod
@@ -87,6 +89,8 @@ class Settings:
             except ValueError as error:
                 raise SystemExit(f"error: --key-backup-age-recipient: {error}") from None
         return cls(
+            namespaces=tuple(get("namespace", []) or ()),
+            skip_recreate=bool(get("skip_recreate", False)),
             key_backup=backup,
             key_backup_recipients=recipients,
             key_namespace=str(get("key_namespace", cls.key_namespace)),
@@ -116,6 +120,7 @@ class Controller:
         config = KubeConfig.load(context=os.environ.get("LOCKSTEP_KUBE_CONTEXT"))
         self.client = KubeClient(config)
         self.namespace = settings.key_namespace
+        self.settings = settings
         self.ring = ring
         self.reconciler = Reconciler(
             self.client, self.ring.private_keys, update_status=settings.update_status
@@ -168,6 +173,16 @@ class Controller:
             daemon=True,
             name="sealed-keys",
         ).start()
+        if not self.settings.skip_recreate:
+            from core_sync.kube.watch import watch_collection
+
+            for path in self._secret_paths():
+                threading.Thread(
+                    target=watch_collection,
+                    args=(self.client, path, lambda _items: None, self.on_secret, self.stop),
+                    daemon=True,
+                    name=f"sealed-secrets-watch:{path}",
+                ).start()
         threading.Thread(
             target=self.keys.run, args=(self.stop,), daemon=True, name="sealed-key-manager"
         ).start()
@@ -178,7 +193,28 @@ class Controller:
         await self.scheduler.stop()
         await asyncio.to_thread(self.keys.lease.release)
 
+    def _secret_paths(self) -> list[str]:
+        if not self.settings.namespaces:
+            return ["/api/v1/secrets"]
+        return [f"/api/v1/namespaces/{namespace}/secrets" for namespace in self.settings.namespaces]
+
     # -- events -------------------------------------------------------------------------------------------
+    def on_secret(self, event_type: str, secret: dict[str, Any]) -> None:
+        """A Secret this controller made (or may manage) was deleted: make it again (Bitnami's default)."""
+        if event_type != "DELETED":
+            return
+        from sealed.reconcile import MANAGED_ANNOTATION, is_controlled_by
+
+        meta = secret.get("metadata") or {}
+        key = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+        with self._lock:
+            sealed = self.objects.get(key)
+        if sealed is None:
+            return
+        managed = (meta.get("annotations") or {}).get(MANAGED_ANNOTATION) == "true"
+        if is_controlled_by(secret, sealed) or managed:
+            self.scheduler.schedule(key, 0.0)
+
     def on_sealed_secret(self, event_type: str, body: dict[str, Any]) -> None:
         meta = body.get("metadata") or {}
         namespace, name = meta.get("namespace"), meta.get("name")

@@ -73,6 +73,12 @@ def add_arguments(group: Any) -> None:
         help="write the Synced condition and observedGeneration (default true)",
     )
     add(
+        "--skip-recreate",
+        action="store_true",
+        default=_env("skip-recreate", "false") == "true",
+        help="do not make a Secret again when someone deletes it (default: make it again)",
+    )
+    add(
         "--sealed-workers",
         type=int,
         default=int(os.environ.get("LOCKSTEP_SEALED_WORKERS", "16")),

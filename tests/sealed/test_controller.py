@@ -366,3 +366,24 @@ def test_real_kubeseal_validate_reencrypt_and_fetch_cert_reach_the_operator(
         assert rotated["spec"]["encryptedData"] != sealed["spec"]["encryptedData"]
         assert any(r.endswith("/proxy/v1/rotate") for r in proxy.requests)
     assert operator.post("/v1/verify", as_json(rotated))[0] == 200
+
+
+def test_deleted_secret_is_made_again(
+    control_plane: ControlPlane, operator: SealedOperator, spaces: tuple[str, str, str], kubeseal_bin: str
+) -> None:
+    client = control_plane.client
+    _, a, _ = spaces
+    apply_sealed(client, kubeseal_from_operator(kubeseal_bin, operator, a, "phoenix", ITEMS))
+    wait_for(lambda: synced(client, a, "phoenix"), what="Synced=True")
+    first = secret_or_none(client, a, "phoenix")
+    assert first is not None
+    client.delete(f"/api/v1/namespaces/{a}/secrets/phoenix")
+    again = wait_for(
+        lambda: (
+            (s := secret_or_none(client, a, "phoenix"))
+            and s["metadata"]["uid"] != first["metadata"]["uid"]
+            and s
+        ),
+        what="the Secret made again",
+    )
+    assert decoded(again) == ITEMS
