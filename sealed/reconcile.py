@@ -140,6 +140,7 @@ class Reconciler:
         self._lock = threading.Lock()
         self._events = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sealed-events")
         self._opened_by: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._counts: dict[str, int] = {}
 
     def reconcile(self, sealed: dict[str, Any]) -> str | None:
         """Unseal one SealedSecret; returns the ``Synced`` message (``None`` on success).
@@ -258,13 +259,20 @@ class Reconciler:
         )
 
     def _record_key(self, namespace: str, name: str, fingerprints: tuple[str, ...] | list[str]) -> None:
+        """Remember which keys opened this SealedSecret and keep ``lockstep_sealed_secrets_by_key`` counts."""
+        new = tuple(fingerprints)
         with self._lock:
-            if fingerprints:
-                self._opened_by[(namespace, name)] = tuple(fingerprints)
-            else:
-                self._opened_by.pop((namespace, name), None)
-            counts: dict[str, int] = {}
-            for used in self._opened_by.values():
-                for fingerprint in used:
-                    counts[fingerprint] = counts.get(fingerprint, 0) + 1
-        BY_KEY.replace({(("key", k),): float(v) for k, v in counts.items()})
+            old = self._opened_by.pop((namespace, name), ())
+            if new:
+                self._opened_by[(namespace, name)] = new
+            for fingerprint in old:
+                self._counts[fingerprint] -= 1
+            for fingerprint in new:
+                self._counts[fingerprint] = self._counts.get(fingerprint, 0) + 1
+            changed = {f: self._counts[f] for f in {*old, *new}}
+            for fingerprint, count in changed.items():
+                if count:
+                    BY_KEY.set(float(count), key=fingerprint)
+                else:
+                    del self._counts[fingerprint]
+                    BY_KEY.remove(key=fingerprint)
