@@ -259,19 +259,25 @@ class Controller:
         if not self.ring.loaded.wait(timeout=30):
             return 1.0
         try:
-            error = self.reconciler.reconcile(body)
-        except (ApiError, OSError) as failure:
-            attempts = self._attempts.get(key, 0) + 1
-            self._attempts[key] = attempts
+            outcome = self.reconciler.reconcile(body)
+        except (ApiError, OSError) as failure:  # the status could not even be written: try again
             log.warning("unseal failed; will retry", extra={"object": "/".join(key), "error": str(failure)})
-            return None if attempts >= RETRY_LIMIT else min(0.5 * 2**attempts, 30.0)
-        self._attempts.pop(key, None)
+            return self._retry_after(key)
         with self._lock:
-            if error is None:
+            if outcome.message is None:
                 self.failed.discard(key)
             else:
                 self.failed.add(key)
+        if outcome.retry:
+            return self._retry_after(key)
+        self._attempts.pop(key, None)
         return None
+
+    def _retry_after(self, key: tuple[str, str]) -> float | None:
+        """Backoff for API failures, up to Bitnami's five retries; later a key or spec change retries."""
+        attempts = self._attempts.get(key, 0) + 1
+        self._attempts[key] = attempts
+        return None if attempts >= RETRY_LIMIT else min(0.5 * 2**attempts, 30.0)
 
 
 def register(registry: Any) -> None:

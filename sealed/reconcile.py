@@ -20,7 +20,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from core_sync.events import post_event
 from core_sync.kube import ApiError
@@ -60,7 +60,23 @@ _CONDITION_VALUE = {"False": -1.0, "Unknown": 0.0, "True": 1.0}
 
 
 class UnsealError(Exception):
-    """A failure whose text becomes the ``Synced`` message (never holds secret values)."""
+    """A failure whose text becomes the ``Synced`` message (never holds secret values); ``retry`` when the
+    API server may accept the same write later (5xx, 429, a write conflict)."""
+
+    def __init__(self, message: str, retry: bool = False) -> None:
+        super().__init__(message)
+        self.retry = retry
+
+
+class Outcome(NamedTuple):
+    """What one reconcile ended with: the ``Synced`` message (``None`` on success) and whether to retry."""
+
+    message: str | None
+    retry: bool = False
+
+
+def _retryable(error: ApiError) -> bool:
+    return error.status >= 500 or error.status in (409, 429)
 
 
 def is_controlled_by(secret: Mapping[str, Any], sealed: Mapping[str, Any]) -> bool:
@@ -142,22 +158,22 @@ class Reconciler:
         self._opened_by: dict[tuple[str, str], tuple[str, ...]] = {}
         self._counts: dict[str, int] = {}
 
-    def reconcile(self, sealed: dict[str, Any]) -> str | None:
-        """Unseal one SealedSecret; returns the ``Synced`` message (``None`` on success).
+    def reconcile(self, sealed: dict[str, Any]) -> Outcome:
+        """Unseal one SealedSecret; returns the ``Synced`` message (``None`` on success) and whether to retry.
 
         Raises ``ApiError``/``OSError`` only for failures worth retrying (the API server is unreachable)."""
         UNSEAL_REQUESTS.inc()
         sealed = {**sealed, "apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret"}
         meta = sealed.get("metadata") or {}
         namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
-        error: str | None = None
+        outcome = Outcome(None)
         try:
             fingerprints = self._write_secret(sealed, namespace, name)
             self._record_key(namespace, name, fingerprints)
         except UnsealError as failure:
-            error = str(failure)
-        self._set_status(sealed, error)
-        return error
+            outcome = Outcome(str(failure), failure.retry)
+        self._set_status(sealed, outcome.message)
+        return outcome
 
     def forget(self, namespace: str, name: str, labels: Mapping[str, str] | None = None) -> None:
         """The SealedSecret is gone: drop its metrics (its Secret goes by garbage collection)."""
@@ -184,14 +200,14 @@ class Reconciler:
             self.client.create(path, desired)
         except ApiError as error:
             if not error.conflict:
-                self._update_failed(sealed, namespace, error.message or str(error))
+                self._update_failed(sealed, namespace, error.message or str(error), _retryable(error))
         else:
             self._unsealed(sealed)
             return tuple(fingerprints)
         try:
             existing = self.client.get(f"{path}/{name}")
         except ApiError as error:
-            self._update_failed(sealed, namespace, error.message or str(error))
+            self._update_failed(sealed, namespace, error.message or str(error), _retryable(error))
         if not (
             is_controlled_by(existing, sealed)
             or _annotated(existing, MANAGED_ANNOTATION)
@@ -206,14 +222,15 @@ class Reconciler:
             try:
                 self.client.request("PUT", f"{path}/{name}", body=merged)
             except ApiError as error:
-                text = error.message or str(error)
+                text, retry = error.message or str(error), _retryable(error)
                 if text.endswith("field is immutable when `immutable` is set"):
                     text = (
                         f"Error updating {namespace}/{name}: the target Secret is immutable. Once a Secret "
                         "is marked as immutable, it is not possible to revert this change nor to mutate the "
                         "contents of the data field. You can only delete and recreate the Secret."
                     )
-                self._update_failed(sealed, namespace, text)
+                    retry = False
+                self._update_failed(sealed, namespace, text, retry)
         self._unsealed(sealed)
         return tuple(fingerprints)
 
@@ -223,10 +240,10 @@ class Reconciler:
             post_event, self.client, sealed, reason, message, warning=warning, component=EVENT_COMPONENT
         )
 
-    def _update_failed(self, sealed: dict[str, Any], namespace: str, text: str) -> None:
+    def _update_failed(self, sealed: dict[str, Any], namespace: str, text: str, retry: bool) -> None:
         self._event(sealed, ERR_UPDATE, text, warning=True)
         UNSEAL_ERRORS.inc(reason="update", namespace=namespace)
-        raise UnsealError(text)
+        raise UnsealError(text, retry)
 
     def _unsealed(self, sealed: dict[str, Any]) -> None:
         self._event(sealed, UNSEALED, "SealedSecret unsealed successfully")
