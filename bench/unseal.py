@@ -6,7 +6,13 @@ the time from the first create until every SealedSecret reports ``Synced=True`` 
 (``all_synced_seconds``; target <= 20 s on 2 cores), and the operator's peak resident memory
 (``operator_peak_rss_mib``, the kernel's VmHWM of the process). Every Secret is checked to hold its values.
 
-Usage: .venv/bin/python bench/unseal.py [--count 1000] [--items 3] [--workers 4]
+With ``--bitnami-controller PATH`` (Bitnami's controller binary, built from the Go module proxy like kubeseal:
+``github.com/bitnami/sealed-secrets/cmd/controller`` at the kubeseal version) the same measurement runs for
+Bitnami's controller in the same run, on its own namespace, after ours (never both at once), and the ratio
+is printed. It runs out of cluster with a ServiceAccount token placed, in a private mount namespace, where
+client-go's in-cluster configuration looks for it (it has no ``--kubeconfig`` flag).
+
+Usage: .venv/bin/python bench/unseal.py [--count 1000] [--items 3] [--workers 16] [--bitnami-controller PATH]
 Last line: ``RESULT {json}``.
 """
 
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import sys
 import time
@@ -76,6 +83,103 @@ def sealed_secrets(cert_pem: bytes, namespace: str, count: int, items: int) -> l
     return out
 
 
+def measure(client: Any, process: Any, cert: bytes, namespace: str, args: Any) -> dict[str, Any]:
+    """Create the SealedSecrets and wait until all are Synced; the figures for one controller process."""
+    objects = sealed_secrets(cert, namespace, args.count, args.items)
+    path = f"{SS_API}/namespaces/{namespace}/sealedsecrets"
+    cpu_before = cpu_seconds(process.pid)
+    started = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda obj: client.create(path, obj), objects))
+    created = time.monotonic() - started
+    done = 0
+    while time.monotonic() - started < args.timeout:
+        done = synced_count(client, namespace)
+        if done >= args.count:
+            break
+        time.sleep(0.25)
+    all_synced = time.monotonic() - started
+    rss = peak_rss_mib(process.pid)
+    cpu = round(cpu_seconds(process.pid) - cpu_before, 2)
+    secrets = client.get(f"/api/v1/namespaces/{namespace}/secrets").get("items") or []
+    by_name = {s["metadata"]["name"]: s for s in secrets}
+    wrong = 0
+    for n in range(args.count):
+        data = by_name.get(f"ss-{n}", {}).get("data") or {}
+        if {k: base64.b64decode(v).decode() for k, v in data.items()} != {
+            f"item{i}": f"value-{n}-{i}" for i in range(args.items)
+        }:
+            wrong += 1
+    return {
+        "create_seconds": round(created, 2),
+        "all_synced_seconds": round(all_synced, 2),
+        "synced": done,
+        "secrets_with_wrong_values": wrong,
+        "peak_rss_mib": rss,
+        "cpu_seconds": cpu,
+    }
+
+
+def fetch_cert(url: str) -> bytes:
+    with urllib.request.urlopen(url + "/v1/cert.pem", timeout=10) as response:  # noqa: S310 - loopback
+        return bytes(response.read())
+
+
+def start_bitnami(plane: Any, binary: str, namespace: str) -> tuple[Any, str]:
+    """Bitnami's controller against ``plane``, watching ``namespace`` (and kube-system, its own)."""
+    from core_sync.testing.processes import ManagedProcess, free_port, http_ok
+
+    client = plane.client
+    account = "sealed-secrets-controller"
+    client.create(
+        "/api/v1/namespaces/kube-system/serviceaccounts",
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": account}},
+    )
+    client.create(
+        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "bench-sealed-secrets"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "cluster-admin",
+            },
+            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": "kube-system"}],
+        },
+    )
+    token = client.create(
+        f"/api/v1/namespaces/kube-system/serviceaccounts/{account}/token",
+        {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "spec": {"expirationSeconds": 3600},
+        },
+    )["status"]["token"]
+    secrets = plane.dir / "bitnami-sa"
+    secrets.mkdir()
+    (secrets / "token").write_text(token)
+    (secrets / "ca.crt").write_bytes((plane.dir / "certs" / "serving-ca.crt").read_bytes())
+    (secrets / "namespace").write_text("kube-system")
+    port, metrics = free_port(), free_port()
+    target = "/run/secrets/kubernetes.io/serviceaccount"
+    script = (
+        f"mount -t tmpfs tmpfs /run && mkdir -p {target} && cp {secrets}/* {target}/ && "
+        f"exec {binary} --listen-addr 127.0.0.1:{port} --listen-metrics-addr 127.0.0.1:{metrics} "
+        f"--all-namespaces=false --additional-namespaces={namespace}"
+    )
+    host, _, api_port = plane.server.removeprefix("https://").rpartition(":")
+    env = {"PATH": "/usr/bin:/bin", "KUBERNETES_SERVICE_HOST": host, "KUBERNETES_SERVICE_PORT": api_port}
+    process = ManagedProcess(
+        "bitnami-controller", ["unshare", "-m", "sh", "-c", script], plane.dir / "bitnami.log", env=env
+    )
+    process.start()
+    url = f"http://127.0.0.1:{port}"
+    process.wait_until(lambda: http_ok(url + "/v1/cert.pem"), 120, "Bitnami's first key")
+    return process, url
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -84,12 +188,16 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=3)
     parser.add_argument("--workers", type=int, default=16, help="the operator's --sealed-workers")
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument(
+        "--bitnami-controller", metavar="PATH", help="also measure Bitnami's controller binary"
+    )
     args = parser.parse_args()
 
     from core_sync.kube import ApiError
     from core_sync.testing.control_plane import ControlPlane
     from core_sync.testing.processes import ManagedProcess, free_port, http_ok
 
+    peer: dict[str, Any] | None = None
     with ControlPlane() as plane:
         client = plane.client
         plane.install_crds(REPO / "crds" / "sealedsecret.yaml")
@@ -104,81 +212,61 @@ def main() -> int:
         namespace = plane.create_namespace("bench-")
         port = free_port()
         url = f"http://127.0.0.1:{port}"
+        argv = [str(REPO / ".venv" / "bin" / "lockstep"), "operator", "--controllers", "sealed"]
+        argv += ["--http", f"127.0.0.1:{port}", "-n", namespace, "--sealed-workers", str(args.workers)]
         operator = ManagedProcess(
-            "operator",
-            [
-                str(REPO / ".venv" / "bin" / "lockstep"),
-                "operator",
-                "--controllers",
-                "sealed",
-                "--http",
-                f"127.0.0.1:{port}",
-                "-n",
-                namespace,
-                "--sealed-workers",
-                str(args.workers),
-                "--log-format",
-                "json",
-            ],
-            plane.dir / "operator.log",
-            env=plane.env(),
+            "operator", [*argv, "--log-format", "json"], plane.dir / "operator.log", env=plane.env()
         )
         operator.start()
         try:
             operator.wait_until(lambda: http_ok(url + "/v1/cert.pem"), 120, "the operator's first key")
-            with urllib.request.urlopen(url + "/v1/cert.pem", timeout=10) as response:  # noqa: S310 - loopback
-                cert = response.read()
-            objects = sealed_secrets(cert, namespace, args.count, args.items)
-            path = f"{SS_API}/namespaces/{namespace}/sealedsecrets"
-            cpu_before = cpu_seconds(operator.pid)
-            started = time.monotonic()
-            with ThreadPoolExecutor(8) as pool:
-                list(pool.map(lambda obj: client.create(path, obj), objects))
-            created = time.monotonic() - started
-            done = 0
-            while time.monotonic() - started < args.timeout:
-                done = synced_count(client, namespace)
-                if done >= args.count:
-                    break
-                time.sleep(0.25)
-            all_synced = time.monotonic() - started
-            rss = peak_rss_mib(operator.pid)
-            cpu = round(cpu_seconds(operator.pid) - cpu_before, 2)
-            secrets = client.get(f"/api/v1/namespaces/{namespace}/secrets").get("items") or []
-            by_name = {s["metadata"]["name"]: s for s in secrets}
-            wrong = [
-                n
-                for n in range(args.count)
-                if {
-                    k: base64.b64decode(v).decode()
-                    for k, v in (by_name.get(f"ss-{n}", {}).get("data") or {}).items()
-                }
-                != {f"item{i}": f"value-{n}-{i}" for i in range(args.items)}
-            ]
+            ours = measure(client, operator, fetch_cert(url), namespace, args)
         except BaseException:
             print(operator.log_tail(20), file=sys.stderr)
             raise
         finally:
             operator.stop()
-    print(f"# {args.count} SealedSecrets x {args.items} items, RSA-4096, {args.workers} workers")
+        if args.bitnami_controller:
+            peer_namespace = plane.create_namespace("bench-peer-")
+            bitnami, peer_url = start_bitnami(plane, args.bitnami_controller, peer_namespace)
+            try:
+                peer = measure(client, bitnami, fetch_cert(peer_url), peer_namespace, args)
+            except BaseException:
+                print(bitnami.log_tail(20), file=sys.stderr)
+                raise
+            finally:
+                with contextlib.suppress(Exception):
+                    bitnami.stop()
     print(
-        f"created in {created:.2f} s; all Synced after {all_synced:.2f} s; "
-        f"operator peak RSS {rss} MiB, CPU {cpu} s"
+        f"# {args.count} SealedSecrets x {args.items} items, RSA-4096; Lockstep with {args.workers} workers"
     )
-    result = {
+    for who, figures in (("lockstep", ours), ("bitnami", peer)):
+        if figures is not None:
+            print(
+                f"{who:9} created in {figures['create_seconds']:.2f} s; all Synced after "
+                f"{figures['all_synced_seconds']:.2f} s; peak RSS {figures['peak_rss_mib']} MiB, "
+                f"CPU {figures['cpu_seconds']} s"
+            )
+    result: dict[str, Any] = {
         "sealed_secrets": args.count,
         "items_each": args.items,
         "workers": args.workers,
-        "create_seconds": round(created, 2),
-        "all_synced_seconds": round(all_synced, 2),
-        "synced": done,
-        "secrets_with_wrong_values": len(wrong),
-        "operator_peak_rss_mib": rss,
-        "operator_cpu_seconds": cpu,
+        "create_seconds": ours["create_seconds"],
+        "all_synced_seconds": ours["all_synced_seconds"],
+        "synced": ours["synced"],
+        "secrets_with_wrong_values": ours["secrets_with_wrong_values"],
+        "operator_peak_rss_mib": ours["peak_rss_mib"],
+        "operator_cpu_seconds": ours["cpu_seconds"],
         "targets": {"all_synced_seconds": 20},
     }
+    if peer is not None:
+        result["bitnami"] = peer
+        ratio = peer["all_synced_seconds"] / ours["all_synced_seconds"]
+        result["bitnami_over_lockstep_all_synced"] = round(ratio, 2)
+        print(f"all Synced: Bitnami / Lockstep = {ratio:.2f}x")
     print("RESULT " + json.dumps(result))
-    return 0 if done >= args.count and not wrong else 1
+    ok = ours["synced"] >= args.count and not ours["secrets_with_wrong_values"]
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
