@@ -6,13 +6,11 @@ the time from the first create until every SealedSecret reports ``Synced=True`` 
 (``all_synced_seconds``; target <= 20 s on 2 cores), and the operator's peak resident memory
 (``operator_peak_rss_mib``, the kernel's VmHWM of the process). Every Secret is checked to hold its values.
 
-With ``--bitnami-controller PATH`` (Bitnami's controller binary, built from the Go module proxy like kubeseal:
-``github.com/bitnami/sealed-secrets/cmd/controller`` at the kubeseal version) the same measurement runs for
-Bitnami's controller in the same run, on its own namespace, after ours (never both at once), and the ratio
-is printed. It runs out of cluster with a ServiceAccount token placed, in a private mount namespace, where
-client-go's in-cluster configuration looks for it (it has no ``--kubeconfig`` flag).
+With ``--with-bitnami`` the same measurement runs for Bitnami's controller (built by
+``scripts/build-control-plane``; see :mod:`core_sync.testing.bitnami`) in the same run, on its own namespace,
+after ours (never both at once), and the ratio is printed.
 
-Usage: .venv/bin/python bench/unseal.py [--count 1000] [--items 3] [--workers 16] [--bitnami-controller PATH]
+Usage: .venv/bin/python bench/unseal.py [--count 1000] [--items 3] [--workers 16] [--with-bitnami]
 Last line: ``RESULT {json}``.
 """
 
@@ -20,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import json
 import sys
 import time
@@ -125,61 +122,6 @@ def fetch_cert(url: str) -> bytes:
         return bytes(response.read())
 
 
-def start_bitnami(plane: Any, binary: str, namespace: str) -> tuple[Any, str]:
-    """Bitnami's controller against ``plane``, watching ``namespace`` (and kube-system, its own)."""
-    from core_sync.testing.processes import ManagedProcess, free_port, http_ok
-
-    client = plane.client
-    account = "sealed-secrets-controller"
-    client.create(
-        "/api/v1/namespaces/kube-system/serviceaccounts",
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": account}},
-    )
-    client.create(
-        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": "bench-sealed-secrets"},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": "cluster-admin",
-            },
-            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": "kube-system"}],
-        },
-    )
-    token = client.create(
-        f"/api/v1/namespaces/kube-system/serviceaccounts/{account}/token",
-        {
-            "apiVersion": "authentication.k8s.io/v1",
-            "kind": "TokenRequest",
-            "spec": {"expirationSeconds": 3600},
-        },
-    )["status"]["token"]
-    secrets = plane.dir / "bitnami-sa"
-    secrets.mkdir()
-    (secrets / "token").write_text(token)
-    (secrets / "ca.crt").write_bytes((plane.dir / "certs" / "serving-ca.crt").read_bytes())
-    (secrets / "namespace").write_text("kube-system")
-    port, metrics = free_port(), free_port()
-    target = "/run/secrets/kubernetes.io/serviceaccount"
-    script = (
-        f"mount -t tmpfs tmpfs /run && mkdir -p {target} && cp {secrets}/* {target}/ && "
-        f"exec {binary} --listen-addr 127.0.0.1:{port} --listen-metrics-addr 127.0.0.1:{metrics} "
-        f"--all-namespaces=false --additional-namespaces={namespace}"
-    )
-    host, _, api_port = plane.server.removeprefix("https://").rpartition(":")
-    env = {"PATH": "/usr/bin:/bin", "KUBERNETES_SERVICE_HOST": host, "KUBERNETES_SERVICE_PORT": api_port}
-    process = ManagedProcess(
-        "bitnami-controller", ["unshare", "-m", "sh", "-c", script], plane.dir / "bitnami.log", env=env
-    )
-    process.start()
-    url = f"http://127.0.0.1:{port}"
-    process.wait_until(lambda: http_ok(url + "/v1/cert.pem"), 120, "Bitnami's first key")
-    return process, url
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -194,6 +136,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from core_sync.kube import ApiError
+    from core_sync.testing.bitnami import BitnamiController
     from core_sync.testing.control_plane import ControlPlane
     from core_sync.testing.processes import ManagedProcess, free_port, http_ok
 
@@ -226,17 +169,15 @@ def main() -> int:
             raise
         finally:
             operator.stop()
-        if args.bitnami_controller:
+        if args.with_bitnami:
             peer_namespace = plane.create_namespace("bench-peer-")
-            bitnami, peer_url = start_bitnami(plane, args.bitnami_controller, peer_namespace)
-            try:
-                peer = measure(client, bitnami, fetch_cert(peer_url), peer_namespace, args)
-            except BaseException:
-                print(bitnami.log_tail(20), file=sys.stderr)
-                raise
-            finally:
-                with contextlib.suppress(Exception):
-                    bitnami.stop()
+            with BitnamiController(plane, [peer_namespace]) as bitnami:
+                assert bitnami.process is not None
+                try:
+                    peer = measure(client, bitnami.process, fetch_cert(bitnami.url), peer_namespace, args)
+                except BaseException:
+                    print(bitnami.process.log_tail(20), file=sys.stderr)
+                    raise
     print(
         f"# {args.count} SealedSecrets x {args.items} items, RSA-4096; Lockstep with {args.workers} workers"
     )

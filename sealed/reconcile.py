@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from core_sync.events import post_event
 from core_sync.kube import ApiError
 from core_sync.metrics import REGISTRY
-from sealed.format.convert import open_sealed
+from sealed.format.convert import NoKeyError, open_sealed
 from sealed.format.errors import FormatError
 
 if TYPE_CHECKING:
@@ -187,7 +187,8 @@ class Reconciler:
         try:
             desired, fingerprints = open_sealed(sealed, self.keys())
         except (FormatError, ValueError) as failure:
-            text = str(failure)  # names the item and the reason, never a value
+            # names the items and the reason, never a value; in Bitnami's words when no key fits
+            text = failure.bitnami_message if isinstance(failure, NoKeyError) else str(failure)
             self._event(sealed, ERR_UNSEAL, f"Failed to unseal: {text}", warning=True)
             UNSEAL_ERRORS.inc(reason="unseal", namespace=namespace)
             raise UnsealError(text) from None
