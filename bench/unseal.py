@@ -6,11 +6,11 @@ the time from the first create until every SealedSecret reports ``Synced=True`` 
 (``all_synced_seconds``; target <= 20 s on 2 cores), and the operator's peak resident memory
 (``operator_peak_rss_mib``, the kernel's VmHWM of the process). Every Secret is checked to hold its values.
 
-With ``--with-bitnami`` the same measurement runs for Bitnami's controller (built by
+The same measurement then runs for Bitnami's controller v0.38.4 (the peer, built by
 ``scripts/build-control-plane``; see :mod:`core_sync.testing.bitnami`) in the same run, on its own namespace,
-after ours (never both at once), and the ratio is printed.
+after ours (never both at once), and the ratio is printed (``--no-bitnami`` skips it).
 
-Usage: .venv/bin/python bench/unseal.py [--count 1000] [--items 3] [--workers 16] [--with-bitnami]
+Usage: .venv/bin/python bench/unseal.py [--count 1000] [--items 3] [--workers 16] [--no-bitnami]
 Last line: ``RESULT {json}``.
 """
 
@@ -111,7 +111,7 @@ def measure(client: Any, process: Any, cert: bytes, namespace: str, args: Any) -
         "create_seconds": round(created, 2),
         "all_synced_seconds": round(all_synced, 2),
         "synced": done,
-        "secrets_with_wrong_values": wrong,
+        "secrets_missing_or_wrong": wrong,
         "peak_rss_mib": rss,
         "cpu_seconds": cpu,
     }
@@ -130,9 +130,7 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=3)
     parser.add_argument("--workers", type=int, default=16, help="the operator's --sealed-workers")
     parser.add_argument("--timeout", type=float, default=300.0)
-    parser.add_argument(
-        "--bitnami-controller", metavar="PATH", help="also measure Bitnami's controller binary"
-    )
+    parser.add_argument("--no-bitnami", action="store_true", help="skip Bitnami's controller (the peer)")
     args = parser.parse_args()
 
     from core_sync.kube import ApiError
@@ -169,7 +167,7 @@ def main() -> int:
             raise
         finally:
             operator.stop()
-        if args.with_bitnami:
+        if not args.no_bitnami:
             peer_namespace = plane.create_namespace("bench-peer-")
             with BitnamiController(plane, [peer_namespace]) as bitnami:
                 assert bitnami.process is not None
@@ -195,7 +193,7 @@ def main() -> int:
         "create_seconds": ours["create_seconds"],
         "all_synced_seconds": ours["all_synced_seconds"],
         "synced": ours["synced"],
-        "secrets_with_wrong_values": ours["secrets_with_wrong_values"],
+        "secrets_missing_or_wrong": ours["secrets_missing_or_wrong"],
         "operator_peak_rss_mib": ours["peak_rss_mib"],
         "operator_cpu_seconds": ours["cpu_seconds"],
         "targets": {"all_synced_seconds": 20},
@@ -204,9 +202,17 @@ def main() -> int:
         result["bitnami"] = peer
         ratio = peer["all_synced_seconds"] / ours["all_synced_seconds"]
         result["bitnami_over_lockstep_all_synced"] = round(ratio, 2)
-        print(f"all Synced: Bitnami / Lockstep = {ratio:.2f}x")
+        finished = peer["synced"] >= args.count
+        result["bitnami_finished"] = finished
+        if finished:
+            print(f"all Synced: Bitnami / Lockstep = {ratio:.2f}x")
+        else:  # its client is throttled (--kubeclient-qps 5 by default): the ratio is a lower bound
+            print(
+                f"all Synced: Bitnami / Lockstep > {ratio:.2f}x (Bitnami had {peer['synced']}/{args.count} "
+                f"Synced at the {args.timeout:.0f} s timeout)"
+            )
     print("RESULT " + json.dumps(result))
-    ok = ours["synced"] >= args.count and not ours["secrets_with_wrong_values"]
+    ok = ours["synced"] >= args.count and not ours["secrets_missing_or_wrong"]
     return 0 if ok else 1
 
 
