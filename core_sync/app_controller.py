@@ -14,72 +14,90 @@ from typing import Any
 
 from core_sync.http_server import HOOKS
 from core_sync.inventory import AppRef
+from core_sync.operator_settings import OperatorSettings
 from core_sync.reconciler import GROUP, PLURAL, VERSION, Reconciler
 
 HOOK_ANNOTATION = "lockstep.dev/hook-token"
-_TRIGGERS: dict[AppRef, asyncio.Event] = {}
-_GENERATIONS: dict[AppRef, int] = {}
-_HOOK_APPS: dict[str, set[AppRef]] = {}
-_STATE: dict[str, Reconciler] = {}
 
 
-def _reconciler() -> Reconciler:
-    if "reconciler" not in _STATE:
-        from core_sync.kube import KubeClient, KubeConfig
+class ApplicationController:
+    """The state the Application handlers share: wake-up events, last seen generations, hook tokens,
+    and one reconciler on the operator's cluster access (from :class:`OperatorSettings`)."""
 
-        _STATE["reconciler"] = Reconciler(KubeClient(KubeConfig.load()))
-    return _STATE["reconciler"]
+    def __init__(self, settings: OperatorSettings) -> None:
+        self.settings = settings
+        self.triggers: dict[AppRef, asyncio.Event] = {}
+        self.generations: dict[AppRef, int] = {}
+        self.hook_apps: dict[str, set[AppRef]] = {}
+        self._reconciler: Reconciler | None = None
 
+    def reconciler(self) -> Reconciler:
+        if self._reconciler is None:
+            self._reconciler = Reconciler(
+                self.settings.kube_client(),
+                tenancy=self.settings.tenancy(),
+                allow_kubeconfig_exec=self.settings.insecure_kubeconfig_exec,
+            )
+        return self._reconciler
 
-def _trigger(ref: AppRef) -> bool:
-    event = _TRIGGERS.get(ref)
-    if event is None:
-        return False
-    event.set()
-    return True
+    def trigger(self, ref: AppRef) -> bool:
+        event = self.triggers.get(ref)
+        if event is None:
+            return False
+        event.set()
+        return True
 
+    def hook_for(self, token: str) -> Any:
+        async def fire() -> int:
+            return sum(self.trigger(ref) for ref in list(self.hook_apps.get(token, ())))
 
-def _hook_for(token: str) -> Any:
-    async def fire() -> int:
-        return sum(_trigger(ref) for ref in list(_HOOK_APPS.get(token, ())))
+        return fire
 
-    return fire
-
-
-def register(registry: Any) -> None:
-    import kopf
-
-    @kopf.daemon(GROUP, VERSION, PLURAL, registry=registry, cancellation_timeout=10.0)
-    async def application_loop(**kwargs: Any) -> None:
-        stopped, body = kwargs["stopped"], kwargs["body"]
-        ref = AppRef(kwargs["namespace"], kwargs["name"])
-        trigger = _TRIGGERS.setdefault(ref, asyncio.Event())
-        reconciler = _reconciler()
+    async def run(self, ref: AppRef, body: Any, stopped: Any) -> None:
+        """The daemon: reconcile, sleep until the interval passes or something triggers it."""
+        trigger = self.triggers.setdefault(ref, asyncio.Event())
+        reconciler = self.reconciler()
         try:
             while not stopped:
                 trigger.clear()
                 snapshot = copy.deepcopy(dict(body))
-                _GENERATIONS[ref] = int(snapshot["metadata"].get("generation", 0))
+                self.generations[ref] = int(snapshot["metadata"].get("generation", 0))
                 outcome = await asyncio.to_thread(reconciler.reconcile, snapshot)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(trigger.wait(), timeout=outcome.requeue_after)
         finally:
-            _TRIGGERS.pop(ref, None)
-            _GENERATIONS.pop(ref, None)
+            self.triggers.pop(ref, None)
+            self.generations.pop(ref, None)
             reconciler.forget(ref)
 
-    @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
-    async def application_event(**kwargs: Any) -> None:
-        body = kwargs["body"]
-        ref = AppRef(kwargs["namespace"], kwargs["name"])
-        for apps in _HOOK_APPS.values():
+    def on_event(self, ref: AppRef, event_type: str, body: Any) -> None:
+        """Track hook tokens, and wake the daemon early when the spec changed (a new generation)."""
+        for apps in self.hook_apps.values():
             apps.discard(ref)
-        if kwargs["type"] == "DELETED":
+        if event_type == "DELETED":
             return
         token = (body.get("metadata", {}).get("annotations") or {}).get(HOOK_ANNOTATION)
         if token:
-            _HOOK_APPS.setdefault(token, set()).add(ref)
-            HOOKS.setdefault(token, _hook_for(token))
+            self.hook_apps.setdefault(token, set()).add(ref)
+            HOOKS.setdefault(token, self.hook_for(token))
         generation = int(body.get("metadata", {}).get("generation", 0))
-        if ref in _GENERATIONS and generation != _GENERATIONS[ref]:
-            _trigger(ref)
+        if ref in self.generations and generation != self.generations[ref]:
+            self.trigger(ref)
+
+
+def register(registry: Any, settings: OperatorSettings | None = None) -> ApplicationController:
+    """Add the Application handlers to ``registry``, sharing one :class:`ApplicationController`."""
+    import kopf
+
+    controller = ApplicationController(settings or OperatorSettings())
+
+    @kopf.daemon(GROUP, VERSION, PLURAL, registry=registry, cancellation_timeout=10.0)
+    async def application_loop(**kwargs: Any) -> None:
+        ref = AppRef(kwargs["namespace"], kwargs["name"])
+        await controller.run(ref, kwargs["body"], kwargs["stopped"])
+
+    @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
+    async def application_event(**kwargs: Any) -> None:
+        controller.on_event(AppRef(kwargs["namespace"], kwargs["name"]), kwargs["type"], kwargs["body"])
+
+    return controller

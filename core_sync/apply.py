@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from core_sync.inventory import InventoryEntry
-from core_sync.kube import ApiError, KubeClient
+from core_sync.kube import ApiError, ApiUnreachable, KubeClient
 from core_sync.kube.discovery import Discovery, Resource, UnknownKind
 from core_sync.stages import KubeObject, object_ref
 
@@ -72,6 +72,9 @@ class Cluster:
             except ApiError as error:
                 ref = object_ref(item) if isinstance(item, dict) else str(item)
                 return Outcome(error=ObjectError(ref, error.reason or str(error.status), error.message))
+            except ApiUnreachable as error:  # mid-apply: what was applied stays in the inventory
+                ref = object_ref(item) if isinstance(item, dict) else str(item)
+                return Outcome(error=ObjectError(ref, "Unreachable", str(error)))
 
         if len(items) <= 1:
             return [guarded(item) for item in items]
@@ -109,13 +112,14 @@ class Cluster:
     def snapshot(self, objects: Sequence[KubeObject]) -> dict[tuple[str, str, str], KubeObject]:
         """Live objects for ``objects`` by ``(collection path, namespace, name)``: one LIST per kind and
         namespace instead of one GET per object. Kinds not served yet are simply absent."""
-        collections: dict[str, None] = {}
+        collections: dict[str, list[KubeObject]] = {}
         for obj in objects:
             try:
                 resource = self.resource(obj)
             except ObjectError:
                 continue
-            collections[resource.collection_path((obj.get("metadata") or {}).get("namespace"))] = None
+            path = resource.collection_path((obj.get("metadata") or {}).get("namespace"))
+            collections.setdefault(path, []).append(obj)
 
         def list_all(path: str) -> list[KubeObject]:
             items: list[KubeObject] = []
@@ -132,8 +136,12 @@ class Cluster:
         paths = list(collections)
         found: dict[tuple[str, str, str], KubeObject] = {}
         for path, outcome in zip(paths, self.each(paths, list_all), strict=True):
-            if outcome.error is not None:
-                raise outcome.error
+            if outcome.error is not None:  # name the objects the LIST was for, not just its URL
+                wanted = collections[path]
+                more = f" (and {len(wanted) - 1} more)" if len(wanted) > 1 else ""
+                raise ObjectError(
+                    object_ref(wanted[0]) + more, outcome.error.reason, f"cannot list: {outcome.error.detail}"
+                )
             for item in outcome.value:
                 meta = item.get("metadata") or {}
                 found[(path, meta.get("namespace") or "", meta["name"])] = item

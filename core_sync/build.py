@@ -10,7 +10,6 @@ Error messages never quote file content: a malformed Secret must not leak throug
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -22,9 +21,11 @@ from typing import Any
 
 import yaml
 
+from core_sync import confine, kustomize_refs, limits
+from core_sync.kustomize_refs import KUSTOMIZATION_FILES, kustomization_file
+
 KubeObject = dict[str, Any]
 
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 # Files that live beside manifests but are not manifests; hidden files (``.sops.yaml``, ``.git/``, CI
 # configuration) are skipped as well.
 NON_MANIFEST_FILES = frozenset(
@@ -84,19 +85,15 @@ def find_kubectl() -> Path:
     )
 
 
-def kustomization_file(directory: Path) -> Path | None:
-    for name in KUSTOMIZATION_FILES:
-        candidate = directory / name
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def parse_documents(text: str, source: str, *, json_file: bool = False) -> list[BuiltObject]:
     """Objects in one file's text (pure); empty documents are skipped, ``kind: *List`` is expanded."""
     if json_file:
+        import json
+
         try:
-            docs: list[Any] = [json.loads(text)]
+            docs: list[Any] = [limits.load_json(text)]
+        except limits.LimitExceeded as exc:
+            raise BuildError(source, str(exc)) from None
         except json.JSONDecodeError as exc:
             raise BuildError(
                 source, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
@@ -118,8 +115,10 @@ def parse_documents(text: str, source: str, *, json_file: bool = False) -> list[
 def _load_yaml(text: str, source: str) -> list[Any]:
     docs: list[Any] = []
     try:
-        for doc in yaml.load_all(text, Loader=_Loader):
+        for doc in limits.iter_yaml(text, _Loader):
             docs.append(doc)
+    except limits.LimitExceeded as exc:
+        raise BuildError(source, f"document {len(docs)}: {exc}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -166,37 +165,52 @@ def build(
     boundary: Path | str | None = None,
     kubectl: Path | None = None,
     timeout: float = KUSTOMIZE_TIMEOUT,
+    namespace: str | None = None,
 ) -> list[BuiltObject]:
     """All objects under ``root`` (a directory, a kustomization directory, or one file), in a fixed order.
 
-    Symlinks must resolve inside ``boundary`` (default ``root``; pass the repository checkout when
-    ``root`` is a path inside it), so a repository cannot make the engine read files from the host.
+    ``namespace`` is the destination namespace objects without one are placed in: a copy that names it
+    and a copy that names none are the same object, so they are reported as duplicates.
+
+    Everything read must stay inside ``boundary`` (default ``root``; pass the repository checkout when
+    ``root`` is a path inside it): ``..``, symlinks and kustomization references included, so a
+    repository cannot make the engine read files from the host (see :mod:`core_sync.confine`).
     Raises :class:`BuildError` on the first bad file and on two documents that define the same object.
     """
     root = Path(root)
-    if not root.exists():
+    if boundary is None:
+        boundary = root if root.is_dir() or not root.exists() else root.parent
+    fence = Path(boundary).resolve()
+    try:
+        built = _build(root, fence, kubectl, timeout)
+    except confine.ConfinementError as error:
+        raise BuildError(error.path, error.reason) from None
+    _check_duplicates(built, namespace)
+    return built
+
+
+def _build(root: Path, fence: Path, kubectl: Path | None, timeout: float) -> list[BuiltObject]:
+    if not root.exists() and not root.is_symlink():
         raise BuildError(str(root), "does not exist")
-    base = root.resolve()
-    fence = Path(boundary).resolve() if boundary is not None else base
+    base = confine.resolve(root.absolute(), fence)
     out: list[BuiltObject] = []
-    if root.is_file():
-        out = _read_file(root, root.name)
+    if base.is_file():
+        out = _read_file(base, fence)
     else:
+        confine.check_tree(base, fence)
         for path in _walk(base, fence):
-            rel = path.relative_to(base).as_posix()
             if path.is_dir():
-                out.extend(_kustomize(path, base, kubectl, timeout))
+                out.extend(_kustomize(path, fence, kubectl, timeout))
             else:
-                out.extend(_read_file(path, rel))
-    _check_duplicates(out)
+                out.extend(_read_file(path, fence))
     return out
 
 
 def _walk(base: Path, fence: Path) -> Iterator[Path]:
     """Manifest files and kustomization directories under ``base``, in path order.
 
-    A kustomization directory is yielded instead of its contents (kustomize polices its own symlinks).
-    Symlinks must stay inside ``fence``; symlinked directories are not followed.
+    A kustomization directory is yielded instead of its contents. Symlinked directories are not
+    followed (the tree was checked: every symlink is relative and stays inside the root).
     """
     stack = [base]
     found: list[Path] = []
@@ -204,20 +218,14 @@ def _walk(base: Path, fence: Path) -> Iterator[Path]:
         directory = stack.pop()
         kfile = kustomization_file(directory)
         if kfile is not None:
-            if not _is_component(kfile, base):
+            if not _is_component(kfile, base, fence):
                 found.append(directory)
             continue
         for entry in directory.iterdir():
             if entry.name.startswith("."):
                 continue
-            if entry.is_symlink():
-                target = entry.resolve()
-                if not target.is_relative_to(fence):
-                    raise BuildError(
-                        entry.relative_to(base).as_posix(), "symlink points outside the repository"
-                    )
-                if target.is_dir():
-                    continue
+            if entry.is_symlink() and entry.is_dir():
+                continue
             if entry.is_dir():
                 stack.append(entry)
             elif entry.suffix.lower() in MANIFEST_SUFFIXES and entry.name not in NON_MANIFEST_FILES:
@@ -225,22 +233,21 @@ def _walk(base: Path, fence: Path) -> Iterator[Path]:
     yield from sorted(found, key=lambda p: p.relative_to(base).parts)
 
 
-def _is_component(kfile: Path, base: Path) -> bool:
+def _is_component(kfile: Path, base: Path, fence: Path) -> bool:
     """Kustomize components are only used through overlays; building one alone fails."""
     try:
-        doc = yaml.safe_load(kfile.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return False  # let kustomize report the problem
+        doc = limits.safe_load(confine.read_file(kfile, fence).decode("utf-8"))
+    except (confine.ConfinementError, UnicodeDecodeError, yaml.YAMLError, limits.LimitExceeded):
+        return False  # the build of that directory reports the problem
     return isinstance(doc, dict) and doc.get("kind") == "Component" and kfile.parent != base
 
 
-def _read_file(path: Path, rel: str) -> list[BuiltObject]:
+def _read_file(path: Path, fence: Path) -> list[BuiltObject]:
+    rel = confine.relative(path, fence)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = confine.read_file(path, fence).decode("utf-8")
     except UnicodeDecodeError:
         raise BuildError(rel, "not UTF-8 text") from None
-    except OSError as exc:
-        raise BuildError(rel, f"cannot read: {exc.strerror}") from None
     built = parse_documents(text, rel, json_file=path.suffix.lower() == ".json")
     return [BuiltObject(b.obj, b.source, b.index, text) for b in built]
 
@@ -249,11 +256,11 @@ def _kustomize(directory: Path, base: Path, kubectl: Path | None, timeout: float
     kfile = kustomization_file(directory)
     assert kfile is not None
     source = kfile.relative_to(base).as_posix()
+    kustomize_refs.check(directory, base)  # kustomize confines files, not `resources: [../..]`
     exe = kubectl or find_kubectl()
+    command = [str(exe), "kustomize", "--load-restrictor", "LoadRestrictionsRootOnly", str(directory)]
     try:
-        proc = subprocess.run(
-            [str(exe), "kustomize", str(directory)], capture_output=True, timeout=timeout, check=False
-        )
+        proc = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         raise BuildError(source, f"kubectl kustomize did not finish within {timeout:g}s") from None
     except OSError as exc:
@@ -269,12 +276,20 @@ def _tail(stderr: bytes, base: Path, limit: int = 2000) -> str:
     return text[-limit:] if text else "no error output"
 
 
-def _check_duplicates(objects: list[BuiltObject]) -> None:
+def _check_duplicates(objects: list[BuiltObject], namespace: str | None) -> None:
+    """Two documents for one object: an error naming both files.
+
+    Without discovery the scope of a kind is unknown here, but defaulting a missing namespace to the
+    destination's is still exact: a namespaced object gets that namespace when placed, and a
+    cluster-scoped one loses any namespace, so both copies are one object either way. (Cluster-scoped
+    copies with two different explicit namespaces are caught by the engine's plan, after discovery.)
+    """
     seen: dict[tuple[str, str, str, str], BuiltObject] = {}
     for item in objects:
         meta: Mapping[str, Any] = item.obj["metadata"]
         group = str(item.obj["apiVersion"]).rpartition("/")[0]
-        key = (group, str(item.obj["kind"]), str(meta.get("namespace") or ""), str(meta["name"]))
+        placed = str(meta.get("namespace") or namespace or "")
+        key = (group, str(item.obj["kind"]), placed, str(meta["name"]))
         first = seen.setdefault(key, item)
         if first is not item:
             name = "/".join(p for p in (key[1], key[2], key[3]) if p)

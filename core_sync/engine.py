@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,13 @@ from core_sync import health as health_rules
 from core_sync import inventory as inv
 from core_sync.apply import Cluster, ObjectError
 from core_sync.build import BuildError, build
+from core_sync.confine import local_root
+from core_sync.kube import ApiError, KubeClient
+from core_sync.kustomize_secrets import generator_secrets
+from core_sync.masking import is_secret
 from core_sync.ordering import OrderingError, crd_names_by_group_kind, kind_rank, plan_waves
-from core_sync.plan import ObjectPlan, Plan, classify, provably_unchanged, with_digest
+from core_sync.plan import ObjectPlan, Plan, classify, fingerprinted, provably_unchanged
+from core_sync.redaction import Redactor, secret_values
 from core_sync.stages import (
     KubeObject,
     Pipeline,
@@ -65,6 +71,7 @@ class SyncOptions:
     prune_last: bool = False
     decryption: Mapping[str, Any] = field(default_factory=dict)
     read_secret: Callable[[str], dict[str, bytes]] | None = None
+    local_identities: bool = False  # see StageContext.local_identities: the CLI only
 
 
 @dataclass
@@ -138,32 +145,62 @@ def render_directory(
 ) -> list[KubeObject]:
     """Build ``directory`` and run every render stage; raises :class:`SyncFailed` (nothing is applied).
 
-    ``boundary`` (the checkout root) is how far symlinks inside the build may point.
+    ``boundary`` (the checkout root) is the root nothing read may leave; a local directory's default is
+    the Git work tree holding it, else the directory itself (:func:`core_sync.confine.local_root`).
+    Failure messages carry tool and stage output, so they pass through the revision's :class:`Redactor`
+    (the generator literals of the kustomizations, the secret values known when the stage failed). On
+    success ``context.secret_ids`` holds the ids of the returned objects a secret stage produced.
     """
+    if boundary is None:
+        boundary = local_root(directory) if directory.is_dir() else None
     try:
-        built = build(directory, boundary=boundary)
+        built = build(directory, boundary=boundary, namespace=context.namespace)
     except BuildError as error:
-        raise SyncFailed("BuildFailed", str(error)) from error
+        redactor = Redactor(generator_secrets(boundary or directory))
+        raise SyncFailed("BuildFailed", redactor.redact(str(error))) from error
     objects = [b.obj for b in built]
-    prefix = directory.resolve().relative_to(boundary.resolve()) if boundary is not None else Path()
-    context.sources = {id(b.obj): (prefix / b.source).as_posix() for b in built}
+    context.sources = {id(b.obj): b.source for b in built}
     context.files = {id(b.obj): b.text for b in built if b.text is not None}
     try:
         result = Pipeline(stages if stages is not None else discover_stages()).run(objects, context)
     except RenderFailed as failed:
         reason = "DecryptFailed" if failed.stage == "sops" else "RenderFailed"
-        raise SyncFailed(reason, str(failed)) from failed
+        redactor = Redactor(failed.secret_material)
+        raise SyncFailed(reason, redactor.redact(str(failed))) from failed
+    context.secret_ids = result.secret_ids
     return result.objects
+
+
+def revision_redactor(objects: Sequence[KubeObject], secret_ids: Collection[int]) -> Redactor:
+    """A redactor for every secret value of a rendered revision (gathered when first needed)."""
+    return Redactor(
+        later=lambda: [v for o in objects for v in secret_values(o, secret_bearing=id(o) in secret_ids)]
+    )
+
+
+@contextmanager
+def redacted_failures(redactor: Redactor) -> Iterator[None]:
+    """Let :class:`SyncFailed` out only with its message redacted (API errors may echo field values)."""
+    try:
+        yield
+    except SyncFailed as failed:
+        failed.message = redactor.redact(failed.message)
+        failed.args = (failed.message,)
+        raise
 
 
 class Engine:
     """Plans and applies revisions for Applications; remembers what it applied to skip no-op dry-runs."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Cluster, operator_client: KubeClient | None = None) -> None:
         self.cluster = cluster
+        # the operator's own identity when ``cluster`` impersonates a tenant: stages read as the tenant
+        # and use this only for the operator's own secrets (the sealing keys)
+        self.operator_client = operator_client
         # object key -> (digest of the desired object, resourceVersion the apply produced)
         self._applied: dict[inv.ObjectKey, tuple[str, str]] = {}
         self.last_desired: list[KubeObject] = []  # stamped and placed, from the last successful sync
+        self.redactor = Redactor()  # the secret values of the last rendered revision
 
     def is_own_write(self, key: inv.ObjectKey, live: Mapping[str, Any]) -> bool:
         """Whether ``live`` is exactly what our last apply of ``key`` left (so it is not drift)."""
@@ -171,7 +208,16 @@ class Engine:
         return remembered is not None and remembered[1] == (live.get("metadata") or {}).get("resourceVersion")
 
     def reapply(self, desired: KubeObject) -> bool:
-        """Re-apply one object if the cluster drifted from it; ``False`` when the dry-run shows no drift."""
+        """Re-apply one object if the cluster drifted from it; ``False`` when the dry-run shows no drift.
+
+        A failure's message is redacted: the API server may echo the object's values.
+        """
+        try:
+            return self._reapply(desired)
+        except ObjectError as error:
+            raise ObjectError(error.ref, error.reason, self.redactor.redact(error.detail)) from None
+
+    def _reapply(self, desired: KubeObject) -> bool:
         live = self.cluster.get(desired)
         predicted = self.cluster.dry_run(desired)
         if classify(live, predicted) == "unchanged":
@@ -204,8 +250,12 @@ class Engine:
         desired: Sequence[KubeObject],
         previous: Sequence[inv.InventoryEntry],
         opts: SyncOptions,
+        secret_ids: Collection[int] = (),
     ) -> Plan:
-        """Dry-run every desired object; any invalid object fails the plan (nothing applied or pruned)."""
+        """Dry-run every desired object; any invalid object fails the plan (nothing applied or pruned).
+
+        ``secret_ids``: ids of the ``desired`` objects a secret stage produced (they get no digest).
+        """
         try:
             inv.check_not_wiping(previous, desired, allow_empty=opts.allow_empty, app=opts.app)
         except inv.PruneGuardError as guard:
@@ -213,7 +263,10 @@ class Engine:
         pending_crds = crd_names_by_group_kind(desired)
         placed: list[KubeObject] = []
         errors: list[str] = []
+        bearing: set[int] = set()  # ids of placed objects holding secret data
         for obj in desired:
+            if id(obj) in secret_ids or is_secret(obj):
+                bearing.add(len(placed))
             try:
                 placed.append(inv.stamp(self.cluster.place(obj, opts.namespace), opts.app))
             except ObjectError as error:
@@ -224,8 +277,10 @@ class Engine:
                     )  # CRD applied first
                 else:
                     errors.append(str(error))
+        errors += _duplicates(placed)
         if errors:
             raise SyncFailed("ValidationFailed", _join(errors), revision=revision)
+        bearing = {id(placed[i]) for i in bearing}
 
         try:
             snapshot = self.cluster.snapshot(placed)
@@ -240,18 +295,21 @@ class Engine:
 
         def examine(obj: KubeObject) -> ObjectPlan:
             key = self.cluster.snapshot_key(obj)
-            if key is None:  # kind served only once its CRD (in this revision) is applied
-                return ObjectPlan(with_digest(obj, None), "create")
-            if key[1] in new_namespaces:  # its Namespace is created by this revision, in an earlier step
-                return ObjectPlan(with_digest(obj, None), "create")
+            hidden = id(obj) in bearing
+            if key is None or key[1] in new_namespaces:
+                # kind served only once its CRD (in this revision) is applied, or its Namespace is
+                # created by this revision in an earlier step
+                return ObjectPlan(fingerprinted(obj, None, hidden), "create", secret_bearing=hidden)
             live = snapshot.get(key)
-            obj = with_digest(obj, live)
+            obj = fingerprinted(obj, live, hidden)
             if provably_unchanged(obj, live, manager):
-                return ObjectPlan(obj, "unchanged", live=live, predicted=live)
+                return ObjectPlan(obj, "unchanged", live=live, predicted=live, secret_bearing=hidden)
             if live is None:
-                return ObjectPlan(obj, "create", predicted=self.cluster.dry_run_create(obj))
+                predicted = self.cluster.dry_run_create(obj)
+                return ObjectPlan(obj, "create", predicted=predicted, secret_bearing=hidden)
             predicted = self.cluster.dry_run(obj)
-            return ObjectPlan(obj, classify(live, predicted), live=live, predicted=predicted)
+            action = classify(live, predicted)
+            return ObjectPlan(obj, action, live=live, predicted=predicted, secret_bearing=hidden)
 
         outcomes = self.cluster.each(placed, examine)
         errors = [str(o.error) for o in outcomes if o.error is not None]
@@ -259,13 +317,19 @@ class Engine:
             raise SyncFailed("ValidationFailed", _join(errors), revision=revision)
         plan = Plan(revision, [o.value for o in outcomes])
         if opts.prune:
-            decision = inv.prune_set(previous, placed, self._live_entry, app=opts.app)
+            try:
+                decision = inv.prune_set(previous, placed, self._live_entry, app=opts.app)
+            except ObjectError as error:
+                raise SyncFailed("ValidationFailed", str(error), revision=revision) from error
             plan.prune = list(decision.delete)
             plan.prune_skipped = list(decision.skipped)
         return plan
 
     def _live_entry(self, entry: inv.InventoryEntry) -> KubeObject | None:
-        return self.cluster.get_entry(entry)
+        try:
+            return self.cluster.get_entry(entry)
+        except ApiError as error:  # e.g. a tenant that may no longer read it: keep it, name it
+            raise ObjectError(str(entry.key), error.reason or str(error.status), error.message) from error
 
     # -- apply -----------------------------------------------------------------------------------------
     def apply(self, plan: Plan, previous: Sequence[inv.InventoryEntry], opts: SyncOptions) -> SyncResult:
@@ -423,18 +487,38 @@ class Engine:
             namespace=opts.namespace,
             application=str(opts.app),
             client=self.cluster.client,
+            operator_client=self.operator_client,
             decryption=opts.decryption,
             read_secret=opts.read_secret,
             deadline=time.monotonic() + opts.timeout,
+            local_identities=opts.local_identities,
         )
         try:
             desired = render_directory(directory, context, stages, boundary)
         except SyncFailed as failed:
             failed.revision = revision
             raise
+        self.redactor = revision_redactor(desired, context.secret_ids)
+        with redacted_failures(self.redactor):
+            return self._sync_rendered(revision, desired, context.secret_ids, previous, opts, apply)
+
+    def _sync_rendered(
+        self,
+        revision: str,
+        desired: Sequence[KubeObject],
+        secret_ids: Collection[int],
+        previous: Sequence[inv.InventoryEntry],
+        opts: SyncOptions,
+        apply: bool,
+    ) -> SyncResult:
         if apply and opts.create_namespace:
-            self.cluster.ensure_namespace(opts.namespace)  # before the dry-runs, which need it
-        plan = self.plan(revision, desired, previous, opts)
+            try:
+                self.cluster.ensure_namespace(opts.namespace)  # before the dry-runs, which need it
+            except ApiError as error:
+                raise SyncFailed(
+                    "ApplyFailed", f"Namespace/{opts.namespace}: {error.message}", revision=revision
+                ) from error
+        plan = self.plan(revision, desired, previous, opts, secret_ids)
         if not apply:
             resources = [
                 ResourceStatus.of(p.desired, "Synced" if p.action == "unchanged" else "OutOfSync")
@@ -453,6 +537,19 @@ def _with_namespace(obj: KubeObject, namespace: str) -> KubeObject:
     meta = dict(obj.get("metadata") or {})
     meta.setdefault("namespace", namespace)
     return {**obj, "metadata": meta}
+
+
+def _duplicates(placed: Sequence[KubeObject]) -> list[str]:
+    """Objects defined twice once placed (namespace defaulted or stripped by scope): one silently
+    winning over the other would be a wrong success, so each is an error."""
+    seen: set[inv.ObjectKey] = set()
+    found = []
+    for obj in placed:
+        key = inv.ObjectKey.of(obj)
+        if key in seen:
+            found.append(f"{key} is defined more than once in the revision")
+        seen.add(key)
+    return found
 
 
 def _rank_groups(objects: Sequence[KubeObject]) -> Iterable[list[KubeObject]]:

@@ -1,8 +1,10 @@
 """``lockstep operator``: every controller under one kopf process.
 
-Controllers come from the ``lockstep.controllers`` entry points (each ``register(registry)``), plus the
-Application controller of ``core_sync`` itself. Login uses Lockstep's own kubeconfig loader (so the heavy
-official client is never imported), and one small HTTP server serves ``/healthz``, ``/readyz``,
+Controllers come from the ``lockstep.controllers`` entry points (each ``register(registry, settings)``,
+or ``register(registry)`` for one that needs no settings), plus the Application controller of
+``core_sync`` itself. The command line becomes one :class:`OperatorSettings` handed to all of them.
+Login uses Lockstep's own kubeconfig loader (so the heavy official client is imported only for an
+auth-provider user), and one small HTTP server serves ``/healthz``, ``/readyz``,
 ``/metrics`` and the git push webhook receiver ``POST /hook/<token>``.
 """
 
@@ -10,10 +12,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import logging
 import os
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable
 from typing import Any
+
+from core_sync.operator_settings import OperatorSettings
 
 EXAMPLE = """example:
   KUBECONFIG=~/.kube/config lockstep operator            # all namespaces, standalone
@@ -21,7 +27,6 @@ EXAMPLE = """example:
 """
 CONTROLLER_GROUP = "lockstep.controllers"
 OPTIONS_GROUP = "lockstep.operator_options"  # each ``add_arguments(parser)`` adds a controller's flags
-OPTIONS = argparse.Namespace()  # the parsed flags, for controllers to read in ``register``
 
 
 def build_parser(prog: str) -> argparse.ArgumentParser:
@@ -36,7 +41,11 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("--context", help="kubeconfig context (default: current-context)")
     parser.add_argument("-n", "--namespace", action="append", default=[], help="watch only these namespaces")
-    parser.add_argument("--peering", metavar="NAME", help="coordinate replicas through kopf peering NAME")
+    parser.add_argument(
+        "--peering",
+        metavar="NAME",
+        help="coordinate replicas through kopf peering NAME (CRDs: crds/kopf-peering.yaml)",
+    )
     parser.add_argument("--priority", type=int, default=0, help="peering priority of this replica")
     parser.add_argument(
         "--http",
@@ -49,6 +58,23 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
         default=os.environ.get("LOCKSTEP_CONTROLLERS"),
         help="comma-separated controller names to run (default: all registered)",
     )
+    parser.add_argument(
+        "--default-service-account",
+        metavar="NAME",
+        help="ServiceAccount (in each Application's namespace) to impersonate when an Application "
+        "names none (multi-tenancy; default: the operator's own identity)",
+    )
+    parser.add_argument(
+        "--no-cross-namespace-refs",
+        action="store_true",
+        help="refuse Applications whose destination, dependencies or secret references leave their namespace",
+    )
+    parser.add_argument(
+        "--insecure-kubeconfig-exec",
+        action="store_true",
+        help="let kubeconfig Secrets of remote-cluster Applications run credential plugins (exec, "
+        "auth-provider) in the operator; off by default, as a Secret's author would run commands here",
+    )
     parser.add_argument("--log-format", choices=("json", "plain"), default="json")
     parser.add_argument("-v", "--verbose", action="store_true")
     from importlib.metadata import entry_points
@@ -58,7 +84,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     return parser
 
 
-def load_registry(only: Sequence[str] | None) -> Any:
+def load_registry(settings: OperatorSettings) -> Any:
     """A kopf registry holding core_sync's controller and every registered package controller."""
     from importlib.metadata import entry_points
 
@@ -67,35 +93,56 @@ def load_registry(only: Sequence[str] | None) -> Any:
     from core_sync.operator_login import register_login
 
     registry = kopf.OperatorRegistry()
-    register_login(registry)
-    wanted = set(only) if only else None
-    if wanted is None or "application" in wanted:
+    register_login(registry, settings)
+    if settings.wants("application"):
         from core_sync.app_controller import register as register_applications
 
-        register_applications(registry)
+        register_applications(registry, settings)
     for entry in entry_points(group=CONTROLLER_GROUP):
-        if wanted is None or entry.name in wanted:
-            entry.load()(registry)
+        if settings.wants(entry.name):
+            register_controller(entry.load(), registry, settings)
     return registry
+
+
+def register_controller(register: Callable[..., Any], registry: Any, settings: OperatorSettings) -> None:
+    """Call ``register(registry, settings)``, or ``register(registry)`` for one that takes no settings."""
+    try:
+        parameters = list(inspect.signature(register).parameters.values())
+    except (TypeError, ValueError):  # no signature to read (a C callable): try the full form
+        register(registry, settings)
+        return
+    variadic = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters)
+    if variadic or len(parameters) >= 2:
+        register(registry, settings)
+    else:
+        register(registry)
 
 
 def main(argv: list[str], prog: str = "lockstep operator") -> int:
     args = build_parser(prog).parse_args(argv)
-    vars(OPTIONS).update(vars(args))
-    if args.kubeconfig:
-        os.environ["KUBECONFIG"] = args.kubeconfig
-    if args.context:
-        os.environ["LOCKSTEP_KUBE_CONTEXT"] = args.context
+    settings = OperatorSettings.from_args(args)
     from core_sync.logs import configure_logging
 
-    configure_logging(args.log_format, logging.DEBUG if args.verbose else logging.INFO)
+    configure_logging(settings.log_format, logging.DEBUG if settings.verbose else logging.INFO)
     import kopf
 
     from core_sync.http_server import serve_forever
+    from core_sync.kube import KubeConfigError
 
-    only = [c.strip() for c in args.controllers.split(",")] if args.controllers else None
-    registry = load_registry(only)
-    host, _, port = args.http.rpartition(":")
+    try:
+        config = settings.kube_config()  # a broken kubeconfig is one clear error now, not a login retry loop
+        config.credentials()
+    except KubeConfigError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 2
+    if config.impersonate or config.tls_server_name:
+        logging.getLogger("lockstep.operator").warning(
+            "kopf's watches cannot impersonate or verify the server as tls-server-name; "
+            "only Lockstep's own requests do",
+            extra={"kubeconfig": config.source},
+        )
+    registry = load_registry(settings)
+    host, _, port = settings.http.rpartition(":")
 
     @kopf.on.startup(registry=registry)
     async def _configure(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -113,11 +160,11 @@ def main(argv: list[str], prog: str = "lockstep operator") -> int:
     try:
         kopf.run(
             registry=registry,
-            standalone=args.peering is None,
-            peering_name=args.peering,
-            priority=args.priority,
-            clusterwide=not args.namespace,
-            namespaces=args.namespace,
+            standalone=settings.peering is None,
+            peering_name=settings.peering,
+            priority=settings.priority,
+            clusterwide=not settings.namespaces,
+            namespaces=list(settings.namespaces),
         )
     except KeyboardInterrupt:
         return 130

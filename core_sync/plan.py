@@ -7,6 +7,8 @@ Comparing the server's own answer (defaults and webhooks included) avoids Argo-s
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -16,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from core_sync.inventory import InventoryEntry
+from core_sync.masking import DIGEST_ANNOTATION, fold_string_data, is_secret
 
 Action = Literal["create", "update", "unchanged"]
-DIGEST_ANNOTATION = "lockstep.dev/desired-digest"
 _DIGEST_VERSION = "v1"
 
 
@@ -35,8 +37,9 @@ def _salt_of(live: Mapping[str, Any] | None) -> str | None:
 def with_digest(desired: Mapping[str, Any], live: Mapping[str, Any] | None) -> dict[str, Any]:
     """``desired`` plus an annotation that fingerprints it: ``v1:<salt>:<HMAC-SHA256(salt, object)>``.
 
-    Why salted: a Secret's digest must not be a plain hash of its values. The salt is reused from the
-    live object, so the same desired content always yields the same annotation (no churn).
+    Only for objects without secret data (see :func:`fingerprinted`): the salt is printed beside the MAC,
+    so anyone who can read the object can test guesses of its content offline. The salt only keeps the
+    annotation stable (it is reused from the live object, so the same content gives the same annotation).
     """
     salt = _salt_of(live) or secrets.token_hex(16)
     mac = hmac.new(bytes.fromhex(salt), _canonical(desired), hashlib.sha256).hexdigest()
@@ -48,20 +51,94 @@ def with_digest(desired: Mapping[str, Any], live: Mapping[str, Any] | None) -> d
     return {**desired, "metadata": meta}
 
 
-def provably_unchanged(desired: Mapping[str, Any], live: Mapping[str, Any] | None, manager: str) -> bool:
-    """True when ``live`` is exactly what ``manager`` last applied from this same ``desired``: the digests
-    match and no other manager has written anything but status. Then no dry-run is needed."""
-    if live is None:
-        return False
-    wanted = ((desired.get("metadata") or {}).get("annotations") or {}).get(DIGEST_ANNOTATION)
-    have = ((live.get("metadata") or {}).get("annotations") or {}).get(DIGEST_ANNOTATION)
-    if not wanted or wanted != have:
-        return False
+def without_digest(desired: Mapping[str, Any]) -> dict[str, Any]:
+    """``desired`` with no digest annotation (one written in Git is dropped too)."""
+    meta = dict(desired.get("metadata") or {})
+    annotations = dict(meta.get("annotations") or {})
+    if DIGEST_ANNOTATION not in annotations:
+        return dict(desired)
+    del annotations[DIGEST_ANNOTATION]
+    if annotations:
+        meta["annotations"] = annotations
+    else:
+        meta.pop("annotations", None)
+    return {**desired, "metadata": meta}
+
+
+def fingerprinted(
+    desired: Mapping[str, Any], live: Mapping[str, Any] | None, secret_bearing: bool
+) -> dict[str, Any]:
+    """What is applied: ``desired`` with a digest annotation, unless it holds secret data.
+
+    Why no digest on secret-bearing objects (Secrets, and whatever a secret stage decrypted or fetched):
+    any digest the cluster stores can be recomputed by whoever reads the object, unless it is keyed by a
+    secret the reader cannot get; a key kept in the cluster would have to be readable by every CLI user
+    and every tenant's impersonated identity that syncs, which defeats it. Without a digest nothing about
+    the value is published. The no-op fast path is kept for Secrets by :func:`secret_unchanged`, which
+    compares the live Secret itself (the engine can read it anyway); other secret-bearing kinds take
+    the dry-run path (no writes either).
+    """
+    return without_digest(desired) if secret_bearing else with_digest(desired, live)
+
+
+def _only_ours(live: Mapping[str, Any], manager: str) -> bool:
+    """No manager but ``manager``'s Apply has written anything but status."""
     for entry in (live.get("metadata") or {}).get("managedFields") or []:
         ours = entry.get("manager") == manager and entry.get("operation") == "Apply"
         if not ours and entry.get("subresource") != "status":
             return False
     return True
+
+
+def provably_unchanged(desired: Mapping[str, Any], live: Mapping[str, Any] | None, manager: str) -> bool:
+    """True when ``live`` is exactly what ``manager`` last applied from this same ``desired``: the digests
+    match and no other manager has written anything but status. Then no dry-run is needed.
+
+    A v1 Secret carries no digest; it is decided by :func:`secret_unchanged`.
+    """
+    if live is None:
+        return False
+    if is_secret(desired):
+        return secret_unchanged(desired, live, manager)
+    wanted = ((desired.get("metadata") or {}).get("annotations") or {}).get(DIGEST_ANNOTATION)
+    have = ((live.get("metadata") or {}).get("annotations") or {}).get(DIGEST_ANNOTATION)
+    if not wanted or wanted != have:
+        return False
+    return _only_ours(live, manager)
+
+
+_SECRET_FIELDS = {"apiVersion", "kind", "metadata", "data", "stringData", "type", "immutable"}
+_SECRET_METADATA = {"name", "namespace", "labels", "annotations"}
+
+
+def secret_unchanged(desired: Mapping[str, Any], live: Mapping[str, Any] | None, manager: str) -> bool:
+    """True when the live Secret, written only by ``manager``'s Apply, already holds exactly ``desired``
+    (same labels, annotations, type, immutability and decoded values). Anything unusual (other fields,
+    finalizers, undecodable values) answers False, which only costs a dry-run."""
+    if live is None or not is_secret(desired) or not _only_ours(live, manager):
+        return False
+    if set(desired) - _SECRET_FIELDS or set(desired.get("metadata") or {}) - _SECRET_METADATA:
+        return False
+    if _meta(live, "labels") != _meta(desired, "labels") or _meta(live, "annotations") != _meta(
+        desired, "annotations"
+    ):
+        return False
+    if (desired.get("type") or "Opaque") != (live.get("type") or "Opaque"):
+        return False
+    if desired.get("immutable") != live.get("immutable"):
+        return False
+    wanted = _decoded_values(fold_string_data(desired))
+    return wanted is not None and wanted == _decoded_values(live)
+
+
+def _decoded_values(secret: Mapping[str, Any]) -> dict[str, bytes] | None:
+    data = secret.get("data") or {}
+    if not isinstance(data, Mapping):
+        return None
+    try:
+        return {str(k): base64.b64decode(str(v), validate=True) for k, v in data.items()}
+    except (binascii.Error, ValueError):
+        return None
 
 
 def _body(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -91,6 +168,7 @@ class ObjectPlan:
     action: Action
     live: dict[str, Any] | None = None
     predicted: dict[str, Any] | None = None  # the dry-run result (None when its CRD is not served yet)
+    secret_bearing: bool = False  # a secret stage produced it: masked whatever its kind
 
 
 @dataclass

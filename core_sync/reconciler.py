@@ -8,11 +8,12 @@ version of the one object that changed — without a full reconcile, so correcti
 from __future__ import annotations
 
 import base64
+import http.client
 import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,14 +25,20 @@ from core_sync.engine import Engine, SyncFailed, SyncOptions, SyncResult
 from core_sync.events import post_event
 from core_sync.kube import ApiError, KubeClient, KubeConfig
 from core_sync.metrics import REGISTRY
+from core_sync.redaction import Redactor
 from core_sync.source import GitCredentials, GitSource, SourceError
+from core_sync.tenancy import ACCESS_DENIED, CrossNamespaceRef, TenancyPolicy, impersonated_user
 
 log = logging.getLogger("lockstep.application")
 GROUP, VERSION, PLURAL = "lockstep.dev", "v1alpha1", "applications"
 DEFAULT_INTERVAL_S = 60.0
 DEFAULT_TIMEOUT_S = 300.0
+UNREACHABLE = "ClusterUnreachable"
+# what a request raises while the API server restarts or the network drops (refused, reset, timeout,
+# TLS, a response cut short)
+CONNECTION_ERRORS = (OSError, http.client.HTTPException)
 STALLING_REASONS = frozenset(
-    {"BuildFailed", "ValidationFailed", "DecryptFailed", "RenderFailed", "PruneGuard"}
+    {"BuildFailed", "ValidationFailed", "DecryptFailed", "RenderFailed", "PruneGuard", ACCESS_DENIED}
 )
 
 RECONCILE_SECONDS = REGISTRY.histogram(
@@ -57,6 +64,7 @@ class AppState:
     """What the operator remembers of one Application between reconciles."""
 
     engine: Engine
+    identity: tuple[str | None, str | None] = (None, None)  # (ServiceAccount, kubeconfig Secret)
     lock: threading.Lock = field(default_factory=threading.Lock)
     desired: dict[inv.ObjectKey, dict[str, Any]] = field(default_factory=dict)
     self_heal: bool = True
@@ -67,10 +75,25 @@ class AppState:
 class Reconciler:
     """Reconciles Applications against the local cluster or the one their kubeconfig Secret names."""
 
-    def __init__(self, client: KubeClient, source: GitSource | None = None, watch_drift: bool = True) -> None:
+    def __init__(
+        self,
+        client: KubeClient,
+        source: GitSource | None = None,
+        watch_drift: bool = True,
+        tenancy: TenancyPolicy | None = None,
+        *,
+        allow_kubeconfig_exec: bool = False,
+    ) -> None:
+        """``allow_kubeconfig_exec``: let kubeconfig Secrets run credential plugins in the operator
+        (``--insecure-kubeconfig-exec``; off by default, as in Flux: a Secret's author would run
+        commands in the operator)."""
         self.client = client
+        self.allow_kubeconfig_exec = allow_kubeconfig_exec
         self.source = source or GitSource()
-        self.local = Cluster(client, concurrency=int(os.environ.get("LOCKSTEP_KUBE_CONCURRENCY", "16")))
+        self.concurrency = int(os.environ.get("LOCKSTEP_KUBE_CONCURRENCY", "16"))
+        self.local = Cluster(client, concurrency=self.concurrency)
+        self.tenancy = tenancy if tenancy is not None else TenancyPolicy()
+        self._tenants: dict[str, Cluster] = {}  # impersonated local clusters by user name
         self.apps: dict[inv.AppRef, AppState] = {}
         self.drift = DriftWatcher(client, self.on_drift) if watch_drift else None
         self._lock = threading.Lock()
@@ -81,28 +104,60 @@ class Reconciler:
         return {k: base64.b64decode(v) for k, v in (secret.get("data") or {}).items()}
 
     def _state(self, ref: inv.AppRef, spec: Mapping[str, Any]) -> AppState:
+        secret_ref = (spec.get("destination") or {}).get("kubeconfigSecretRef") or {}
+        identity = (self.tenancy.service_account(spec), secret_ref.get("name"))
         with self._lock:
             state = self.apps.get(ref)
-            if state is None:
-                state = AppState(Engine(self._cluster_for(ref, spec)))
+            if state is None or state.identity != identity:  # a new ServiceAccount gets a new engine
+                state = AppState(self._engine_for(ref, spec, identity[0]), identity=identity)
                 self.apps[ref] = state
             return state
+
+    def _engine_for(self, ref: inv.AppRef, spec: Mapping[str, Any], service_account: str | None) -> Engine:
+        """An engine on the Application's cluster; with a ServiceAccount, every call the engine and its
+        render stages make (LIST, dry-run, apply, delete, health, store reads) impersonates it; only the
+        sealing keys are read as the operator."""
+        base = self._cluster_for(ref, spec)
+        if not service_account:
+            return Engine(base)
+        user = impersonated_user(ref.namespace, service_account)
+        if base is not self.local:
+            return Engine(Cluster(base.client.impersonating(user)), operator_client=base.client)
+        cluster = self._tenants.get(user)
+        if cluster is None:
+            cluster = self._tenants[user] = Cluster(
+                self.client.impersonating(user), concurrency=self.concurrency
+            )
+        return Engine(cluster, operator_client=self.client)
+
+    def _is_local(self, cluster: Cluster) -> bool:
+        return cluster is self.local or cluster in self._tenants.values()
 
     def _cluster_for(self, ref: inv.AppRef, spec: Mapping[str, Any]) -> Cluster:
         secret_ref = (spec.get("destination") or {}).get("kubeconfigSecretRef")
         if not secret_ref:
             return self.local
-        data = self.read_secret(ref.namespace, secret_ref["name"])
+        where = f"Secret {ref.namespace}/{secret_ref['name']}"
+        try:
+            data = self.read_secret(ref.namespace, secret_ref["name"])
+        except ApiError as error:
+            raise SyncFailed("KubeconfigInvalid", f"{where}: {error.message}") from None
         key = secret_ref.get("key") or ("value" if "value" in data else "kubeconfig")
         if key not in data:
-            raise SyncFailed(
-                "KubeconfigInvalid", f"Secret {ref.namespace}/{secret_ref['name']} has no key {key!r}"
-            )
-        import yaml
+            raise SyncFailed("KubeconfigInvalid", f"{where} has no key {key!r}")
+        from core_sync.kube import KubeConfigError
+        from core_sync.kube.kubeconfig import parse_document
 
-        config = KubeConfig.from_dict(
-            yaml.safe_load(data[key]), source=f"Secret {ref.namespace}/{secret_ref['name']}"
-        )
+        try:
+            config = KubeConfig.from_dict(
+                parse_document(data[key], f"{where} key {key!r}"),
+                source=f"{where} key {key!r}",
+                allow_exec=self.allow_kubeconfig_exec,
+                allow_files=False,
+            )
+            config.credentials()  # a credential plugin that cannot run is a kubeconfig error, said now
+        except KubeConfigError as error:
+            raise SyncFailed("KubeconfigInvalid", str(error)) from None
         return Cluster(KubeClient(config))
 
     def forget(self, ref: inv.AppRef) -> None:
@@ -125,17 +180,32 @@ class Reconciler:
         if spec.get("suspend"):
             return Outcome(st.is_ready(app), interval)
         began = time.monotonic()
-        state = self._state(ref, spec)
+        try:
+            self.tenancy.check_refs(ref.namespace, spec)
+            state = self._state(ref, spec)
+        except CrossNamespaceRef as refused:
+            return self._refuse(app, SyncFailed(ACCESS_DENIED, str(refused)), interval)
+        except SyncFailed as failed:
+            return self._refuse(app, failed, min(interval, 5.0))
+        except ApiError as error:
+            return self._refuse(app, SyncFailed(error.reason or "ReconcileFailed", str(error)), 5.0)
+        except CONNECTION_ERRORS as error:
+            return self._refuse(app, SyncFailed(UNREACHABLE, f"cannot reach the cluster: {error}"), 5.0)
         state.self_heal = spec.get("selfHeal", True)
         state.body = app
         with state.lock:
             try:
-                result = self._sync(app, ref, state)
+                try:
+                    result = self._sync(app, ref, state)
+                except ApiError as error:  # a call outside the engine's per-object handling
+                    raise SyncFailed(error.reason or "ReconcileFailed", str(error)) from error
+                except CONNECTION_ERRORS as error:  # API server restarting, network down: retry soon
+                    raise SyncFailed(UNREACHABLE, f"cannot reach the cluster: {error}") from error
             except SyncFailed as failed:
                 state.failures += 1
                 RECONCILE_TOTAL.inc(result="failure")
                 RECONCILE_SECONDS.observe(time.monotonic() - began, result="failure")
-                self._record_failure(app, failed)
+                self._record(self._record_failure, app, failed)
                 retry = st.parse_duration(
                     spec.get("retryInterval"), min(interval, 5.0 * 2 ** min(state.failures, 6))
                 )
@@ -143,10 +213,38 @@ class Reconciler:
         state.failures = 0
         RECONCILE_TOTAL.inc(result="success")
         RECONCILE_SECONDS.observe(time.monotonic() - began, result="success")
-        self._record_success(app, result, status)
+        if not self._record(self._record_success, app, result, status):
+            return Outcome(False, 5.0)  # applied, but the status write failed: confirm it soon
         return Outcome(True, interval)
 
+    def _refuse(self, app: dict[str, Any], failed: SyncFailed, retry: float) -> Outcome:
+        """Fail before any sync started (a refused reference, an unreadable cluster Secret)."""
+        RECONCILE_TOTAL.inc(result="failure")
+        self._record(self._record_failure, app, failed)
+        return Outcome(False, retry)
+
+    def _record(self, write: Callable[..., None], app: Mapping[str, Any], *args: Any) -> bool:
+        """Write status/events; when the API server is unreachable, log it instead of crashing the loop."""
+        try:
+            write(app, *args)
+        except (ApiError, *CONNECTION_ERRORS) as error:
+            meta = app["metadata"]
+            log.warning(
+                "status write failed",
+                extra={"application": f"{meta['namespace']}/{meta['name']}", "error": str(error)},
+            )
+            return False
+        return True
+
     def _sync(self, app: dict[str, Any], ref: inv.AppRef, state: AppState) -> SyncResult:
+        from core_sync.kube import KubeConfigError
+
+        try:
+            return self._sync_revision(app, ref, state)
+        except KubeConfigError as error:  # a credential plugin that worked before failed when asked again
+            raise SyncFailed("KubeconfigInvalid", str(error)) from None
+
+    def _sync_revision(self, app: dict[str, Any], ref: inv.AppRef, state: AppState) -> SyncResult:
         meta, spec = app["metadata"], app.get("spec") or {}
         for dep in spec.get("dependsOn") or []:
             dep_ns = dep.get("namespace") or ref.namespace
@@ -168,7 +266,9 @@ class Reconciler:
             checkout = self.source.fetch(source["repoURL"], source.get("targetRevision"), credentials)
             directory = checkout.path(source.get("path"))
         except SourceError as error:
-            raise SyncFailed("ArtifactFailed", str(error)) from error
+            known = [credentials.password, credentials.bearer_token] if credentials else []
+            message = Redactor(v for v in known if v).redact(str(error))
+            raise SyncFailed("ArtifactFailed", message) from error
         options = set(spec.get("syncOptions") or [])
         destination = spec.get("destination") or {}
         opts = SyncOptions(
@@ -205,7 +305,7 @@ class Reconciler:
         if report_only:
             return result
         state.desired = {inv.ObjectKey.of(o): o for o in state.engine.last_desired}
-        if self.drift is not None and state.engine.cluster is self.local:
+        if self.drift is not None and self._is_local(state.engine.cluster):
             self.drift.ensure(state.engine.collections())
         log.info(
             "synced",
@@ -251,6 +351,14 @@ class Reconciler:
             )
 
     def _record_failure(self, app: dict[str, Any], failed: SyncFailed) -> None:
+        log.warning(
+            "sync failed",
+            extra={
+                "application": f"{app['metadata']['namespace']}/{app['metadata']['name']}",
+                "reason": failed.reason,
+                "error": failed.message,
+            },
+        )
         generation = int(app["metadata"].get("generation", 0))
         stalled = failed.reason in STALLING_REASONS or failed.reason == "ArtifactFailed"
         new = [st.condition("Ready", False, failed.reason, failed.message, generation)]
@@ -270,14 +378,6 @@ class Reconciler:
         self.patch_status(app, patch)
         reason = "DecryptFailed" if failed.reason == "DecryptFailed" else "SyncFailed"
         post_event(self.client, app, reason, f"{failed.reason}: {failed.message}", warning=True)
-        log.warning(
-            "sync failed",
-            extra={
-                "application": f"{app['metadata']['namespace']}/{app['metadata']['name']}",
-                "reason": failed.reason,
-                "error": failed.message,
-            },
-        )
 
     # -- drift -----------------------------------------------------------------------------------------
     def on_drift(self, ref: inv.AppRef, key: inv.ObjectKey, live: dict[str, Any], event: str) -> None:

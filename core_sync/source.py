@@ -27,7 +27,15 @@ KEEP_CHECKOUTS = 2
 
 
 class SourceError(RuntimeError):
-    """Git could not deliver the revision: unreachable server, unknown ref, missing path."""
+    """Git could not deliver the revision: unreachable server, unknown ref, missing path.
+
+    The message (git's stderr included) is made one line without credentials in URLs.
+    """
+
+    def __init__(self, message: str) -> None:
+        from core_sync.redaction import one_line
+
+        super().__init__(one_line(message))
 
 
 @dataclass(frozen=True)
@@ -63,9 +71,13 @@ class Checkout:
 
     def path(self, relative: str | None) -> Path:
         """The directory ``relative`` inside the checkout; an error if it is not in the revision."""
-        target = (self.root / (relative or "").strip("/")).resolve()
-        if not target.is_relative_to(self.root.resolve()):
-            raise SourceError(f"path {relative!r} leaves the repository")
+        from core_sync.confine import ConfinementError, resolve
+
+        root = self.root.resolve()
+        try:
+            target = resolve(root / (relative or "").strip("/"), root)
+        except ConfinementError as refused:
+            raise SourceError(f"path {relative!r} leaves the repository ({refused.reason})") from None
         if not target.is_dir():
             raise SourceError(f"path {relative!r} not found in {self.url}@{self.revision[:12]}")
         return target
@@ -150,8 +162,13 @@ class GitSource:
         if archive.returncode != 0:
             raise SourceError(f"git archive {revision}: {archive.stderr.decode(errors='replace').strip()}")
         staging = Path(tempfile.mkdtemp(prefix=f".{revision[:12]}-", dir=_mkdir(checkouts)))
-        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            tar.extractall(staging, filter="data")
+        try:
+            with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+                tar.extractall(staging, filter="data")
+        except tarfile.FilterError as refused:
+            shutil.rmtree(staging, ignore_errors=True)
+            name = refused.tarinfo.name
+            raise SourceError(f"revision {revision[:12]}: {name}: {_refusal(refused)}") from None
         staging.rename(target)
         for old in sorted(checkouts.iterdir(), key=lambda p: p.stat().st_mtime)[:-KEEP_CHECKOUTS]:
             shutil.rmtree(old, ignore_errors=True)
@@ -223,6 +240,17 @@ class GitSource:
         finally:
             if key_dir is not None:
                 shutil.rmtree(key_dir, ignore_errors=True)
+
+
+def _refusal(refused: tarfile.FilterError) -> str:
+    """Why the tree is refused: the same words the build uses for such files (core_sync.confine)."""
+    if isinstance(refused, tarfile.AbsoluteLinkError):
+        return "absolute symlink is not allowed (symlinks must be relative)"
+    if isinstance(refused, tarfile.LinkOutsideDestinationError):
+        return "symlink points outside the repository"
+    if isinstance(refused, tarfile.SpecialFileError):
+        return "is not a regular file"
+    return "path leaves the repository"
 
 
 def _mkdir(path: Path) -> Path:

@@ -48,8 +48,13 @@ class Diagnostic:
 
 @dataclass
 class StageResult:
+    """A stage's output. ``secret_ids`` holds the ``id`` of every returned object that carries plaintext
+    the stage decrypted or fetched (a SOPS-encrypted ConfigMap as much as a Secret): such objects are
+    masked in render/diff output, feed the message redactor and get no digest annotation."""
+
     objects: list[KubeObject]
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    secret_ids: set[int] = field(default_factory=set)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -66,16 +71,24 @@ class StageContext:
 
     ``decryption`` is the Application's ``spec.decryption`` as written (each stage reads its own key);
     ``read_secret(name)`` returns a Secret's decoded data from the Application's namespace.
+    ``client`` reads as the Application's identity (its impersonated ServiceAccount, if any), so a stage
+    cannot read for a tenant what the tenant may not; ``operator_client`` (when set) is the operator's own
+    identity, only for what belongs to the operator itself (the sealing keys).
     """
 
     namespace: str
     application: str | None = None
     client: KubeClient | None = None
+    operator_client: KubeClient | None = None
     decryption: Mapping[str, Any] = field(default_factory=dict)
     read_secret: Callable[[str], dict[str, bytes]] | None = None
     deadline: float | None = None
     sources: Mapping[int, str] = field(default_factory=dict)  # id(obj) -> file it came from
     files: Mapping[int, str] = field(default_factory=dict)  # id(obj) -> that file's whole text (plain builds)
+    # The user's own keys (sops' environment variables and default key file) may be used: only when the
+    # user runs the CLI, never in the operator, whose environment belongs to no tenant.
+    local_identities: bool = False
+    secret_ids: set[int] = field(default_factory=set)  # filled by the pipeline: see StageResult.secret_ids
 
     def check_deadline(self) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:
@@ -106,10 +119,14 @@ class Stage(Protocol):
 
 
 class RenderFailed(RuntimeError):
-    """A stage reported errors; nothing from this revision may be applied."""
+    """A stage reported errors; nothing from this revision may be applied. ``secret_material`` is the
+    plaintext known so far (for redacting the messages)."""
 
-    def __init__(self, stage: str, diagnostics: Sequence[Diagnostic]) -> None:
+    def __init__(
+        self, stage: str, diagnostics: Sequence[Diagnostic], secret_material: Sequence[bytes] = ()
+    ) -> None:
         self.stage = stage
+        self.secret_material = list(secret_material)
         self.diagnostics = list(diagnostics)
         summary = "; ".join(str(d) for d in self.diagnostics[:5])
         more = f" (+{len(self.diagnostics) - 5} more)" if len(self.diagnostics) > 5 else ""
@@ -146,13 +163,38 @@ class Pipeline:
     stages: Sequence[Stage]
 
     def run(self, objects: Sequence[KubeObject], context: StageContext) -> StageResult:
+        """Run the stages in order. Secret marks follow the objects: by identity, and by
+        ``apiVersion``/``kind``/namespace/name when a later stage (a plugin, say) returns a copy."""
+        from core_sync.redaction import secret_values
+
         current = list(objects)
         notes: list[Diagnostic] = []
+        marked: set[int] = set()
+        marked_keys: set[tuple[str, ...]] = set()
         for stage in sorted(self.stages, key=_order_key):
             context.check_deadline()
             result = stage.render(current, context)
+            marked_keys |= {_identity(o) for o in result.objects if id(o) in result.secret_ids}
+            known = marked | result.secret_ids
             if result.errors:
-                raise RenderFailed(stage.name, result.errors)
+                material = [
+                    value
+                    for obj in [*current, *result.objects]
+                    for value in secret_values(obj, secret_bearing=id(obj) in known)
+                ]
+                raise RenderFailed(stage.name, result.errors, material)
+            marked = {
+                id(o)
+                for o in result.objects
+                if id(o) in known or (marked_keys and _identity(o) in marked_keys)
+            }
             notes += result.diagnostics
             current = result.objects
-        return StageResult(current, notes)
+        return StageResult(current, notes, marked)
+
+
+def _identity(obj: Mapping[str, Any]) -> tuple[str, ...]:
+    meta = obj.get("metadata") or {}
+    return tuple(
+        str(v) for v in (obj.get("apiVersion"), obj.get("kind"), meta.get("namespace"), meta.get("name"))
+    )

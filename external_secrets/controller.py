@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core_sync.operator_settings import OperatorSettings
 
 log = logging.getLogger("lockstep.external")
 RESYNC_S = float(os.environ.get("LOCKSTEP_EXTERNAL_RESYNC", "60"))
@@ -20,14 +23,13 @@ RESYNC_S = float(os.environ.get("LOCKSTEP_EXTERNAL_RESYNC", "60"))
 class Controller:
     """Glue between kopf events, the scheduler and the reconciler (created at operator startup)."""
 
-    def __init__(self) -> None:
-        from core_sync.kube import KubeClient, KubeConfig
+    def __init__(self, settings: OperatorSettings | None = None) -> None:
+        from core_sync.operator_settings import OperatorSettings
         from core_sync.scheduler import Scheduler
         from external_secrets.cache import ProviderCache
         from external_secrets.reconcile import Reconciler
 
-        config = KubeConfig.load(context=os.environ.get("LOCKSTEP_KUBE_CONTEXT"))
-        client = KubeClient(config)
+        client = (settings or OperatorSettings()).kube_client()
         env = os.environ.get
         cache = ProviderCache(
             rate=float(env("LOCKSTEP_EXTERNAL_STORE_QPS", "50")),
@@ -153,8 +155,8 @@ class Controller:
             self.scheduler.schedule(("es", namespace, es_name), 0.0)
 
 
-def register(registry: Any) -> None:
-    """Add the ExternalSecret handlers to ``registry`` (being built)."""
+def register(registry: Any, settings: OperatorSettings | None = None) -> None:
+    """Add the ExternalSecret handlers to ``registry`` (being built), on ``settings``' cluster access."""
     import kopf
 
     from external_secrets.target import MANAGED_LABEL
@@ -166,7 +168,7 @@ def register(registry: Any) -> None:
 
     @kopf.on.startup(registry=registry)
     async def start_external(**_: Any) -> None:
-        holder["controller"] = Controller()
+        holder["controller"] = Controller(settings)
         holder["controller"].start(asyncio.get_running_loop())
 
     @kopf.on.cleanup(registry=registry)

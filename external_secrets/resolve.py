@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, Protocol, TypeVar
 
+from core_sync import limits
 from external_secrets import gjson
 from external_secrets.providers.base import FetchKey, FindQuery, NoSecretError, ProviderError, RemoteSecret
 
@@ -132,7 +132,9 @@ def select(remote: RemoteSecret, prop: str, key: str) -> bytes:
     else:
         missing = f"key {prop} does not exist in secret {key}"
         try:
-            document = json.loads(remote.value)
+            document = limits.load_json(remote.value)
+        except limits.LimitExceeded as error:
+            raise ResolveError(f"secret {key}: {error}") from None
         except ValueError:
             raise ResolveError(missing) from None
     if isinstance(document, Mapping) and prop in document:
@@ -152,7 +154,9 @@ def explode(remote: RemoteSecret, prop: str, key: str) -> dict[str, bytes]:
         document: Any = remote.structured
     else:
         try:
-            document = json.loads(select(remote, prop, key))
+            document = limits.load_json(select(remote, prop, key))
+        except limits.LimitExceeded as error:
+            raise ResolveError(f"secret {key}: {error}") from None
         except ValueError:
             document = None
     if not isinstance(document, Mapping):

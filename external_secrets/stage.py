@@ -129,6 +129,7 @@ class ExternalStage:
         access = _RenderedAccess(objects, context)
         pool = ProviderPool(access, reuse=False)  # private to this call
         out: list[KubeObject] = []
+        produced: set[int] = set()
         diagnostics: list[Diagnostic] = []
         for obj in objects:
             if not _is(obj, "ExternalSecret"):
@@ -137,11 +138,12 @@ class ExternalStage:
             context.check_deadline()
             try:
                 out.append(self._resolve(obj, objects, context, access, pool))
+                produced.add(id(out[-1]))
             except Exception as error:  # every failure becomes a diagnostic naming the object
                 diagnostics.append(
                     Diagnostic("error", _ref(obj, context), _message(error), "SecretSyncedError")
                 )
-        return StageResult(out, diagnostics)
+        return StageResult(out, diagnostics, produced)
 
     def _resolve(
         self,

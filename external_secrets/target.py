@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from core_sync import limits
 from external_secrets.resolve import Render, ResolveError
 
 MANAGED_LABEL = "reconcile.external-secrets.io/managed"
@@ -153,7 +154,9 @@ def build_target(
 
 def _yaml_map(text: str, where: str) -> dict[str, str]:
     try:
-        loaded = yaml.safe_load(text) if text.strip() else {}
+        loaded = limits.safe_load(text) if text.strip() else {}
+    except limits.LimitExceeded as error:
+        raise ResolveError(f"{where}: rendered text: {error}") from None
     except yaml.YAMLError:
         raise ResolveError(f"{where}: rendered text is not a YAML map") from None
     if not isinstance(loaded, Mapping):

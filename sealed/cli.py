@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 from sealed.flags import DEFAULT_CONTROLLER_NAME, DEFAULT_CONTROLLER_NAMESPACE, ENV_PREFIX, parse
 
+SEALED_FILE_MODE = 0o644  # a new output file: SealedSecrets are made to be published
+PLAINTEXT_FILE_MODE = 0o600  # a new file of unsealed Secrets (--recovery-unseal)
+
 DESCRIPTION = "Seal a Secret into a SealedSecret that Lockstep's and Bitnami's controllers can open."
 EPILOG = f"""\
 examples:
@@ -133,15 +136,16 @@ def _documents(args: Args) -> list[Any]:
         raise _format_error(error, _input_name(args)) from None
 
 
-def _write_output(args: Args, data: bytes, path: str | None = None) -> None:
+def _write_output(args: Args, data: bytes, path: str | None = None, mode: int = SEALED_FILE_MODE) -> None:
+    """``data`` to stdout or, all or nothing, to the output file (a new file gets ``mode``)."""
     target = path or args.sealed_secret_file
     if target:
-        from sealed.files import write_atomic
+        from core_sync.files import WriteError, write_atomic
 
         try:
-            write_atomic(Path(target), data)
-        except OSError as error:
-            raise Fail(error.strerror or str(error), target) from None
+            write_atomic(Path(target), data, mode)
+        except WriteError as error:
+            raise Fail(error.reason, target) from None
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -362,7 +366,7 @@ def _recovery_unseal(args: Args) -> int:
             out.append(render(unseal(document, keys), args.format))
         except FormatError as error:
             raise _format_error(error, where) from None
-    _write_output(args, "".join(out).encode())
+    _write_output(args, "".join(out).encode(), mode=PLAINTEXT_FILE_MODE)
     return 0
 
 

@@ -15,11 +15,13 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from core_sync.kube import KubeClient
+    from core_sync.operator_settings import OperatorSettings
     from sealed.format.keygen import SealingKeyPair
     from sealed.keyring import KeyRing
 
@@ -60,11 +62,13 @@ class Settings:
     key_backup_recipients: tuple[str, ...] = ()
 
     @classmethod
-    def from_options(cls, options: Any) -> Settings:
+    def from_options(cls, options: Mapping[str, Any], namespaces: tuple[str, ...] = ()) -> Settings:
+        """From the operator's parsed flags (:attr:`OperatorSettings.options`)."""
         from sealed.key_manager import parse_cutoff
 
         def get(name: str, default: Any) -> Any:
-            return getattr(options, name, default)
+            value = options.get(name)
+            return default if value is None else value
 
         try:
             cutoff = parse_cutoff(str(get("key_cutoff_time", "") or ""))
@@ -89,7 +93,7 @@ class Settings:
             except ValueError as error:
                 raise SystemExit(f"error: --key-backup-age-recipient: {error}") from None
         return cls(
-            namespaces=tuple(get("namespace", []) or ()),
+            namespaces=namespaces,
             skip_recreate=bool(get("skip_recreate", False)),
             key_backup=backup,
             key_backup_recipients=recipients,
@@ -111,14 +115,12 @@ class Settings:
 class Controller:
     """Glue between kopf events, the work queue, the key ring, the key manager and the reconciler."""
 
-    def __init__(self, settings: Settings, ring: KeyRing) -> None:
-        from core_sync.kube import KubeClient, KubeConfig
+    def __init__(self, settings: Settings, ring: KeyRing, client: KubeClient) -> None:
         from core_sync.scheduler import Scheduler
         from sealed.key_manager import KeyManager
         from sealed.reconcile import Reconciler
 
-        config = KubeConfig.load(context=os.environ.get("LOCKSTEP_KUBE_CONTEXT"))
-        self.client = KubeClient(config)
+        self.client = client
         self.namespace = settings.key_namespace
         self.settings = settings
         self.ring = ring
@@ -280,23 +282,24 @@ class Controller:
         return None if attempts >= RETRY_LIMIT else min(0.5 * 2**attempts, 30.0)
 
 
-def register(registry: Any) -> None:
+def register(registry: Any, operator: OperatorSettings | None = None) -> None:
     """Add the SealedSecret handlers and the ``/v1`` routes to the operator (entry point ``sealed``)."""
     import kopf
 
     from core_sync.http_server import ROUTE_HOOKS
-    from core_sync.operator import OPTIONS
+    from core_sync.operator_settings import OperatorSettings
     from sealed.keyring import KeyRing
     from sealed.server import RateLimiter, add_routes
 
-    settings = Settings.from_options(OPTIONS)
+    operator = operator or OperatorSettings()
+    settings = Settings.from_options(operator.options, operator.namespaces)
     holder: dict[str, Controller] = {}
     ring = KeyRing()
     ROUTE_HOOKS.append(add_routes(ring, RateLimiter(settings.rate_limit, settings.rate_limit_burst)))
 
     @kopf.on.startup(registry=registry)
     async def start_sealed(**_: Any) -> None:
-        holder["controller"] = Controller(settings, ring)
+        holder["controller"] = Controller(settings, ring, operator.kube_client())
         holder["controller"].start(asyncio.get_running_loop())
 
     @kopf.on.cleanup(registry=registry)

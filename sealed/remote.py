@@ -70,6 +70,7 @@ class ProxyController:
 
         try:
             config = KubeConfig.load(kubeconfig, context)
+            config.credentials()  # a credential plugin that cannot run: said now, with its install hint
             self.client = KubeClient(config)
         except (KubeConfigError, ValueError) as error:
             raise FormatError(f"cannot reach the cluster: {error}") from None
@@ -111,10 +112,10 @@ class ProxyController:
 
 def _status_message(body: bytes) -> str:
     """The API server's Status message (e.g. ``no endpoints available for service ...``), or the body."""
-    import json
+    from core_sync.limits import load_json
 
     try:
-        status = json.loads(body)
+        status = load_json(body)
         if isinstance(status, dict) and status.get("message"):
             return str(status["message"])
     except ValueError:

@@ -38,6 +38,7 @@ class SealedStage:
         diagnostics: list[Diagnostic] = []
         keys, problem = self._keys(context, diagnostics)
         out: list[KubeObject] = []
+        produced: set[int] = set()
         for obj in objects:
             if not is_sealed_secret(obj):
                 out.append(obj)
@@ -49,19 +50,21 @@ class SealedStage:
                 continue
             try:
                 out.append(self._open(obj, keys, context.namespace))
+                produced.add(id(out[-1]))
             except FormatError as error:
                 diagnostics.append(Diagnostic("error", ref, f"cannot unseal: {error}", "UnsealFailed"))
-        return StageResult(out, diagnostics)
+        return StageResult(out, diagnostics, produced)
 
     def _keys(self, context: StageContext, diagnostics: list[Diagnostic]) -> tuple[list[PrivateKey], str]:
         """The keys, or a reason (shared by every SealedSecret) why there are none."""
-        if context.client is None:
+        client = context.operator_client or context.client  # the keys are the operator's, not a tenant's
+        if client is None:
             return [], "no cluster access to read the sealing keys"
         from core_sync.kube import ApiError
 
         where = f"Secrets labelled {KEY_LABEL}=active in namespace {self.key_namespace}"
         try:
-            keys, problems = read_sealing_keys(context.client, self.key_namespace)
+            keys, problems = read_sealing_keys(client, self.key_namespace)
         except (ApiError, OSError) as error:
             return [], f"cannot read the sealing keys ({where}): {error}"
         for note in problems:

@@ -115,7 +115,7 @@ def encrypt_bytes(
     """Plaintext → encrypted file. With ``previous`` (the file's current encrypted bytes) the data key and
     the IVs of unchanged values are reused, so only changed lines differ."""
     try:
-        branches = d.parse_plain(data, fmt)
+        branches = _parse_plaintext(data, fmt)
         out_fmt = output_format or fmt
         if previous is not None:
             old = decrypt_document(previous, out_fmt, identities)
@@ -134,6 +134,29 @@ def encrypt_bytes(
         return d.emit_encrypted(doc, indent=indent)
     except SopsError as exc:
         raise exc.located(where) from None
+
+
+def _parse_plaintext(data: bytes, fmt: str) -> list[Branch]:
+    """The plaintext to encrypt; failures exit as sops' do (2: unreadable input, 92: an empty YAML file)."""
+    from sops_plugin.errors import COULD_NOT_READ_INPUT, NEED_AT_LEAST_ONE_DOCUMENT
+
+    if fmt == "yaml" and not data:
+        raise SopsError(
+            "File cannot be completely empty, it must contain at least one document",
+            NEED_AT_LEAST_ONE_DOCUMENT,
+        )
+    try:
+        branches = d.parse_plain(data, fmt)
+    except SopsError as exc:
+        message = (
+            exc.message
+            if exc.message.startswith("Error unmarshal")
+            else f"Error unmarshalling file: {exc.message}"
+        )
+        raise SopsError(message, COULD_NOT_READ_INPUT) from None
+    if fmt in ("yaml", "json") and not branches:
+        raise SopsError("Error unmarshalling file: EOF (no document)", COULD_NOT_READ_INPUT)
+    return branches
 
 
 def rotate_bytes(

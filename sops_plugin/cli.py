@@ -30,7 +30,6 @@ EXAMPLES = {
     "updatekeys": "example:\n  lockstep sops updatekeys secrets/db.enc.yaml   # after editing .sops.yaml\n",
 }
 FORMATS = ("yaml", "json", "dotenv", "ini", "binary")
-NO_KEYS = "config file not found, or has no creation rules, and no keys provided through command line options"
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -66,41 +65,43 @@ def _fail(err: SopsError | Exception, where: str = "") -> int:
     return 1
 
 
-def _read(path: str) -> bytes:
-    from sops_plugin.errors import COULD_NOT_READ_INPUT, SopsError
+def _read(path: str, *, must_exist: bool = False) -> bytes:
+    """The input file; ``must_exist``: a missing file is sops' "non-existent file" (100, decrypt/encrypt)."""
+    from sops_plugin.errors import COULD_NOT_READ_INPUT, NO_FILE_SPECIFIED, SopsError
 
     try:
         if path == "-":
             return sys.stdin.buffer.read()
         return Path(path).read_bytes()
+    except FileNotFoundError:
+        if must_exist:
+            raise SopsError("cannot operate on non-existent file", NO_FILE_SPECIFIED, where=path) from None
+        raise SopsError(
+            "Error reading file: no such file or directory", COULD_NOT_READ_INPUT, where=path
+        ) from None
     except OSError as exc:
         raise SopsError(f"Error reading file: {exc.strerror}", COULD_NOT_READ_INPUT, where=path) from None
 
 
 def _write(data: bytes, target: str | None) -> None:
     """Write the complete result in one go (stdout, or FILE replaced atomically)."""
-    from sops_plugin.errors import COULD_NOT_WRITE_OUTPUT, SopsError
-
     if target is None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    from contextlib import suppress
+    _write_files([(target, data)])
 
-    final = Path(target)
-    tmp = final.with_name(f".{final.name}.lockstep-{os.getpid()}")
+
+def _write_files(outputs: list[tuple[str, bytes]]) -> None:
+    """Every output file or none (``core_sync.files``); a failure is sops' CouldNotWriteOutputFile."""
+    from core_sync.files import WriteError, write_files
+    from sops_plugin.errors import COULD_NOT_WRITE_OUTPUT, SopsError
+
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        with suppress(OSError):
-            tmp.chmod(final.stat().st_mode & 0o777)
-        tmp.replace(final)
-    except OSError as exc:
-        with suppress(OSError):
-            tmp.unlink()
+        write_files([(Path(target), data) for target, data in outputs])
+    except WriteError as exc:
         raise SopsError(
-            f"Could not write output file: {exc.strerror}", COULD_NOT_WRITE_OUTPUT, where=target
+            f"Could not write output file: {exc.reason}", COULD_NOT_WRITE_OUTPUT, where=exc.path
         ) from None
 
 
@@ -134,7 +135,7 @@ def decrypt(argv: list[str], prog: str) -> int:
     from sops_plugin.errors import NoUsableKey, SopsError
 
     try:
-        data = _read(args.file)
+        data = _read(args.file, must_exist=True)
         from sops_plugin.format.document import data_key, emit_plain, format_for, parse_encrypted
         from sops_plugin.format.document import decrypt as decrypt_document
         from sops_plugin.identities import from_environment
@@ -160,7 +161,7 @@ def _rule_for(args: argparse.Namespace, path: str) -> tuple[KeyPlan, CryptRules]
     """(KeyPlan, CryptRules) from flags, SOPS_AGE_RECIPIENTS and .sops.yaml, flags winning."""
     from sops_plugin.api import find_config
     from sops_plugin.errors import CONFLICTING_PARAMETERS, SopsError
-    from sops_plugin.format.config import find_creation_rule
+    from sops_plugin.format.config import NO_KEYS, find_creation_rule
     from sops_plugin.format.document import KeyPlan
     from sops_plugin.format.metadata import MasterKey
     from sops_plugin.format.rules import RULE_NAMES, CryptRules
@@ -175,7 +176,7 @@ def _rule_for(args: argparse.Namespace, path: str) -> tuple[KeyPlan, CryptRules]
         except ValueError:
             rel = name
         try:
-            rule = find_creation_rule(config_path.read_text(), rel)
+            rule = find_creation_rule(_config_text(config_path), rel)
         except SopsError:
             if not (args.age or os.environ.get("SOPS_AGE_RECIPIENTS")):
                 raise
@@ -239,7 +240,7 @@ def encrypt(argv: list[str], prog: str) -> int:
     from sops_plugin.errors import SopsError
 
     try:
-        data = _read(args.file)
+        data = _read(args.file, must_exist=True)
         from sops_plugin.format.document import format_for
 
         name = args.filename_override or args.file
@@ -283,15 +284,14 @@ def rotate(argv: list[str], prog: str) -> int:
     from sops_plugin import api
     from sops_plugin.format.document import format_for, parse_encrypted
 
-    status = 0
+    status, outputs, binary_files = 0, [], []
     for path in args.files:
         try:
             data = _read(path)
             fmt = format_for(path, args.input_type)
             groups = parse_encrypted(data, fmt).metadata.key_groups
             if any(k.kind != "age" for g in groups for k in g):
-                one = [a for a in argv if a not in args.files] + [path]
-                status = _fallback("rotate", one, f"{path}: the file has non-age keys") or status
+                binary_files.append(path)
                 continue
             out = api.rotate_bytes(
                 data,
@@ -301,10 +301,30 @@ def rotate(argv: list[str], prog: str) -> int:
                 rm_age=[r for r in args.rm_age.split(",") if r],
                 where=path,
             )
-            _write(out, _target(args, path))
+            outputs.append((_target(args, path), out))
         except SopsError as exc:
             status = _fail(exc, path)
+    status = status or _write_all(outputs, len(args.files))
+    for path in binary_files if not status else []:
+        one = [a for a in argv if a not in args.files] + [path]
+        status = _fallback("rotate", one, f"{path}: the file has non-age keys") or status
     return status
+
+
+def _write_all(outputs: list[tuple[str | None, bytes]], attempted: int) -> int:
+    """Write every computed result (files all or nothing, then stdout); the exit status."""
+    from sops_plugin.errors import SopsError
+
+    try:
+        _write_files([(target, data) for target, data in outputs if target is not None])
+    except SopsError as exc:
+        if attempted > 1:
+            exc.message += "; no file was changed"
+        return _fail(exc)
+    for target, data in outputs:
+        if target is None:
+            _write(data, None)
+    return 0
 
 
 def updatekeys(argv: list[str], prog: str) -> int:
@@ -318,40 +338,56 @@ def updatekeys(argv: list[str], prog: str) -> int:
     p.add_argument("--shamir-secret-sharing-threshold", type=int, default=0)
     args = p.parse_args(argv)
     from sops_plugin import api
-    from sops_plugin.errors import CONFIG_FILE_NOT_FOUND, SopsError
+    from sops_plugin.errors import SopsError
     from sops_plugin.format.config import find_creation_rule
     from sops_plugin.format.document import format_for
 
-    status = 0
+    status, outputs, binary_files, messages = 0, [], [], []
     for path in args.files:
         try:
             config = api.find_config(Path.cwd(), args.config)
             if config is None or not config.is_file():
-                raise SopsError("config file not found", CONFIG_FILE_NOT_FOUND)
+                raise SopsError("config file not found")
+            if not Path(path).is_file():
+                raise SopsError("no such file or directory", where=path)
             try:
                 rel = str(Path(path).resolve().relative_to(config.resolve().parent))
             except ValueError:
                 rel = path
-            rule = find_creation_rule(config.read_text(), rel)
+            rule = find_creation_rule(_config_text(config), rel, updatekeys=True)
             if args.shamir_secret_sharing_threshold:
                 rule.plan.shamir_threshold = args.shamir_secret_sharing_threshold
             if any(k.kind != "age" for g in rule.plan.groups for k in g):
-                status = (
-                    _fallback("updatekeys", ["-y", path], f"{path}: the creation rule names non-age keys")
-                    or status
-                )
+                binary_files.append(path)
                 continue
             out, changes = api.updatekeys_bytes(
                 _read(path), format_for(path, args.input_type), rule.plan, where=path
             )
             if out is None:
-                sys.stderr.write(f"File {path} already up to date\n")
+                messages.append(f"File {path} already up to date\n")
                 continue
-            sys.stderr.write(
+            messages.append(
                 "The following changes will be made to the file's groups:\n" + "\n".join(changes) + "\n"
             )
-            _write(out, path)
-            sys.stderr.write(f"File {path} synced with new keys\n")
+            outputs.append((path, out))
         except SopsError as exc:
             status = _fail(exc, path)
+    if status:
+        return status
+    status = _write_all(list(outputs), len(args.files))
+    if not status:
+        sys.stderr.write("".join(messages))
+        sys.stderr.write("".join(f"File {path} synced with new keys\n" for path, _ in outputs))
+    for path in binary_files if not status else []:
+        reason = f"{path}: the creation rule names non-age keys"
+        status = _fallback("updatekeys", ["-y", path], reason) or status
     return status
+
+
+def _config_text(config: Path) -> str:
+    from sops_plugin.errors import SopsError
+
+    try:
+        return config.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SopsError(f"error loading config: {config}: {exc}", where=str(config)) from None

@@ -1,4 +1,5 @@
-"""Errors carrying sops' exit codes, so the CLI and library callers agree on what went wrong.
+"""Errors carrying sops' exit codes (cmd/sops/codes/codes.go, checked side by side with the binary in
+tests/sops/test_exit_codes.py), so the CLI and library callers agree on what went wrong.
 
 Messages name the file and, where there is one, the key path; they never contain plaintext or key material.
 """
@@ -17,6 +18,8 @@ ERROR_DECRYPTING_TREE = 25
 MAC_MISMATCH = 51
 MAC_NOT_FOUND = 52
 CONFIG_FILE_NOT_FOUND = 61
+NEED_AT_LEAST_ONE_DOCUMENT = 92
+NO_FILE_SPECIFIED = 100  # also "cannot operate on non-existent file" (decrypt, encrypt)
 NO_ENCRYPTION_KEY_FOUND = 111
 COULD_NOT_RETRIEVE_KEY = 128
 FILE_ALREADY_ENCRYPTED = 203

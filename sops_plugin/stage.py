@@ -1,7 +1,9 @@
 """The ``sops`` render stage: decrypt every document that carries SOPS metadata, whatever its kind.
 
 Identities come from the Application's ``spec.decryption.sops.secretRef`` Secret (its ``*.agekey``
-entries), read through the stage context. Plaintext exists only in the returned objects, in memory.
+entries), read through the stage context, and, when the CLI runs it for its user, from wherever sops
+itself reads them (the context's ``local_identities`` flag). Plaintext exists only in the returned
+objects, in memory.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class SopsStage:
         identities, problem = self._identities(context)
         whole_files: dict[str, dict[int, KubeObject] | Exception] = {}
         out: list[KubeObject] = []
+        produced: set[int] = set()
         for obj in objects:
             if not has_metadata(obj):
                 out.append(obj)
@@ -38,6 +41,7 @@ class SopsStage:
                 continue
             try:
                 out.append(self._decrypt(obj, objects, context, identities, whole_files))
+                produced.add(id(out[-1]))
             except Exception as exc:  # any failure is this object's failure, never a crash of the revision
                 from sops_plugin.errors import SopsError
 
@@ -45,7 +49,7 @@ class SopsStage:
                 diagnostics.append(
                     Diagnostic("error", ref, f"SOPS decryption failed: {message}", reason="DecryptFailed")
                 )
-        return StageResult(out, diagnostics)
+        return StageResult(out, diagnostics, produced)
 
     @staticmethod
     def _decrypt(
@@ -72,26 +76,56 @@ class SopsStage:
 
     @staticmethod
     def _identities(context: StageContext) -> tuple[list[Any], str | None]:
+        """The Secret's identities (``spec.decryption.sops.secretRef`` / ``--sops-secret``) and, when the
+        user runs the CLI (``context.local_identities``), every identity sops itself would load."""
+        from sops_plugin.errors import SopsError
+        from sops_plugin.identities import default_key_file, from_environment
+
         sops_cfg = (context.decryption or {}).get("sops") or {}
         name = ((sops_cfg.get("secretRef") or {}) if isinstance(sops_cfg, dict) else {}).get("name")
-        if not name:
-            return [], "object carries SOPS metadata but spec.decryption.sops.secretRef is not set"
+        identities: list[Any] = []
+        if name:
+            identities, problem = SopsStage._secret_identities(context, str(name))
+            if problem is not None:
+                return [], problem
+        if context.local_identities:
+            try:
+                identities += from_environment()
+            except SopsError as exc:
+                return [], str(exc)
+        if identities:
+            return identities, None
+        if name:
+            return [], f"decryption Secret {context.namespace}/{name} has no *.agekey entries"
+        if context.local_identities:
+            return [], (
+                "object carries SOPS metadata but no age identity was found: set SOPS_AGE_KEY_FILE or "
+                f"SOPS_AGE_KEY, put the key in {default_key_file()}, or pass --sops-secret"
+            )
+        return [], "object carries SOPS metadata but spec.decryption.sops.secretRef is not set"
+
+    @staticmethod
+    def _secret_identities(context: StageContext, name: str) -> tuple[list[Any], str | None]:
         if context.read_secret is None:
             return [], f"cannot read Secret {name}: no cluster access in this context"
+        from core_sync.kube import ApiError, ApiUnreachable
+
         try:
             data = context.read_secret(name)
+        except ApiUnreachable as exc:  # its text names the server and the reason only
+            return [], f"cannot read decryption Secret {context.namespace}/{name}: {exc}"
+        except ApiError as exc:
+            server = f" (API server {exc.server})" if exc.server else ""
+            return [], f"cannot read decryption Secret {context.namespace}/{name}: {exc}{server}"
         except Exception as exc:
             return [], f"cannot read decryption Secret {context.namespace}/{name}: {type(exc).__name__}"
         from sops_plugin.errors import SopsError
         from sops_plugin.identities import from_secret_data
 
         try:
-            identities = from_secret_data(data)
+            return from_secret_data(data), None
         except SopsError as exc:
             return [], f"decryption Secret {context.namespace}/{name}: {exc}"
-        if not identities:
-            return [], f"decryption Secret {context.namespace}/{name} has no *.agekey entries"
-        return identities, None
 
 
 def _decrypt_file(

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import base64
+import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 EXIT_ERROR = 2
+DEFAULT_REQUEST_TIMEOUT = "30s"
+# RFC 1123 label: what a namespace, and the name inside ``lockstep-sync-<name>``, must be.
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 
 def parser(prog: str, description: str, example: str) -> argparse.ArgumentParser:
@@ -29,12 +33,98 @@ def add_cluster_args(p: argparse.ArgumentParser) -> None:
         default=None,
         help="namespace for objects that name none (default: the context's)",
     )
+    p.add_argument(
+        "--request-timeout",
+        metavar="DURATION",
+        default=DEFAULT_REQUEST_TIMEOUT,
+        help=f"give up on an API request after DURATION (default {DEFAULT_REQUEST_TIMEOUT})",
+    )
 
 
 def client(args: argparse.Namespace) -> Any:
+    """A client on ``--kubeconfig``/``--context``; raises :class:`KubeConfigError` (a ``ValueError``)
+    naming the file and field for a malformed kubeconfig, or a credential plugin that cannot run."""
     from core_sync.kube import KubeClient, KubeConfig
+    from core_sync.status import parse_duration
 
-    return KubeClient(KubeConfig.load(args.kubeconfig, args.context))
+    try:
+        timeout = parse_duration(args.request_timeout, 30.0)
+    except ValueError as invalid:
+        raise ValueError(f"--request-timeout: {invalid}") from None
+    if timeout <= 0:
+        raise ValueError(f"--request-timeout {args.request_timeout!r} must be positive")
+    config = KubeConfig.load(args.kubeconfig, args.context)
+    config.credentials()  # run a credential plugin now: its failure is a kubeconfig error, not a traceback
+    return KubeClient(config, timeout=timeout)
+
+
+def check_dns_label(value: str, what: str) -> None:
+    """Refuse a name the API server would refuse, before anything is written."""
+    if len(value) > 63 or not _DNS_LABEL.fullmatch(value):
+        raise ValueError(
+            f"{what} {value!r} is not a valid name: lower-case letters, digits and '-', "
+            "starting and ending with a letter or digit, at most 63 characters"
+        )
+
+
+def cluster_failure(error: BaseException) -> str | None:
+    """The one-line message for a failure to talk to the cluster, or ``None`` when ``error`` is not one.
+
+    Why here: every command that talks to the API server ends in this one handler, so a refused
+    connection, a wrong CA, a 401/403, a timeout or a 5xx is an error line naming the server and the
+    reason, never a traceback.
+    """
+    from core_sync.kube import ApiError, ApiUnreachable, KubeConfigError
+    from core_sync.redaction import one_line
+
+    if isinstance(error, ApiUnreachable | KubeConfigError):
+        return one_line(str(error))
+    if isinstance(error, ApiError):
+        where = f"API server {error.server}" if error.server else "API server"
+        what = f"{error.status} {error.reason or ''}".strip()
+        detail = f": {error.message}" if error.message and error.message != error.reason else ""
+        return one_line(f"{where}: {error.method} {error.path}: {what}{detail}")
+    return None
+
+
+SERVER_SIDE_REASONS = frozenset({"ValidationFailed", "ApplyFailed", "HealthCheckFailed"})
+
+
+def sync_failure(where: str, failed: Any, kube: Any) -> str:
+    """The error line of a failed render/plan/apply; the server is named when it gave the answer."""
+    server = f" (API server {kube.config.server})" if failed.reason in SERVER_SIDE_REASONS else ""
+    return f"{where}: {failed.reason}: {failed.message}{server}"
+
+
+def guarded(run: Callable[[], int]) -> int:
+    """Run a command body; cluster-access failures become one ``error:`` line and exit code 2."""
+    try:
+        return run()
+    except Exception as problem:
+        message = cluster_failure(problem)
+        if message is None:
+            raise
+        error(message)
+        return EXIT_ERROR
+
+
+def add_decryption_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--sops-secret",
+        metavar="NAME",
+        help="Secret holding SOPS age identities (*.agekey), besides the ones sops itself would use "
+        "(SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, SOPS_AGE_KEY_CMD, ~/.config/sops/age/keys.txt)",
+    )
+
+
+def decryption(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``spec.decryption`` equivalent of the command's flags."""
+    settings: dict[str, Any] = {}
+    if getattr(args, "external_mode", None):
+        settings["external"] = {"mode": args.external_mode}
+    if args.sops_secret:
+        settings["sops"] = {"secretRef": {"name": args.sops_secret}}
+    return settings
 
 
 def secret_reader(kube: Any, namespace: str) -> Any:
@@ -46,7 +136,16 @@ def secret_reader(kube: Any, namespace: str) -> Any:
 
 
 def error(message: str) -> None:
-    sys.stderr.write(f"error: {message}\n")
+    """Print one sanitised error line (see :mod:`core_sync.redaction`)."""
+    from core_sync.redaction import one_line
+
+    sys.stderr.write(f"error: {one_line(message)}\n")
+
+
+def warning(message: str) -> None:
+    from core_sync.redaction import one_line
+
+    sys.stderr.write(f"warning: {one_line(message)}\n")
 
 
 def dump_yaml_stream(objects: Iterable[dict[str, Any]]) -> str:

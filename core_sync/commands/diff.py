@@ -5,6 +5,7 @@ Exit 0: no difference; 1: differences; 2: error (as ``kubectl diff`` and ``flux 
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,46 +21,71 @@ def main(argv: list[str], prog: str = "lockstep diff") -> int:
     )
     p.add_argument("directory", type=Path)
     common.add_cluster_args(p)
+    common.add_decryption_args(p)
     p.add_argument(
         "--app",
         metavar="NS/NAME",
         help="also show what this Application's (or `lockstep sync --name`'s) prune would delete",
     )
     args = p.parse_args(argv)
+    return common.guarded(lambda: _diff(args))
 
+
+def _diff(args: argparse.Namespace) -> int:
     from core_sync import inventory as inv
     from core_sync.apply import Cluster
-    from core_sync.engine import Engine, SyncFailed, SyncOptions, render_directory
+    from core_sync.engine import (
+        Engine,
+        SyncFailed,
+        SyncOptions,
+        redacted_failures,
+        render_directory,
+        revision_redactor,
+    )
     from core_sync.kube import ApiError
     from core_sync.masking import masked_diff
     from core_sync.stages import StageContext, object_ref
 
     try:
         kube = common.client(args)
+        namespace = args.namespace or kube.config.namespace
+        common.check_dns_label(namespace, "namespace")
+        app_ns, _, app_name = (args.app or f"{namespace}/lockstep-diff").partition("/")
+        common.check_dns_label(app_ns, "--app namespace")
+        common.check_dns_label(app_name, "--app name")
     except (OSError, ValueError) as problem:
         common.error(str(problem))
         return common.EXIT_ERROR
-    namespace = args.namespace or kube.config.namespace
-    app_ns, _, app_name = (args.app or f"{namespace}/lockstep-diff").partition("/")
     app = inv.AppRef(app_ns, app_name)
     previous: list[inv.InventoryEntry] = []
     if args.app:
         try:
             previous = _inventory(kube, app_ns, app_name)
         except ApiError as problem:
+            if not problem.not_found:
+                raise  # reported by common.guarded, naming the server
             common.error(f"{args.app}: {problem.message}")
             return common.EXIT_ERROR
     engine = Engine(Cluster(kube))
     context = StageContext(
-        namespace=namespace, client=kube, read_secret=common.secret_reader(kube, namespace)
+        namespace=namespace,
+        client=kube,
+        decryption=common.decryption(args),
+        read_secret=common.secret_reader(kube, namespace),
+        local_identities=True,
     )
     try:
         desired = render_directory(args.directory, context)
-        plan = engine.plan(
-            "local", desired, previous, SyncOptions(app=app, namespace=namespace, prune=bool(args.app))
-        )
+        with redacted_failures(revision_redactor(desired, context.secret_ids)):
+            plan = engine.plan(
+                "local",
+                desired,
+                previous,
+                SyncOptions(app=app, namespace=namespace, prune=bool(args.app)),
+                context.secret_ids,
+            )
     except SyncFailed as failed:
-        common.error(f"{args.directory}: {failed.reason}: {failed.message}")
+        common.error(common.sync_failure(str(args.directory), failed, kube))
         return common.EXIT_ERROR
     finally:
         engine.cluster.close()
@@ -72,6 +98,7 @@ def main(argv: list[str], prog: str = "lockstep diff") -> int:
                 item.predicted or item.desired,
                 before_label=f"live/{label}",
                 after_label=f"desired/{label}",
+                secret_bearing=item.secret_bearing,
             )
         )
     for entry in plan.prune:

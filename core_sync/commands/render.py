@@ -1,10 +1,12 @@
 """``lockstep render DIR``: build a directory and run every render stage; a YAML stream on stdout.
 
-Secret values are masked unless ``--show-secrets``: render output is often pasted into tickets.
+Secret values, and everything a secret stage decrypted whatever its kind, are masked unless
+``--show-secrets``: render output is often pasted into tickets.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -21,36 +23,48 @@ def main(argv: list[str], prog: str = "lockstep render") -> int:
     common.add_cluster_args(p)
     p.add_argument("--show-secrets", action="store_true", help="print Secret values instead of masks")
     p.add_argument("--offline", action="store_true", help="no cluster access (stages that need it fail)")
-    p.add_argument("--sops-secret", metavar="NAME", help="Secret holding SOPS age identities (*.agekey)")
+    common.add_decryption_args(p)
     p.add_argument("--external-mode", choices=("controller", "render"), default="controller")
     args = p.parse_args(argv)
+    return common.guarded(lambda: _render(args))
 
+
+def _render(args: argparse.Namespace) -> int:
     from core_sync.engine import SyncFailed, render_directory
-    from core_sync.masking import mask_secret
+    from core_sync.masking import mask_rendered
     from core_sync.stages import StageContext
 
     kube = None
     namespace = args.namespace or "default"
+    no_cluster = ""
     if not args.offline:
+        from core_sync.kube import NoKubeConfig
+
         try:
             kube = common.client(args)
             namespace = args.namespace or kube.config.namespace
-        except (OSError, ValueError):
-            kube = None  # no cluster configured: stages that need one report it
-    decryption: dict[str, object] = {"external": {"mode": args.external_mode}}
-    if args.sops_secret:
-        decryption["sops"] = {"secretRef": {"name": args.sops_secret}}
+        except NoKubeConfig as problem:
+            no_cluster = str(problem)  # no cluster configured: stages that need one report it
+        except (OSError, ValueError) as problem:
+            if args.kubeconfig:
+                common.error(str(problem))  # a kubeconfig named on the command line must work
+                return common.EXIT_ERROR
+            # Plain manifests render without a cluster; say why there is none instead of hiding it.
+            no_cluster = str(problem)
+            common.warning(f"no cluster access: {no_cluster}")
     context = StageContext(
         namespace=namespace,
         client=kube,
-        decryption=decryption,
+        decryption=common.decryption(args),
         read_secret=common.secret_reader(kube, namespace) if kube else None,
+        local_identities=True,
     )
     try:
         objects = render_directory(args.directory, context)
     except SyncFailed as failed:
-        common.error(f"{args.directory}: {failed.reason}: {failed.message}")
+        hint = f" (no cluster access: {no_cluster})" if no_cluster else ""
+        common.error(f"{args.directory}: {failed.reason}: {failed.message}{hint}")
         return 1
-    shown = objects if args.show_secrets else [mask_secret(o) for o in objects]
+    shown = objects if args.show_secrets else mask_rendered(objects, context.secret_ids)
     sys.stdout.write(common.dump_yaml_stream(shown))
     return 0

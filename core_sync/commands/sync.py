@@ -6,6 +6,7 @@ namespace, so repeated one-shot syncs prune what left Git, exactly like an Appli
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -23,21 +24,29 @@ def main(argv: list[str], prog: str = "lockstep sync") -> int:
     p.add_argument("--ref", default=None, help="branch, tag or commit SHA (default: the remote HEAD)")
     p.add_argument("--path", default=None, help="directory inside the repository")
     common.add_cluster_args(p)
-    p.add_argument("--name", default="cli", help="name of this sync (its inventory ConfigMap); default 'cli'")
+    p.add_argument(
+        "--name",
+        default="cli",
+        help="name of this sync (its inventory ConfigMap lockstep-sync-NAME): a DNS label; default 'cli'",
+    )
     p.add_argument("--prune", action="store_true", help="delete objects that left Git since the last sync")
     p.add_argument("--allow-empty", action="store_true", help="allow an empty revision to prune everything")
     p.add_argument("--create-namespace", action="store_true")
     p.add_argument("--wait", action="store_true", help="wait until every applied object is healthy")
     p.add_argument("--timeout", default="5m")
+    common.add_decryption_args(p)
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--once", action="store_true", help="sync once and exit (the default)")
     mode.add_argument("--interval", metavar="DURATION", help="sync again every DURATION (e.g. 30s, 5m)")
     args = p.parse_args(argv)
+    return common.guarded(lambda: _sync(args))
 
+
+def _sync(args: argparse.Namespace) -> int:
     from core_sync import inventory as inv
     from core_sync.apply import Cluster
     from core_sync.engine import Engine, SyncFailed, SyncOptions
-    from core_sync.kube import ApiError
+    from core_sync.kube import ApiError, ApiUnreachable
     from core_sync.source import GitSource, SourceError
     from core_sync.status import parse_duration
 
@@ -45,10 +54,15 @@ def main(argv: list[str], prog: str = "lockstep sync") -> int:
         kube = common.client(args)
         interval = parse_duration(args.interval, 0.0) if args.interval else 0.0
         timeout = parse_duration(args.timeout, 300.0)
+        namespace = args.namespace or kube.config.namespace
+        # Checked before anything is applied: a name the API server refuses for the inventory
+        # ConfigMap would otherwise fail only after the objects were applied, and they could never be
+        # pruned.
+        common.check_dns_label(namespace, "namespace")
+        common.check_dns_label(args.name, "--name")
     except (OSError, ValueError) as problem:
         common.error(str(problem))
         return common.EXIT_ERROR
-    namespace = args.namespace or kube.config.namespace
     store = f"/api/v1/namespaces/{namespace}/configmaps/lockstep-sync-{args.name}"
     engine, source = Engine(Cluster(kube)), GitSource()
     opts = SyncOptions(
@@ -60,6 +74,8 @@ def main(argv: list[str], prog: str = "lockstep sync") -> int:
         timeout=timeout,
         create_namespace=args.create_namespace,
         read_secret=common.secret_reader(kube, namespace),
+        decryption=common.decryption(args),
+        local_identities=True,
     )
 
     stored: dict[str, str] = {}
@@ -108,8 +124,13 @@ def main(argv: list[str], prog: str = "lockstep sync") -> int:
         except SyncFailed as failed:
             if failed.inventory is not None:
                 save(failed.inventory, failed.revision)
-            common.error(f"{failed.revision[:12] or args.repo}: {failed.reason}: {failed.message}")
+            common.error(common.sync_failure(failed.revision[:12] or args.repo, failed, kube))
             status = 1
+        except (ApiError, ApiUnreachable) as problem:
+            if not interval:
+                raise  # reported by common.guarded, naming the server
+            common.error(common.cluster_failure(problem) or str(problem))  # keep looping: it may come back
+            status = common.EXIT_ERROR
         if not interval:
             return status
         time.sleep(interval)

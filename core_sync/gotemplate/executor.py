@@ -6,7 +6,7 @@ circuit; a missing map key follows the ``missingkey`` option (``error`` is what 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from core_sync.gotemplate import nodes as n
@@ -24,6 +24,7 @@ from core_sync.gotemplate.values import (
     type_name,
     zero_of_map,
 )
+from core_sync.limits import MAX_TEMPLATE_OUTPUT, MAX_TEMPLATE_STEPS, LimitExceeded
 
 MissingKey = Literal["default", "invalid", "zero", "error"]
 MAX_DEPTH = 100  # Go allows 100000 nested template calls; Python's stack does not
@@ -65,6 +66,8 @@ class Executor:
         self.name = parse_name
         self.node: Any = None
         self.depth = 0
+        self.steps = 0  # bounded by MAX_TEMPLATE_STEPS: a huge `range` must not run for hours
+        self.size = 0  # characters written, bounded by MAX_TEMPLATE_OUTPUT
 
     # -- errors ------------------------------------------------------------------------------------------
     def at(self, node: Any) -> None:
@@ -95,17 +98,29 @@ class Executor:
             raise self.error("template nesting is too deep") from None
         return "".join(self.out)
 
+    def step(self) -> None:
+        self.steps += 1
+        if self.steps > MAX_TEMPLATE_STEPS:
+            raise self.error(f"template exceeded the limit of {MAX_TEMPLATE_STEPS} steps")
+
+    def write(self, text: str) -> None:
+        self.size += len(text)
+        if self.size > MAX_TEMPLATE_OUTPUT:
+            raise self.error(f"template output exceeded the limit of {MAX_TEMPLATE_OUTPUT} characters")
+        self.out.append(text)
+
     # -- statements --------------------------------------------------------------------------------------
     def walk(self, dot: Any, node: n.Node) -> None:
+        self.step()
         if isinstance(node, n.TextNode):
-            self.out.append(node.text)
+            self.write(node.text)
         elif isinstance(node, n.ListNode):
             for child in node.nodes:
                 self.walk(dot, child)
         elif isinstance(node, n.ActionNode):
             value = self.eval_pipeline(dot, node.pipe)
             if not node.pipe.decls:
-                self.out.append(printable(value))
+                self.write(printable(value))
         elif isinstance(node, n.BranchNode):
             if node.kind == "range":
                 self.walk_range(dot, node)
@@ -135,7 +150,7 @@ class Executor:
         value = self.eval_pipeline(dot, node.pipe)
         decls = node.pipe.decls
         inner = len(self.vars)
-        items: list[tuple[Any, Any]]
+        items: Iterable[tuple[Any, Any]]
         if is_list(value) or isinstance(value, (bytes, bytearray)):
             items = list(enumerate(value))
         elif is_map(value):
@@ -143,12 +158,15 @@ class Executor:
         elif is_int(value):
             if len(decls) > 1:
                 raise self.error(f"can't use {value} to iterate over more than one variable")
-            items = [(i, i) for i in range(value)]
+            items = ((i, i) for i in range(value))  # lazily: `range 1000000000` is bounded by steps
         elif value is None or value is MISSING:
             items = []
         else:
             raise self.error(f"range can't iterate over value of type {type_name(value)}")
+        empty = True
         for index, elem in items:
+            empty = False
+            self.step()
             self._set_range_vars(node.pipe, index, elem)
             try:
                 self.walk(elem, node.body)
@@ -158,7 +176,7 @@ class Executor:
                 del self.vars[inner:]
                 break
             del self.vars[inner:]
-        if not items and node.else_body is not None:
+        if empty and node.else_body is not None:
             self.walk(dot, node.else_body)
         del self.vars[mark:]
 
@@ -342,14 +360,18 @@ class Executor:
             self.at(ident)
             values.append(self.checked(final, func, len(args)))
         self.at(cmd)
+        self.step()
         try:
-            return func.fn(*values)
-        except FuncError as error:
+            result = func.fn(*values)
+        except (FuncError, LimitExceeded) as error:
             raise self.error(f"error calling {name}: {error}") from None
         except RecursionError:
             raise
         except Exception as error:  # a bug or an unexpected input: name the type, never the data
             raise self.error(f"error calling {name}: {type(error).__name__}") from None
+        if isinstance(result, str | bytes | list | dict) and len(result) > MAX_TEMPLATE_OUTPUT:
+            raise self.error(f"error calling {name}: result over the limit of {MAX_TEMPLATE_OUTPUT} items")
+        return result
 
     def constant_arg(self, node: n.ConstNode | n.NilNode, kind: Kind) -> Any:
         """Go converts a literal to the parameter's type at the call, with its own messages."""

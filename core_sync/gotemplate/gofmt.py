@@ -42,6 +42,11 @@ def quote_go(text: str) -> str:
     return "".join(out)
 
 
+def _too_large(number: int) -> bool:
+    """Go's fmt ignores (or flags as BADWIDTH/BADPREC) widths and precisions beyond ±1e6."""
+    return abs(number) > 1_000_000
+
+
 def _pad(text: str, width: int | None, minus: bool, zero: bool) -> str:
     if width is None or len(text) >= width:
         return text
@@ -175,23 +180,23 @@ def sprintf(fmt: str, args: Sequence[Any]) -> str:
         width: int | None = None
         prec: int | None = None
         if width_s == "*":
-            if argi < len(args) and is_int(args[argi]):
+            if argi < len(args) and is_int(args[argi]) and not _too_large(args[argi]):
                 width = args[argi]
                 argi += 1
             else:
                 out.append("%!(BADWIDTH)")
                 argi += 1
         elif width_s:
-            width = int(width_s)
+            width = int(width_s) if not _too_large(int(width_s)) else None
         if prec_s == "*":
-            if argi < len(args) and is_int(args[argi]):
+            if argi < len(args) and is_int(args[argi]) and not _too_large(args[argi]):
                 prec = args[argi]
                 argi += 1
             else:
                 out.append("%!(BADPREC)")
                 argi += 1
         elif prec_s is not None:
-            prec = int(prec_s)
+            prec = int(prec_s) if not _too_large(int(prec_s)) else 0
         elif "." in match.group(0)[: -1 if verb else None]:
             prec = 0
         if width is not None and width < 0:

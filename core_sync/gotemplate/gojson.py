@@ -7,13 +7,13 @@ is a spurious change. Numbers decode to float64, as ``json.Unmarshal`` into ``in
 from __future__ import annotations
 
 import base64
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 import yaml
 
+from core_sync import limits
 from core_sync.gotemplate.values import (
     MISSING,
     format_float_g,
@@ -94,7 +94,7 @@ def _reject_constant(name: str) -> Any:
 
 def unmarshal(text: str) -> Any:
     """``json.Unmarshal`` into ``interface{}``: objects, arrays, strings, float64, bools and nil."""
-    return json.loads(text, parse_int=float, parse_constant=_reject_constant)
+    return limits.load_json(text, parse_int=float, parse_constant=_reject_constant)
 
 
 def _floats_to_json_numbers(value: Any) -> Any:
@@ -198,4 +198,4 @@ def _json_shaped(value: Any) -> Any:
 
 def from_yaml(text: str) -> Any:
     """sigs.k8s.io/yaml ``Unmarshal``: YAML converted through JSON (raises ``yaml.YAMLError``)."""
-    return _json_shaped(yaml.load(text, Loader=_Loader))  # noqa: S506 - a SafeLoader subclass
+    return _json_shaped(limits.safe_load(text, _Loader))

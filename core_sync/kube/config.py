@@ -1,7 +1,12 @@
-"""Kubeconfig and in-cluster configuration, turned into a server URL, TLS context and auth header.
+"""One API server and one user: server URL, TLS, credentials and request headers.
 
-Client keys from ``client-key-data`` reach OpenSSL through an anonymous in-memory file (``memfd``), never a
-temp file: key material must not touch the disk.
+A kubeconfig becomes a :class:`KubeConfig` in :mod:`core_sync.kube.kubeconfig` (reading, merging and
+checking files, as kubectl does); in-cluster configuration is built here. Credentials are static (token,
+token file, client certificate, basic auth) or come from a credential plugin or auth-provider, asked again
+when they expire or when the server answers 401 (see :meth:`KubeConfig.credentials`).
+
+Client keys reach OpenSSL through an anonymous in-memory file (``memfd``), never a temp file: key material
+must not touch the disk.
 """
 
 from __future__ import annotations
@@ -10,17 +15,24 @@ import base64
 import contextlib
 import os
 import ssl
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from core_sync.kube.credentials import CachedCredentials, CredentialError, Credentials
 
 IN_CLUSTER_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
 
 class KubeConfigError(ValueError):
-    """The kubeconfig is missing, unreadable or names something that is not there."""
+    """The kubeconfig is missing, unreadable, malformed, or its credentials cannot be had.
+
+    The message names the file (or Secret) and the field."""
+
+
+class NoKubeConfig(KubeConfigError):
+    """No kubeconfig file exists and this is not a Pod: there is no cluster to talk to."""
 
 
 @dataclass
@@ -36,78 +48,56 @@ class KubeConfig:
     insecure: bool = False
     namespace: str = "default"
     source: str = "<memory>"
-    _ssl: ssl.SSLContext | None = field(default=None, repr=False)
+    tls_server_name: str | None = None
+    proxy_url: str | None = None
+    basic_auth: tuple[str, str] | None = field(default=None, repr=False)
+    impersonate: tuple[tuple[str, str], ...] = ()
+    plugin: CachedCredentials | None = field(default=None, repr=False)
+    ca_field: str = field(default="certificate-authority", repr=False)  # names the fields in TLS errors
+    cert_field: str = field(default="client-certificate", repr=False)
+    _ssl: dict[tuple[bytes | None, bytes | None], ssl.SSLContext] = field(default_factory=dict, repr=False)
+    _ssl_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    # -- loading -----------------------------------------------------------------------------------------
     @classmethod
-    def load(cls, path: str | os.PathLike[str] | None = None, context: str | None = None) -> KubeConfig:
-        """``path``, else ``$KUBECONFIG`` (first entry), else ``~/.kube/config``, else in-cluster."""
-        if path is None:
-            env = os.environ.get("KUBECONFIG", "")
-            candidates = [p for p in env.split(os.pathsep) if p] or [str(Path.home() / ".kube" / "config")]
-            existing = [p for p in candidates if Path(p).is_file()]
-            if not existing:
-                if (IN_CLUSTER_DIR / "token").is_file() and os.environ.get("KUBERNETES_SERVICE_HOST"):
-                    return cls.in_cluster()
-                raise KubeConfigError(
-                    f"no kubeconfig found (tried {', '.join(candidates)}) and not in a cluster"
-                )
-            path = existing[0]
-        return cls.from_file(Path(path), context)
+    def load(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        context: str | None = None,
+        *,
+        interactive: bool = True,
+    ) -> KubeConfig:
+        """``path``, else the files of ``$KUBECONFIG`` merged, else ``~/.kube/config``, else in-cluster.
+
+        ``interactive=False`` (the operator) never hands a credential plugin a terminal."""
+        from core_sync.kube.kubeconfig import load
+
+        return load(path, context, interactive=interactive)
 
     @classmethod
     def from_file(cls, path: Path, context: str | None = None) -> KubeConfig:
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise KubeConfigError(f"{path}: cannot read kubeconfig: {exc}") from exc
-        return cls.from_dict(data, context, source=str(path), base=path.parent)
+        from core_sync.kube.kubeconfig import load
+
+        return load(path, context)
 
     @classmethod
     def from_dict(
         cls,
-        data: dict[str, Any],
+        data: Any,
         context: str | None = None,
         source: str = "<memory>",
         base: Path | None = None,
+        *,
+        allow_exec: bool = True,
+        allow_files: bool = True,
     ) -> KubeConfig:
-        name = context or data.get("current-context")
-        contexts = {c["name"]: c.get("context", {}) for c in data.get("contexts") or []}
-        if not name or name not in contexts:
-            raise KubeConfigError(f"{source}: context {name!r} not found")
-        ctx = contexts[name]
-        clusters = {c["name"]: c.get("cluster", {}) for c in data.get("clusters") or []}
-        users = {u["name"]: u.get("user", {}) for u in data.get("users") or []}
-        if ctx.get("cluster") not in clusters:
-            raise KubeConfigError(f"{source}: cluster {ctx.get('cluster')!r} of context {name!r} not found")
-        cluster = clusters[ctx["cluster"]]
-        user = users.get(ctx.get("user", ""), {})
-        base = base or Path.cwd()
+        """One kubeconfig already parsed (``source`` names it in errors; relative paths resolve against
+        ``base``). A kubeconfig from a Secret passes ``allow_files=False``: its author must not make the
+        operator read its own files (a token file, for one)."""
+        from core_sync.kube.kubeconfig import from_documents
 
-        def blob(data_key: str, file_key: str, section: dict[str, Any]) -> bytes | None:
-            if section.get(data_key):
-                return base64.b64decode(str(section[data_key]))
-            if section.get(file_key):
-                try:
-                    return (base / str(section[file_key])).read_bytes()
-                except OSError as exc:
-                    raise KubeConfigError(f"{source}: {file_key}: {exc}") from exc
-            return None
-
-        if "exec" in user or "auth-provider" in user:
-            raise KubeConfigError(
-                f"{source}: user of context {name!r} uses exec/auth-provider, not supported yet"
-            )
-        token_file = Path(user["tokenFile"]) if user.get("tokenFile") else None
-        return cls(
-            server=str(cluster.get("server", "")).rstrip("/"),
-            ca_pem=blob("certificate-authority-data", "certificate-authority", cluster),
-            client_cert_pem=blob("client-certificate-data", "client-certificate", user),
-            client_key_pem=blob("client-key-data", "client-key", user),
-            token=user.get("token"),
-            token_file=token_file,
-            insecure=bool(cluster.get("insecure-skip-tls-verify")),
-            namespace=ctx.get("namespace") or "default",
-            source=source,
+        return from_documents(
+            [(source, data, base)], context, interactive=False, allow_exec=allow_exec, allow_files=allow_files
         )
 
     @classmethod
@@ -125,27 +115,102 @@ class KubeConfig:
             source="in-cluster",
         )
 
-    def auth_header(self) -> dict[str, str]:
-        """The bearer token header, re-read from ``token_file`` each time (projected tokens rotate)."""
+    # -- credentials -------------------------------------------------------------------------------------
+    def credentials(self, *, refresh: bool = False, rejected: Credentials | None = None) -> Credentials:
+        """The credentials to send now. ``refresh`` (after a 401 for ``rejected``) re-runs a plugin."""
+        if self.plugin is not None:
+            try:
+                answer = self.plugin.credentials(refresh=refresh, rejected=rejected)
+            except CredentialError as error:
+                raise KubeConfigError(str(error)) from None
+            return Credentials(
+                token=answer.token,
+                cert_pem=answer.cert_pem or self.client_cert_pem,
+                key_pem=answer.key_pem or self.client_key_pem,
+                expires=answer.expires,
+            )
         token = self.token
         if self.token_file is not None:
-            token = self.token_file.read_text().strip()
-        return {"Authorization": f"Bearer {token}"} if token else {}
+            try:
+                token = self.token_file.read_text().strip()
+            except OSError as exc:
+                raise KubeConfigError(f"{self.source}: tokenFile {self.token_file}: {exc.strerror}") from None
+        return Credentials(token=token, cert_pem=self.client_cert_pem, key_pem=self.client_key_pem)
 
-    def ssl_context(self) -> ssl.SSLContext:
-        """A TLS context trusting the cluster CA and presenting the client certificate, built once."""
-        if self._ssl is not None:
-            return self._ssl
-        context = ssl.create_default_context()
-        if self.insecure:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        elif self.ca_pem:
-            context.load_verify_locations(cadata=self.ca_pem.decode())
-        if self.client_cert_pem and self.client_key_pem:
-            load_cert_chain_from_memory(context, self.client_cert_pem, self.client_key_pem)
-        self._ssl = context
-        return context
+    @property
+    def refreshable(self) -> bool:
+        """Whether a 401 is worth one retry: the credentials can change (plugin, token file)."""
+        return self.plugin is not None or self.token_file is not None
+
+    def auth_header(self) -> dict[str, str]:
+        """The bearer (or basic) ``Authorization`` header for the current credentials."""
+        return dict(self.headers(self.credentials()))
+
+    def headers(self, creds: Credentials) -> list[tuple[str, str]]:
+        """``Authorization`` and impersonation headers (``Impersonate-Group`` may repeat)."""
+        found: list[tuple[str, str]] = []
+        if creds.token:
+            found.append(("Authorization", f"Bearer {creds.token}"))
+        elif self.basic_auth is not None:
+            pair = base64.b64encode(f"{self.basic_auth[0]}:{self.basic_auth[1]}".encode()).decode()
+            found.append(("Authorization", f"Basic {pair}"))
+        return found + list(self.impersonate)
+
+    # -- TLS -----------------------------------------------------------------------------------------------
+    def ssl_context(self, creds: Credentials | None = None) -> ssl.SSLContext:
+        """A TLS context trusting the cluster CA and presenting ``creds``' client certificate (one per
+        certificate, built once)."""
+        creds = creds or self.credentials()
+        key = (creds.cert_pem, creds.key_pem)
+        with self._ssl_lock:
+            context = self._ssl.get(key)
+            if context is None:
+                static = (creds.cert_pem, creds.key_pem) == (self.client_cert_pem, self.client_key_pem)
+                context = tls_context(
+                    self.ca_pem,
+                    self.insecure,
+                    creds.cert_pem,
+                    creds.key_pem,
+                    where=self.source,
+                    ca_field=self.ca_field,
+                    cert_field=self.cert_field if static else "the credential plugin's clientCertificateData",
+                )
+                if len(self._ssl) > 4:  # rotated plugin certificates: keep the newest few only
+                    self._ssl.clear()
+                self._ssl[key] = context
+            return context
+
+
+def tls_context(
+    ca_pem: bytes | None,
+    insecure: bool,
+    cert_pem: bytes | None,
+    key_pem: bytes | None,
+    *,
+    where: str,
+    ca_field: str = "certificate-authority",
+    cert_field: str = "client-certificate",
+) -> ssl.SSLContext:
+    """Build a client TLS context; a bad PEM is a :class:`KubeConfigError` naming ``where`` and the field."""
+    context = ssl.create_default_context()
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif ca_pem:
+        try:
+            context.load_verify_locations(cadata=ca_pem.decode("ascii"))
+        except (ssl.SSLError, UnicodeDecodeError, ValueError):
+            raise KubeConfigError(f"{where}: {ca_field}: not a PEM CA certificate") from None
+    if cert_pem and key_pem:
+        try:
+            load_cert_chain_from_memory(context, cert_pem, key_pem)
+        except ssl.SSLError as exc:
+            raise KubeConfigError(
+                f"{where}: {cert_field}: not a PEM certificate and matching key ({exc.reason or exc})"
+            ) from None
+    elif cert_pem or key_pem:
+        raise KubeConfigError(f"{where}: {cert_field}: a client certificate needs both certificate and key")
+    return context
 
 
 def load_cert_chain_from_memory(context: ssl.SSLContext, cert_pem: bytes, key_pem: bytes) -> None:

@@ -170,6 +170,10 @@ class ControlPlane:
             self.dir / "kube-apiserver.log",
         )
         self.apiserver.start()
+        self._wait_apiserver_ready()
+
+    def _wait_apiserver_ready(self) -> None:
+        assert self.apiserver is not None
         context = ssl.create_default_context(cadata=self._serving_ca.decode())
         from core_sync.kube.config import load_cert_chain_from_memory
 
@@ -177,6 +181,30 @@ class ControlPlane:
         self.apiserver.wait_until(
             lambda: http_ok(self.server + "/readyz", context), self.ready_timeout, "kube-apiserver /readyz"
         )
+
+    # -- faults (for fault tests): stop a component, start it again on the same port and data --------
+    def stop_apiserver(self) -> None:
+        assert self.apiserver is not None, "control plane not started"
+        self.apiserver.stop()
+
+    def start_apiserver(self) -> None:
+        """Start kube-apiserver again with the same flags (port, etcd, certificates) and wait for /readyz."""
+        assert self.apiserver is not None, "control plane not started"
+        if not self.apiserver.running():
+            self.apiserver.start()
+        self._wait_apiserver_ready()
+
+    def stop_etcd(self) -> None:
+        assert self.etcd is not None, "control plane not started"
+        self.etcd.stop()
+
+    def start_etcd(self) -> None:
+        """Start etcd again on its data directory and ports; waits until the API server is ready again."""
+        assert self.etcd is not None, "control plane not started"
+        if not self.etcd.running():
+            self.etcd.start()
+        self.etcd.wait_until(lambda: http_ok(self.etcd_url + "/health"), self.ready_timeout, "etcd /health")
+        self._wait_apiserver_ready()
 
     def _audit_flags(self) -> list[str]:
         if not self.audit:
@@ -255,6 +283,11 @@ class ControlPlane:
         self.kubeconfig.chmod(0o600)
 
     # -- helpers for tests -----------------------------------------------------------------------------
+    @property
+    def ca_pem(self) -> bytes:
+        """The CA that signed the API server's serving certificate (what a kubeconfig trusts)."""
+        return self._serving_ca
+
     @property
     def client(self) -> KubeClient:
         """An admin REST client (``system:masters``)."""

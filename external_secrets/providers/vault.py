@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from core_sync import limits
 from external_secrets.gjson import go_json
 from external_secrets.providers.base import (
     CALLS,
@@ -141,7 +142,10 @@ class VaultProvider:
         except (urllib.error.URLError, OSError) as error:
             reason = getattr(error, "reason", error)
             raise ProviderUnavailable(f"{where}: cannot reach {self.server}: {reason}") from None
-        return json.loads(payload) if payload else {}
+        try:
+            return limits.load_json(payload) if payload else {}
+        except ValueError as error:  # a reply that is not JSON, or over the parser limits
+            raise ProviderError(f"{where}: unreadable reply: {error}") from None
 
     # -- auth ------------------------------------------------------------------------------------------
     def token(self) -> str:
@@ -281,7 +285,7 @@ class VaultProvider:
 def _vault_errors(payload: bytes) -> str:
     """Vault's ``errors`` list (messages about paths and permissions, never secret values)."""
     try:
-        errors = json.loads(payload).get("errors") or []
+        errors = limits.load_json(payload).get("errors") or []
     except (ValueError, AttributeError):
         return ""
     return (": " + "; ".join(str(e) for e in errors)[:300]) if errors else ""

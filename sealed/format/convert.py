@@ -8,10 +8,10 @@ SealedSecret's own metadata, and every key is tried for every item.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from core_sync import limits
 from sealed.format import b64, crypto
 from sealed.format.errors import FormatError
 from sealed.format.objects import object_meta, string_map
@@ -291,9 +291,11 @@ def open_sealed(obj: Any, keys: Sequence[crypto.PrivateKey]) -> tuple[dict[str, 
     if legacy is not None:
         blob = decode_base64(legacy, "spec.data")
         try:
-            inner = json.loads(open_blob(blob))
+            inner = limits.load_json(open_blob(blob))
         except FormatError as error:
             raise error.at("spec.data") from None
+        except ValueError as error:  # anyone holding the public certificate can seal any bytes
+            raise FormatError(f"sealed data is not a Secret: {error}", "spec.data") from None
         data = parse_secret({**inner, "kind": "Secret"}).data if isinstance(inner, Mapping) else {}
     for key, value in encrypted.items():
         blob = decode_base64(value, f"spec.encryptedData.{key}")

@@ -13,6 +13,8 @@ import re
 from functools import cache
 from typing import Any
 
+from core_sync.limits import MAX_DEPTH, LimitExceeded, check_depth, deeply_indented
+
 _BOOLS = {
     "yes": True, "Yes": True, "YES": True, "true": True, "True": True, "TRUE": True, "on": True, "On": True,
     "ON": True, "no": False, "No": False, "NO": False, "false": False, "False": False, "FALSE": False,
@@ -46,12 +48,14 @@ class _Unsupported(Exception):
 
 def load(text: str) -> list[Any] | None:
     """The documents in ``text`` (empty ones dropped), or None if PyYAML must read it."""
-    if "\t" in text or "\r" in text or text.startswith("\ufeff"):
+    if "\t" in text or "\r" in text or text.startswith("\ufeff") or deeply_indented(text):
         return None
     try:
-        return _Reader(text).documents()
-    except _Unsupported:
-        return None
+        documents = _Reader(text).documents()
+        check_depth(documents, MAX_DEPTH + 1)  # +1: the list of documents
+    except (_Unsupported, RecursionError, LimitExceeded):
+        return None  # PyYAML's reader, with the limits, explains what is wrong
+    return documents
 
 
 class _Reader:

@@ -12,7 +12,8 @@ from typing import Any
 
 import yaml
 
-from sops_plugin.errors import ERROR_READING_CONFIG, SopsError
+from core_sync import limits
+from sops_plugin.errors import GENERIC, SopsError
 from sops_plugin.format.document import KeyPlan
 from sops_plugin.format.metadata import MasterKey
 from sops_plugin.format.rules import RULE_NAMES, CryptRules
@@ -32,7 +33,7 @@ def _split(value: Any) -> list[str]:
         return [v.strip() for v in value.split(",") if v.strip()]
     if isinstance(value, list):
         return [str(v).strip() for v in value if str(v).strip()]
-    raise SopsError(f"invalid key list in .sops.yaml: {value!r}", ERROR_READING_CONFIG)
+    raise SopsError(f"invalid key list in .sops.yaml: {value!r}", GENERIC)
 
 
 def _dedupe(group: list[MasterKey]) -> list[MasterKey]:
@@ -70,34 +71,60 @@ def _group(source: dict[str, Any], *, nested: bool) -> list[MasterKey]:
     return _dedupe(group)
 
 
-def find_creation_rule(config_text: str, relative_path: str) -> CreationRule:
-    """The creation rule for ``relative_path`` (``SopsError`` if none matches)."""
+NO_KEYS = "config file not found, or has no creation rules, and no keys provided through command line options"
+
+
+def find_creation_rule(config_text: str, relative_path: str, *, updatekeys: bool = False) -> CreationRule:
+    """The creation rule for ``relative_path``; ``SopsError`` (exit 1, as sops) naming what is wrong.
+
+    ``updatekeys`` picks sops' wording for a config without rules (encrypt says "no keys provided")."""
     try:
-        config = yaml.safe_load(config_text) or {}
+        config = limits.safe_load(config_text) or {}
+    except limits.LimitExceeded as exc:
+        raise SopsError(f"error loading config: {exc}") from None
     except yaml.YAMLError as exc:
-        raise SopsError(f"error loading config: {exc}".replace("\n", " "), ERROR_READING_CONFIG) from None
-    rules = config.get("creation_rules") if isinstance(config, dict) else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise SopsError(f"error loading config: Could not unmarshal config file: {where}{problem}") from None
+    except RecursionError:
+        raise SopsError("error loading config: Could not unmarshal config file: nested too deeply") from None
+    if not isinstance(config, dict):
+        raise SopsError("error loading config: the config file is not a mapping")
+    rules = config.get("creation_rules")
+    if rules is not None and not isinstance(rules, list):
+        raise SopsError("error loading config: creation_rules must be a list of rules")
     if not rules:
-        raise SopsError("error loading config: no creation rules found", ERROR_READING_CONFIG)
+        if updatekeys:
+            raise SopsError("The config file .sops.yaml does not contain any creation rule")
+        raise SopsError(NO_KEYS)
     for rule in rules:
         if not isinstance(rule, dict):
-            continue
+            raise SopsError("error loading config: each creation rule must be a mapping")
         pattern = rule.get("path_regex") or ""
-        if pattern and not re.search(pattern, relative_path):
-            continue
+        if pattern:
+            try:
+                compiled = re.compile(str(pattern))
+            except re.error as exc:
+                raise SopsError(f"can not compile regexp: invalid path_regex {pattern!r}: {exc}") from None
+            if not compiled.search(relative_path):
+                continue
         if rule.get("key_groups"):
             groups = [_group(g, nested=True) for g in rule["key_groups"] if isinstance(g, dict)]
         else:
             groups = [_group(rule, nested=False)]
-        threshold = int(rule.get("shamir_threshold") or 0)
+        try:
+            threshold = int(rule.get("shamir_threshold") or 0)
+        except (TypeError, ValueError):
+            raise SopsError("error loading config: shamir_threshold must be a number") from None
         if threshold == 1:
-            raise SopsError("shamir_threshold must be 0 or at least 2", ERROR_READING_CONFIG)
+            raise SopsError("shamir_threshold must be 0 or at least 2", GENERIC)
         try:
             crypt = CryptRules(
                 **{name: str(rule.get(name) or "") for name in RULE_NAMES},
                 mac_only_encrypted=bool(rule.get("mac_only_encrypted", False)),
             )
         except ValueError as exc:
-            raise SopsError(str(exc), ERROR_READING_CONFIG) from None
+            raise SopsError(str(exc), GENERIC) from None
         return CreationRule(KeyPlan(groups, threshold), crypt, any(groups))
-    raise SopsError("error loading config: no matching creation rules found", ERROR_READING_CONFIG)
+    raise SopsError("error loading config: no matching creation rules found", GENERIC)

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from pathlib import PurePath
 
 from sops_plugin.errors import (
-    ERROR_DECRYPTING_MAC,
     FILE_ALREADY_ENCRYPTED,
+    MAC_MISMATCH,
     MacMismatch,
     MetadataNotFound,
     NoUsableKey,
@@ -53,6 +53,11 @@ class SopsDocument:
 
 
 def _store_error(exc: Exception) -> SopsError:
+    """A parser's failure as a clear message (never a Python-internal one)."""
+    if isinstance(exc, RecursionError):
+        return SopsError("Error unmarshalling input: the document is nested too deeply")
+    if isinstance(exc, UnicodeError):
+        return SopsError("Error unmarshalling input: the file is not valid UTF-8")
     return SopsError(str(exc))
 
 
@@ -193,7 +198,7 @@ def decrypt(doc: SopsDocument, key: bytes, ignore_mac: bool = False) -> SopsDocu
         try:
             stored = cipher.decrypt(doc.metadata.mac, doc.metadata.mac_aad)
         except CipherError as exc:
-            raise SopsError(f"Cannot decrypt MAC: {exc}", ERROR_DECRYPTING_MAC) from None
+            raise SopsError(f"Cannot decrypt MAC: {exc}", MAC_MISMATCH) from None  # sops exits 51 here
         if stored != computed:
             raise MacMismatch(
                 "MAC mismatch: the file's MAC does not match its contents (tampered or edited by hand)"
@@ -274,9 +279,11 @@ def wrap_keys(plan: KeyPlan, key: bytes) -> tuple[list[list[MasterKey]], int]:
         for mk in group:
             if mk.kind != "age":
                 raise SopsError(f"{mk.describe()}: key type not handled natively")
-            out.append(
-                MasterKey("age", {"recipient": mk.recipient.strip(), "enc": age.wrap(secret, mk.recipient)})
-            )
+            try:
+                enc = age.wrap(secret, mk.recipient)
+            except age.AgeError as exc:
+                raise SopsError(f"failed to parse input: {exc}") from None
+            out.append(MasterKey("age", {"recipient": mk.recipient.strip(), "enc": enc}))
         wrapped.append(out)
     return wrapped, threshold
 

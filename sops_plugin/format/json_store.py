@@ -111,9 +111,13 @@ def _hook(pairs: list[tuple[str, Any]]) -> Branch:
 
 
 def load(data: bytes) -> Branch:
+    from core_sync import limits
+
     try:
-        value = json.loads(data.decode("utf-8", "surrogateescape"), object_pairs_hook=_hook, parse_int=float)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        value = limits.load_json(
+            data.decode("utf-8", "surrogateescape"), object_pairs_hook=_hook, parse_int=float
+        )
+    except (json.JSONDecodeError, UnicodeDecodeError, limits.LimitExceeded) as exc:
         raise JsonError(f"Error unmarshaling input JSON: {exc}") from None
     if not isinstance(value, Branch):
         raise JsonError("Expected JSON object start")

@@ -146,6 +146,8 @@ def from_plain(raw: Any) -> Metadata:
         groups = [_group_from(g) for g in raw["key_groups"] if isinstance(g, dict)]
     else:
         groups = [_group_from(raw)]
+    if not any(groups):
+        raise SopsError("No keys found in file")  # sops' words and exit code (1), not "no usable key"
     rule_values = {name: str(raw.get(name) or "") for name in RULE_NAMES}
     try:
         rules = CryptRules(**rule_values, mac_only_encrypted=_as_bool(raw.get("mac_only_encrypted", False)))
@@ -168,7 +170,26 @@ def from_plain(raw: Any) -> Metadata:
         shamir_threshold=threshold,
     )
     rfc3339(meta.lastmodified)
+    check_version(meta.version)
     return meta
+
+
+def check_version(version: str) -> None:
+    """sops refuses metadata whose ``version`` is missing or not Major.Minor.Patch (a tampered or
+    hand-made file); the messages are sops' own (its semver parser)."""
+    if not version:
+        raise SopsError("Version string empty")
+    parts = version.removeprefix("v").split(".", 2)
+    if len(parts) != 3:
+        raise SopsError("No Major.Minor.Patch elements found")
+    patch = parts[2]
+    for mark in ("-", "+"):
+        patch = patch.split(mark, 1)[0]
+    for name, number in (("major", parts[0]), ("minor", parts[1]), ("patch", patch)):
+        if not number or not number.isascii() or not number.isdigit():
+            raise SopsError(f"Invalid character(s) found in {name} number {number!r}")
+        if len(number) > 1 and number.startswith("0"):
+            raise SopsError(f"{name.capitalize()} number must not contain leading zeroes {number!r}")
 
 
 def _key_entry(key: MasterKey, alphabetical: bool) -> Branch:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from core_sync.limits import MAX_DEPTH, LimitExceeded, check_depth, deeply_indented
 from sops_plugin.format.tree import Branch
 from sops_plugin.format.yaml_scalar import resolve_plain
 
@@ -317,8 +318,12 @@ def load_documents(text: str) -> list[Branch]:
 def load(text: str) -> list[Branch]:
     """Every document of a YAML stream: this reader when it can, else the full PyYAML-based one."""
     try:
-        return load_documents(text)
-    except Unsupported:
+        if deeply_indented(text):
+            raise Unsupported("deep nesting: the full reader enforces the depth limit")
+        documents = load_documents(text)
+        check_depth(documents, MAX_DEPTH + 1)  # +1: the list of documents
+        return documents
+    except (Unsupported, RecursionError, LimitExceeded):
         from sops_plugin.format.yaml_load import load_documents as full
 
         return full(text)

@@ -20,6 +20,7 @@ from yaml.reader import Reader
 from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
+from core_sync import limits
 from sops_plugin.format.gofmt import parse_timestamp
 from sops_plugin.format.tree import Branch, Comment, GoTime
 from sops_plugin.format.yaml_scalar import resolve_plain
@@ -223,9 +224,9 @@ def _describe(exc: yaml.YAMLError) -> str:
 
 
 def _documents(loader: Any) -> Iterator[Node | None]:
+    """Each document's node graph, within the limits (depth, alias expansion: the builder copies aliases)."""
     try:
-        while loader.check_node():
-            yield loader.get_node()
+        yield from limits.compose_all(loader)
     finally:
         loader.dispose()
 
@@ -234,10 +235,13 @@ def load_documents(text: str) -> list[Branch]:
     """Every document of a YAML stream as a Branch (an empty document is an empty Branch)."""
     has_comments = "#" in text
     try:
+        limits.check_size(len(text))
         loader: Any = _CommentLoader(text) if has_comments or not HAVE_C else _FastLoader(text)
         nodes = list(_documents(loader))
     except yaml.YAMLError as exc:
         raise YamlError(f"Error unmarshaling input YAML: {_describe(exc)}") from None
+    except limits.LimitExceeded as exc:
+        raise YamlError(f"Error unmarshaling input YAML: {exc}") from None
     comments: list[tuple[int, int, int, str]] = getattr(loader, "comments", [])
     builder = _Builder(comments)
     docs: list[Branch] = []

@@ -46,8 +46,13 @@ class Operator:
         workdir: Path,
         namespaces: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+        stdin: int | None = None,
     ) -> None:
+        """``args`` follow ``--controllers application``: a later ``--controllers`` overrides it."""
         self.extra_env = env or {}
+        self.args = args
+        self.stdin = stdin
         self.control_plane = control_plane
         self.workdir = workdir
         self.namespaces = namespaces
@@ -72,8 +77,10 @@ class Operator:
                     f"127.0.0.1:{self.port}",
                     "--controllers",
                     "application",
+                    *self.args,
                 ],
                 env=env,
+                stdin=self.stdin,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -187,6 +194,27 @@ def apps(control_plane: ControlPlane, namespace: str) -> Iterator[Apps]:
     made.cleanup()
 
 
+@pytest.fixture
+def age_identity(control_plane: ControlPlane, apps: Apps) -> Any:
+    """A fresh age identity, stored as Secret ``sops-age`` (entry ``identity.agekey``) in the apps'
+    namespace: what ``spec.decryption.sops.secretRef`` names."""
+    import base64
+
+    import pyrage
+
+    identity = pyrage.x25519.Identity.generate()
+    control_plane.client.create(
+        f"/api/v1/namespaces/{apps.namespace}/secrets",
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "sops-age"},
+            "data": {"identity.agekey": base64.b64encode(str(identity).encode()).decode()},
+        },
+    )
+    return identity
+
+
 def configmap(name: str, value: str, **annotations: str) -> str:
     meta = f"  name: {name}\n"
     if annotations:
@@ -201,3 +229,29 @@ def live(client: KubeClient, path: str) -> dict[str, Any] | None:
         if error.not_found:
             return None
         raise
+
+
+def write(root: Path, rel: str, text: str) -> Path:
+    """Write dedented ``text`` to ``root/rel`` (parents created): a file of a test repository."""
+    import textwrap
+
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip())
+    return path
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``lockstep ARGS`` as a user runs it (a fresh interpreter), text output."""
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "core_sync.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=stdin,
+        timeout=120,
+    )

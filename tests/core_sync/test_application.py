@@ -45,7 +45,7 @@ def test_create_push_prune_and_status(
     assert _cm(control_plane, ns, "a")["data"] == {"value": "2"}  # type: ignore[index]
     assert _cm(control_plane, ns, "b") is None
     assert [e["id"] for e in apps.get("web")["status"]["inventory"]["entries"]] == [f"{ns}_a__ConfigMap"]
-    assert apps.events("Synced")
+    wait_for(lambda: apps.events("Synced"), 10, "Synced event")
     assert 'lockstep_reconcile_total{result="success"}' in operator.metrics()
 
 

@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from core_sync.build import BuildError, KubectlNotFound, build, find_kubectl, parse_documents
 from core_sync.testing import binaries
+from tests.core_sync.conftest import write
 
 SECRET_VALUE = "s3cr3t-do-not-print"
-
-
-def write(root: Path, rel: str, text: str) -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip())
-    return path
 
 
 def cm(name: str, namespace: str = "default") -> str:
@@ -90,8 +83,8 @@ class TestPlainDirectory:
 
     def test_symlink_inside_root_is_read_once(self, tmp_path: Path) -> None:
         write(tmp_path, "real/a.yaml", cm("a"))
-        (tmp_path / "link.yaml").symlink_to(tmp_path / "real" / "a.yaml")
-        (tmp_path / "linkdir").symlink_to(tmp_path / "real")
+        (tmp_path / "link.yaml").symlink_to(Path("real") / "a.yaml")
+        (tmp_path / "linkdir").symlink_to("real")
         with pytest.raises(BuildError, match=r"ConfigMap/default/a is also defined in link\.yaml"):
             build(tmp_path)  # a file linked in twice really is a duplicate
         (tmp_path / "link.yaml").unlink()
@@ -157,17 +150,17 @@ class TestBuildErrors:
         assert len(build(tmp_path)) == 3
 
     def test_symlink_outside_root(self, tmp_path: Path) -> None:
-        outside = write(tmp_path, "outside/token", "not for you")
+        write(tmp_path, "outside/token", "not for you")
         root = tmp_path / "repo"
         write(root, "a.yaml", cm("a"))
-        (root / "evil.yaml").symlink_to(outside)
+        (root / "evil.yaml").symlink_to(Path("..") / "outside" / "token")
         with pytest.raises(BuildError, match=r"evil.yaml: symlink points outside the repository"):
             build(root)
 
     def test_symlink_boundary_is_the_repository(self, tmp_path: Path) -> None:
         shared = write(tmp_path, "shared/common.yaml", cm("common"))
         write(tmp_path, "apps/a.yaml", cm("a"))
-        (tmp_path / "apps" / "common.yaml").symlink_to(shared)
+        (tmp_path / "apps" / "common.yaml").symlink_to(Path("..") / shared.relative_to(tmp_path))
         with pytest.raises(BuildError, match="outside the repository"):
             build(tmp_path / "apps")
         assert names(build(tmp_path / "apps", boundary=tmp_path)) == ["a", "common"]
@@ -278,8 +271,8 @@ def kustomize_tree(root: Path) -> Path:
 class TestKustomize:
     def test_overlay_built_with_real_kubectl(self, tmp_path: Path) -> None:
         overlay = kustomize_tree(tmp_path)
-        built = build(overlay, kubectl=binaries.kubectl())
-        assert {b.source for b in built} == {"kustomization.yaml"}
+        built = build(overlay, boundary=tmp_path, kubectl=binaries.kubectl())
+        assert {b.source for b in built} == {"overlays/prod/kustomization.yaml"}
         by_kind = {b.obj["kind"]: b.obj for b in built if b.obj["metadata"]["name"] != "prod-extra"}
         assert set(by_kind) == {"ConfigMap", "Deployment", "Service"}
         deploy, config = by_kind["Deployment"], by_kind["ConfigMap"]
@@ -297,10 +290,10 @@ class TestKustomize:
 
     def test_generator_hash_follows_content(self, tmp_path: Path) -> None:
         overlay = kustomize_tree(tmp_path)
-        before = {b.obj["kind"]: b.obj["metadata"]["name"] for b in build(overlay)}
+        before = {b.obj["kind"]: b.obj["metadata"]["name"] for b in build(overlay, boundary=tmp_path)}
         patch = overlay / "kustomization.yaml"
         patch.write_text(patch.read_text().replace("GREETING=hello-prod", "GREETING=changed"))
-        after = {b.obj["kind"]: b.obj["metadata"]["name"] for b in build(overlay)}
+        after = {b.obj["kind"]: b.obj["metadata"]["name"] for b in build(overlay, boundary=tmp_path)}
         assert before["ConfigMap"] != after["ConfigMap"]
         assert before["Deployment"] == after["Deployment"]
 

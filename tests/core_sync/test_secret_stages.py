@@ -9,13 +9,12 @@ import sys
 from pathlib import Path
 
 import pyrage
-import pytest
 import yaml
 
 from core_sync.testing import ControlPlane, GitServer
 from core_sync.testing.oracles import sops_encrypt
 from sealed.format.keygen import generate_key_pair
-from tests.core_sync.conftest import Apps, Operator, configmap, live
+from tests.core_sync.conftest import Apps, Operator, configmap, live, wait_for
 
 KEYS_NAMESPACE = "lockstep-system"
 
@@ -63,6 +62,17 @@ def _seal(cert: Path, secret: dict) -> str:  # type: ignore[type-arg]
     return result.stdout
 
 
+def _seal_secret(cert: Path, namespace: str, name: str, data: dict[str, bytes]) -> str:
+    """A SealedSecret (YAML) for the Secret ``namespace/name`` holding ``data``."""
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace},
+        "data": {key: base64.b64encode(value).decode() for key, value in data.items()},
+    }
+    return _seal(cert, secret)
+
+
 def _sops_encrypt(plain: str, recipient: str, tmp_path: Path) -> str:
     source = tmp_path / "secret.yaml"
     source.write_text(plain)
@@ -72,21 +82,6 @@ def _sops_encrypt(plain: str, recipient: str, tmp_path: Path) -> str:
 def _secret_data(control_plane: ControlPlane, ns: str, name: str) -> dict[str, str]:
     secret = control_plane.client.get(f"/api/v1/namespaces/{ns}/secrets/{name}")
     return {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
-
-
-@pytest.fixture
-def age_identity(control_plane: ControlPlane, apps: Apps) -> pyrage.x25519.Identity:
-    identity = pyrage.x25519.Identity.generate()
-    control_plane.client.create(
-        f"/api/v1/namespaces/{apps.namespace}/secrets",
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "sops-age"},
-            "data": {"identity.agekey": base64.b64encode(str(identity).encode()).decode()},
-        },
-    )
-    return identity
 
 
 def test_sops_sealed_and_external_in_one_revision(
@@ -99,15 +94,7 @@ def test_sops_sealed_and_external_in_one_revision(
 ) -> None:
     ns = apps.namespace
     cert = _sealing_key(control_plane, tmp_path)
-    sealed = _seal(
-        cert,
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "api", "namespace": ns},
-            "data": {"token": base64.b64encode(b"t0ken-from-sealed").decode()},
-        },
-    )
+    sealed = _seal_secret(cert, ns, "api", {"token": b"t0ken-from-sealed"})
     sops_secret = _sops_encrypt(
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2-from-sops\n",
         str(age_identity.to_public()),
@@ -178,4 +165,4 @@ def test_wrong_age_key_fails_decryption_and_applies_nothing(
     assert cond["reason"] == "DecryptFailed"
     assert "Secret/db" in cond["message"] and "never-seen" not in cond["message"]
     assert live(control_plane.client, f"/api/v1/namespaces/{ns}/configmaps/c") is None
-    assert apps.events("DecryptFailed")
+    wait_for(lambda: apps.events("DecryptFailed"), 10, "DecryptFailed event")

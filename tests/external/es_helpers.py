@@ -228,3 +228,50 @@ def wait_ready(
 def events_for(client: KubeClient, namespace: str, name: str) -> list[dict[str, Any]]:
     items = client.get(f"/api/v1/namespaces/{namespace}/events").get("items") or []
     return [e for e in items if (e.get("involvedObject") or {}).get("name") == name]
+
+
+def vault_store_object(openbao: Any, name: str = "vault", credentials: str = "vault-token") -> dict[str, Any]:
+    """A SecretStore for the test OpenBao's KV v2 mount, logged in with the token in ``credentials``."""
+    vault = {
+        "server": openbao.url,
+        "path": "secret",
+        "version": "v2",
+        "auth": {"tokenSecretRef": {"name": credentials, "key": "token"}},
+    }
+    return {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "SecretStore",
+        "metadata": {"name": name},
+        "spec": {"provider": {"vault": vault}},
+    }
+
+
+def password_external_secret(
+    name: str, key: str, *, store: str = "vault", namespace: str | None = None, **spec: Any
+) -> dict[str, Any]:
+    """An ExternalSecret whose target ``name`` gets ``password`` from the remote ``key``'s property."""
+    meta = {"name": name, **({"namespace": namespace} if namespace else {})}
+    return {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": meta,
+        "spec": {
+            **spec,
+            "secretStoreRef": {"name": store, "kind": "SecretStore"},
+            "target": {"name": name},
+            "data": [{"secretKey": "password", "remoteRef": {"key": key, "property": "password"}}],
+        },
+    }
+
+
+def wait_for_store_api(client: KubeClient, timeout: float = 30.0) -> None:
+    """Wait until SecretStores can be listed (a new CRD's storage answers 429 for a moment)."""
+
+    def serves() -> bool:
+        try:
+            client.get("/apis/external-secrets.io/v1/secretstores")
+        except ApiError:
+            return False
+        return True
+
+    wait_for(serves, timeout, "the SecretStore API to serve")

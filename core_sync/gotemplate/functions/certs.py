@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any
 
 from core_sync.gotemplate.errors import FuncError
 from core_sync.gotemplate.functions.convert import go_bytes, go_string
 from core_sync.gotemplate.functions.pem import decode_blocks, encode_block
 from core_sync.gotemplate.signature import GoFunc
+from core_sync.limits import load_json
 
 
 def _load_cert(der: bytes) -> Any:
@@ -194,8 +194,8 @@ def _jwk_key(text: str, private: bool) -> Any:
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
     try:
-        jwk = json.loads(text)
-    except ValueError:
+        jwk = load_json(text)
+    except ValueError:  # LimitExceeded included: a 10,000-deep "JWK" is no JWK
         raise FuncError("failed to parse JWK") from None
     if not isinstance(jwk, dict):
         raise FuncError("failed to parse JWK")

@@ -9,6 +9,7 @@ from core_sync.gotemplate.errors import FuncError
 from core_sync.gotemplate.functions.convert import empty, strval
 from core_sync.gotemplate.signature import GoFunc
 from core_sync.gotemplate.values import MISSING, is_list, is_map, truth, type_name
+from core_sync.limits import check_template_items
 
 
 def _list(value: Any, func: str) -> list[Any]:
@@ -188,6 +189,7 @@ def without(value: Any, *omit_items: Any) -> list[Any]:
 
 
 def until(count: int) -> list[Any]:
+    check_template_items(abs(count), "until")
     return list(range(count)) if count >= 0 else list(range(0, count, -1))
 
 
@@ -200,6 +202,8 @@ def any_(*values: Any) -> bool:
 
 
 def until_step(start: int, stop: int, step: int) -> list[Any]:
+    if step:
+        check_template_items(len(range(start, stop, step)), "untilStep")
     if stop < start:
         return list(range(start, stop, step)) if step < 0 else []
     return list(range(start, stop, step)) if step > 0 else []

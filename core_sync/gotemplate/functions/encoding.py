@@ -18,6 +18,7 @@ from core_sync.gotemplate import gojson
 from core_sync.gotemplate.errors import FuncError
 from core_sync.gotemplate.functions.convert import go_bytes, go_string
 from core_sync.gotemplate.signature import GoFunc
+from core_sync.limits import LimitExceeded
 
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -94,6 +95,8 @@ def to_raw_json(value: Any) -> str:
 def from_json(text: str) -> Any:
     try:
         return gojson.unmarshal(text)
+    except LimitExceeded as error:
+        raise FuncError(f"fromJson: {error}") from None
     except ValueError:
         return None
 
@@ -101,6 +104,8 @@ def from_json(text: str) -> Any:
 def must_from_json(text: str) -> Any:
     try:
         return gojson.unmarshal(text)
+    except LimitExceeded as error:
+        raise FuncError(f"mustFromJson: {error}") from None
     except ValueError:
         raise FuncError("invalid JSON input") from None
 
@@ -116,6 +121,8 @@ def from_yaml(text: str) -> Any:
     """Helm/ESO ``fromYaml``: a parse error becomes an ``Error`` key rather than a failure."""
     try:
         value = gojson.from_yaml(text)
+    except LimitExceeded as error:
+        raise FuncError(f"fromYaml: {error}") from None
     except yaml.YAMLError:
         return {"Error": "error converting YAML to JSON: invalid YAML input"}
     if value is None:

@@ -12,6 +12,7 @@ from core_sync.gotemplate.errors import FuncError
 from core_sync.gotemplate.functions.convert import to_float, to_int
 from core_sync.gotemplate.signature import GoFunc
 from core_sync.gotemplate.values import MISSING, is_list, is_map, type_name
+from core_sync.limits import check_template_size
 
 
 def _go_div(a: int, b: int) -> int:
@@ -49,7 +50,11 @@ def kind_of(value: Any) -> str:
 
 
 def _random(alphabet: str) -> GoFunc:
-    return GoFunc(lambda count: "".join(secrets.choice(alphabet) for _ in range(max(count, 0))), ("int",))
+    def generate(count: int) -> str:
+        check_template_size(count, "random string")
+        return "".join(secrets.choice(alphabet) for _ in range(max(count, 0)))
+
+    return GoFunc(generate, ("int",))
 
 
 def _decimal_op(op: str, values: tuple[Any, ...]) -> float:

@@ -7,6 +7,7 @@ from typing import Any
 from core_sync.gotemplate.functions.convert import strslice, strval
 from core_sync.gotemplate.gofmt import quote_go
 from core_sync.gotemplate.signature import GoFunc
+from core_sync.limits import check_template_size
 
 GO_SPACE = " \t\n\v\f\r\x85\xa0"
 
@@ -78,6 +79,7 @@ def cat(*values: Any) -> str:
 
 
 def indent(spaces: int, text: str) -> str:
+    check_template_size(len(text) + max(spaces, 0) * (text.count("\n") + 1), "indent")
     pad = " " * max(spaces, 0)
     return pad + text.replace("\n", "\n" + pad)
 
@@ -103,6 +105,7 @@ def trunc(count: int, text: str) -> str:
 
 
 def repeat(count: int, text: str) -> str:
+    check_template_size(max(count, 0) * len(text), "repeat")
     return text * max(count, 0)
 
 

@@ -1,0 +1,279 @@
+"""``seal --in-place``: every YAML document form is sealed (no plaintext Secret survives a "success"), and a
+failure of any kind — a bad file, a read-only file, a directory in the way, an unwritable directory, a full
+disk — leaves every file byte for byte as it was, with a clear message naming the file."""
+
+from __future__ import annotations
+
+import base64
+import os
+import resource
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.sealed.conftest import SealingKey, _clean_env, ok, run_lockstep
+
+from .test_merge_and_in_place import opened
+
+
+def secret_yaml(name: str, value: str, eol: str = "\n", inline: str = "") -> str:
+    body = (
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: apps\n"
+        f"data:\n  password: {base64.b64encode(value.encode()).decode()}\n"
+    )
+    return body.replace("\n", eol)
+
+
+CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n  namespace: apps\ndata:\n  a: b\n"
+SERVICE = "apiVersion: v1\nkind: Service\nmetadata:\n  name: svc\n  namespace: apps\n"
+FLOW_SECRET = (
+    '{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "flow", "namespace": "apps"}, '
+    '"data": {"password": "' + base64.b64encode(b"flow-pw").decode() + '"}}'
+)
+
+# Each file holds a ConfigMap, a Secret written in one YAML form, and a Service.
+FORMS = {
+    "crlf": (CONFIGMAP + "---\n" + secret_yaml("crlf", "crlf-pw") + "---\n" + SERVICE).replace("\n", "\r\n"),
+    "cr-only": (CONFIGMAP + "---\n" + secret_yaml("cr", "cr-pw") + "---\n" + SERVICE).replace("\n", "\r"),
+    "bom": "\ufeff" + secret_yaml("bom", "bom-pw") + "---\n" + CONFIGMAP,
+    "inline-flow": CONFIGMAP + "--- " + FLOW_SECRET + "\n---\n" + SERVICE,
+    "tagged": CONFIGMAP + "--- !!map\n" + secret_yaml("tagged", "tagged-pw") + "---\n" + SERVICE,
+    "comment-on-marker": CONFIGMAP
+    + "---   # the secret\n"
+    + secret_yaml("cmt", "cmt-pw")
+    + "---\n"
+    + SERVICE,
+    "document-end": CONFIGMAP
+    + "...\n---\n"
+    + secret_yaml("end", "end-pw")
+    + "...\n# between\n---\n"
+    + SERVICE,
+    "directive": CONFIGMAP + "...\n%YAML 1.1\n---\n" + secret_yaml("dir", "dir-pw") + "---\n" + SERVICE,
+    "crlf-inline": (CONFIGMAP + "--- " + FLOW_SECRET + "\n---\n" + SERVICE).replace("\n", "\r\n"),
+}
+VALUES = {
+    "crlf": "crlf-pw",
+    "cr-only": "cr-pw",
+    "bom": "bom-pw",
+    "inline-flow": "flow-pw",
+    "tagged": "tagged-pw",
+    "comment-on-marker": "cmt-pw",
+    "document-end": "end-pw",
+    "directive": "dir-pw",
+    "crlf-inline": "flow-pw",
+}
+
+
+SEAL = [sys.executable, "-m", "core_sync.cli", "seal"]
+
+
+def _seal(key: SealingKey, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return run_lockstep("--cert", str(key.cert_path), "--in-place", *args)
+
+
+def _snapshot(root: Path) -> dict[str, bytes | None]:
+    """Every path under ``root`` with its bytes (None for directories): "nothing changed" means equal."""
+    return {
+        str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None) for p in sorted(root.rglob("*"))
+    }
+
+
+def test_every_document_form_is_sealed(kubeseal_bin: str, sealing_key: SealingKey, tmp_path: Path) -> None:
+    for name, text in FORMS.items():
+        (tmp_path / f"{name}.yaml").write_bytes(text.encode())
+    result = ok(_seal(sealing_key, str(tmp_path), "--replace")) or b""
+    assert result == b""
+    for name, text in FORMS.items():
+        path = tmp_path / f"{name}.yaml"
+        written = path.read_bytes()
+        docs = [d for d in yaml.safe_load_all(written.decode().removeprefix("\ufeff")) if d]
+        kinds = [d["kind"] for d in docs]
+        assert "Secret" not in kinds, name
+        assert kinds.count("SealedSecret") == 1, name
+        originals = [d for d in yaml.safe_load_all(text.removeprefix("\ufeff")) if d]
+        assert [d for d in docs if d["kind"] != "SealedSecret"] == [
+            d for d in originals if d["kind"] != "Secret"
+        ], name
+        assert VALUES[name].encode() not in written
+        assert base64.b64encode(VALUES[name].encode()) not in written
+        sealed_only = tmp_path / "opened" / f"{name}.yaml"
+        sealed_only.parent.mkdir(exist_ok=True)
+        sealed_only.write_text(yaml.safe_dump(next(d for d in docs if d["kind"] == "SealedSecret")))
+        assert opened(kubeseal_bin, sealing_key, sealed_only) == [{"password": VALUES[name]}], name
+    crlf = (tmp_path / "crlf.yaml").read_bytes()
+    assert crlf.count(b"\r\n") == crlf.count(b"\n"), "a CRLF file stays CRLF"
+    assert (tmp_path / "bom.yaml").read_bytes().startswith("\ufeff".encode())
+    assert b"# between" in (tmp_path / "document-end.yaml").read_bytes()
+
+
+def test_secrets_inside_a_list_are_refused(sealing_key: SealingKey, tmp_path: Path) -> None:
+    items = [yaml.safe_load(secret_yaml("in-list", "list-pw"))]
+    (tmp_path / "list.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": items}))
+    (tmp_path / "plain.yaml").write_text(secret_yaml("plain", "pw"))
+    before = _snapshot(tmp_path)
+    for mode in ([], ["--replace"]):
+        failed = _seal(sealing_key, str(tmp_path), *mode)
+        assert failed.returncode == 1
+        message = failed.stderr.decode()
+        assert f"{tmp_path / 'list.yaml'}: document 1 is a List holding Secrets" in message
+        assert "nothing was written" in message and "list-pw" not in message
+        assert _snapshot(tmp_path) == before
+
+
+def _three_files(root: Path) -> list[Path]:
+    files = []
+    for n in range(3):
+        path = root / f"s{n}.yaml"
+        path.write_text(CONFIGMAP + "---\n" + secret_yaml(f"s{n}", f"pw{n}"))
+        files.append(path)
+    return files
+
+
+def _fails_changing_nothing(key: SealingKey, root: Path, expected: str, *args: str) -> None:
+    """``seal --in-place args`` exits 1 with ``expected`` in its message and every file under ``root``
+    is byte for byte as it was."""
+    before = _snapshot(root)
+    failed = _seal(key, *args)
+    assert failed.returncode == 1, failed.stderr
+    message = failed.stderr.decode()
+    assert expected in message
+    assert "nothing was written" in message and "Traceback" not in message
+    assert _snapshot(root) == before
+
+
+def test_read_only_file_among_several_changes_nothing(sealing_key: SealingKey, tmp_path: Path) -> None:
+    files = _three_files(tmp_path)
+    files[1].chmod(0o444)
+    expected = f"error: {files[1]}: file is read-only"
+    _fails_changing_nothing(sealing_key, tmp_path, expected, str(tmp_path), "--replace")
+
+
+def test_read_only_output_file_changes_nothing(sealing_key: SealingKey, tmp_path: Path) -> None:
+    files = _three_files(tmp_path)
+    blocker = files[2].with_name("s2.sealed.yaml")
+    blocker.write_text("old\n")
+    blocker.chmod(0o444)
+    _fails_changing_nothing(sealing_key, tmp_path, f"error: {blocker}: file is read-only", str(tmp_path))
+
+
+def test_directory_in_the_way_changes_nothing(sealing_key: SealingKey, tmp_path: Path) -> None:
+    files = _three_files(tmp_path)
+    blocker = files[2].with_name("s2.sealed.yaml")
+    blocker.mkdir()
+    _fails_changing_nothing(sealing_key, tmp_path, f"error: {blocker}: is a directory", str(tmp_path))
+
+
+def test_missing_file_changes_nothing(sealing_key: SealingKey, tmp_path: Path) -> None:
+    files = _three_files(tmp_path)
+    missing = tmp_path / "missing.yaml"
+    expected = f"{missing}: no such file or directory"
+    _fails_changing_nothing(sealing_key, tmp_path, expected, str(files[0]), str(missing), "--replace")
+
+
+@pytest.fixture
+def locked_dir(tmp_path: Path) -> Iterator[Path]:
+    """A directory the running user cannot write to, holding three Secret files. Root writes anywhere
+    whatever the mode, so as root it is a tmpfs remounted read-only; otherwise its mode is 0555."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    as_root = os.geteuid() == 0
+    if as_root:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(locked)], check=True)
+    try:
+        _three_files(locked)
+        if as_root:
+            subprocess.run(["mount", "-o", "remount,ro", str(locked)], check=True)
+        else:
+            locked.chmod(0o555)
+        yield locked
+    finally:
+        if as_root:
+            subprocess.run(["umount", str(locked)], check=True)
+        else:
+            locked.chmod(0o755)
+
+
+def test_unwritable_directory_changes_nothing(
+    sealing_key: SealingKey, tmp_path: Path, locked_dir: Path
+) -> None:
+    writable = tmp_path / "writable"
+    writable.mkdir()
+    _three_files(writable)
+    expected = f"error: {locked_dir / 's0.yaml'}: "
+    _fails_changing_nothing(sealing_key, tmp_path, expected, str(writable), str(locked_dir), "--replace")
+
+
+def test_disk_full_while_writing_changes_nothing(sealing_key: SealingKey, tmp_path: Path) -> None:
+    """A write failing half-way (here: the file size limit, as a full disk fails it) leaves no file
+    changed and no temp file behind."""
+    small = tmp_path / "a-small.yaml"
+    small.write_text(secret_yaml("small", "pw"))
+    big = tmp_path / "b-big.yaml"
+    big.write_text(secret_yaml("big", "x" * 200_000))
+    before = _snapshot(tmp_path)
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+
+    failed = subprocess.run(
+        [*SEAL, "--cert", str(sealing_key.cert_path), "--in-place", str(tmp_path), "--replace"],
+        capture_output=True,
+        env={**_clean_env(), "PYTHONDONTWRITEBYTECODE": "1"},
+        preexec_fn=limit_file_size,
+        timeout=120,
+        check=False,
+    )
+    assert failed.returncode == 1, failed.stderr
+    assert f"error: {big}: File too large".encode() in failed.stderr
+    assert b"nothing was written" in failed.stderr
+    assert _snapshot(tmp_path) == before
+
+
+def test_ten_thousand_deep_json_is_a_clear_error(sealing_key: SealingKey, tmp_path: Path) -> None:
+    deep = b"[" * 10_000 + b"]" * 10_000
+    result = run_lockstep("--cert", str(sealing_key.cert_path), stdin=deep)
+    assert result.returncode == 1
+    assert result.stderr == b"error: <stdin>: invalid JSON: nesting deeper than 256 levels\n"
+    (tmp_path / "deep.json").write_bytes(deep)
+    in_place = _seal(sealing_key, str(tmp_path))
+    assert in_place.returncode == 1
+    expected = f"error: {tmp_path / 'deep.json'}: invalid JSON: nesting deeper than 256"
+    assert expected.encode() in in_place.stderr
+
+
+def test_output_file_errors_name_the_file(sealing_key: SealingKey, tmp_path: Path) -> None:
+    source = tmp_path / "s.yaml"
+    source.write_text(secret_yaml("s", "pw"))
+    (tmp_path / "out").mkdir()
+    to_dir = run_lockstep(
+        "--cert", str(sealing_key.cert_path), "-f", str(source), "-w", str(tmp_path / "out")
+    )
+    assert to_dir.returncode == 1
+    assert to_dir.stderr == f"error: {tmp_path / 'out'}: is a directory, not a file\n".encode()
+    merged = tmp_path / "merged.yaml"
+    merged.write_text("old\n")
+    merged.chmod(0o444)
+    sealed = ok(run_lockstep("--cert", str(sealing_key.cert_path), "-f", str(source)))
+    merged.chmod(0o644)
+    merged.write_bytes(sealed)
+    merged.chmod(0o444)
+    refused = run_lockstep(
+        "--cert", str(sealing_key.cert_path), "--merge-into", str(merged), "-f", str(source)
+    )
+    assert refused.returncode == 1
+    assert refused.stderr == f"error: {merged}: file is read-only (permission denied)\n".encode()
+    assert merged.read_bytes() == sealed
+    new = tmp_path / "new.yaml"
+    ok(run_lockstep("--cert", str(sealing_key.cert_path), "-f", str(source), "-w", str(new)))
+    assert new.stat().st_mode & 0o777 == 0o644 & ~_umask()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
