@@ -7,13 +7,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from core_sync.kube import ApiError, KubeClient
+from core_sync.kube import KubeClient
 from core_sync.testing import ControlPlane
 from core_sync.testing.processes import ManagedProcess, free_port, http_ok
 from tests.core_sync.conftest import LOCKSTEP, wait_for
+from tests.external.es_helpers import read_secret as secret_or_none
 
 SS_API = "/apis/bitnami.com/v1alpha1"
-__all__ = ["SealedOperator", "wait_for"]
+__all__ = ["SealedOperator", "secret_or_none", "wait_for"]
 
 
 class SealedOperator:
@@ -82,15 +83,6 @@ def synced(client: KubeClient, namespace: str, name: str, status: str = "True") 
         if condition.get("type") == "Synced" and condition.get("status") == status:
             return obj
     return None
-
-
-def secret_or_none(client: KubeClient, namespace: str, name: str) -> dict[str, Any] | None:
-    try:
-        return client.get(f"/api/v1/namespaces/{namespace}/secrets/{name}")
-    except ApiError as error:
-        if error.not_found:
-            return None
-        raise
 
 
 def events(client: KubeClient, namespace: str, name: str) -> list[tuple[str, str, str]]:

@@ -47,17 +47,16 @@ def outcome(control_plane: ControlPlane, namespace: str, name: str, status: str)
     client = control_plane.client
     obj = wait_for(lambda: synced(client, namespace, name, status), 60, f"{namespace}/{name} Synced={status}")
     (condition,) = obj["status"]["conditions"]
-    message = condition.get("message", "")
-    if message.startswith("no key could decrypt secret ("):  # items in Go map order: compare as a set
-        message = "no key could decrypt secret " + str(sorted(message[29:-1].split(", ")))
+    raw = condition.get("message", "")
+    message = raw
+    if raw.startswith("no key could decrypt secret ("):  # items in Go map order: compare as a set
+        message = "no key could decrypt secret " + str(sorted(raw[29:-1].split(", ")))
+    posted = wait_for(lambda: events(client, namespace, name), 30, f"events of {namespace}/{name}")
     return {
         "condition_fields": sorted(condition),
         "message": message,
         "events": sorted(
-            {
-                (kind, reason, text.replace(message, "<message>"))
-                for kind, reason, text in events(client, namespace, name)
-            }
+            {(kind, reason, text.replace(raw, "<message>") if raw else text) for kind, reason, text in posted}
         ),
     }
 
