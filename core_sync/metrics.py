@@ -67,11 +67,6 @@ class Gauge(Counter):
         with self._lock:
             self.values.pop(_labels(labels), None)
 
-    def replace(self, series: Mapping[LabelKey, float]) -> None:
-        """Set every series at once; series not given disappear (a recount)."""
-        with self._lock:
-            self.values = {tuple(sorted(key)): value for key, value in series.items()}
-
 
 @dataclass
 class Histogram(_Metric):

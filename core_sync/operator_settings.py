@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from core_sync.kube import KubeClient, KubeConfig
@@ -34,8 +34,9 @@ class OperatorSettings:
     insecure_kubeconfig_exec: bool = False
     default_service_account: str | None = None
     no_cross_namespace_refs: bool = False
-    options: argparse.Namespace = field(default_factory=argparse.Namespace)
-    """Every parsed flag, including those a controller added through ``lockstep.operator_options``."""
+    # every parsed flag by its argparse name, including those package controllers add through the
+    # ``lockstep.operator_options`` entry points (e.g. the SealedSecret controller's ``key_renew_period``)
+    options: dict[str, Any] = field(default_factory=dict)
     _config: KubeConfig | None = field(default=None, repr=False, compare=False)
     _client: KubeClient | None = field(default=None, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -56,7 +57,7 @@ class OperatorSettings:
             insecure_kubeconfig_exec=args.insecure_kubeconfig_exec,
             default_service_account=args.default_service_account,
             no_cross_namespace_refs=args.no_cross_namespace_refs,
-            options=args,
+            options=dict(vars(args)),
         )
 
     def tenancy(self) -> TenancyPolicy:

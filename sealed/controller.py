@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -51,17 +52,23 @@ class Settings:
     key_cutoff: float | None = None
     common_name: str = ""
     update_status: bool = True
-    workers: int = 4
+    workers: int = 16
     rate_limit: float = 2.0
     rate_limit_burst: int = 2
     lease_seconds: int = 15
+    key_backup: str = ""
+    namespaces: tuple[str, ...] = ()  # watched namespaces (the operator's -n); empty: all
+    skip_recreate: bool = False
+    key_backup_recipients: tuple[str, ...] = ()
 
     @classmethod
-    def from_options(cls, options: Any) -> Settings:
+    def from_options(cls, options: Mapping[str, Any], namespaces: tuple[str, ...] = ()) -> Settings:
+        """From the operator's parsed flags (:attr:`OperatorSettings.options`)."""
         from sealed.key_manager import parse_cutoff
 
         def get(name: str, default: Any) -> Any:
-            return getattr(options, name, default)
+            value = options.get(name)
+            return default if value is None else value
 
         try:
             cutoff = parse_cutoff(str(get("key_cutoff_time", "") or ""))
@@ -70,7 +77,26 @@ class Settings:
         size = int(get("key_size", 4096))
         if size < 2048:
             raise SystemExit(f"error: --key-size: {size} is too small (at least 2048)")
+        backup, recipients = (
+            str(get("key_backup", "") or ""),
+            tuple(get("key_backup_age_recipient", []) or ()),
+        )
+        if backup:
+            from sealed.backup import parse_recipients, parse_s3_url
+
+            try:
+                parse_s3_url(backup)
+            except ValueError as error:
+                raise SystemExit(f"error: {error}") from None
+            try:
+                parse_recipients(recipients)
+            except ValueError as error:
+                raise SystemExit(f"error: --key-backup-age-recipient: {error}") from None
         return cls(
+            namespaces=namespaces,
+            skip_recreate=bool(get("skip_recreate", False)),
+            key_backup=backup,
+            key_backup_recipients=recipients,
             key_namespace=str(get("key_namespace", cls.key_namespace)),
             key_prefix=str(get("key_prefix", cls.key_prefix)),
             key_size=size,
@@ -79,7 +105,7 @@ class Settings:
             key_cutoff=cutoff,
             common_name=str(get("my_cn", "")),
             update_status=str(get("update_status", "true")) == "true",
-            workers=max(int(get("sealed_workers", 4)), 1),
+            workers=max(int(get("sealed_workers", 16)), 1),
             rate_limit=float(get("rate_limit", 2.0)),
             rate_limit_burst=int(get("rate_limit_burst", 2)),
             lease_seconds=int(os.environ.get("LOCKSTEP_KEY_LEASE_SECONDS", "15")),
@@ -96,6 +122,7 @@ class Controller:
 
         self.client = client
         self.namespace = settings.key_namespace
+        self.settings = settings
         self.ring = ring
         self.reconciler = Reconciler(
             self.client, self.ring.private_keys, update_status=settings.update_status
@@ -126,8 +153,17 @@ class Controller:
             cutoff=settings.key_cutoff,
             prefix=settings.key_prefix,
             lease_seconds=settings.lease_seconds,
+            backup=self._backup(settings),
         )
         self.ring.on_change(self._keys_changed)
+
+    def _backup(self, settings: Settings) -> Callable[[], str] | None:
+        if not settings.key_backup:
+            return None
+        from sealed.backup import S3KeyBackup
+
+        backup = S3KeyBackup(settings.key_backup, settings.key_backup_recipients)
+        return lambda: backup.write(self.client, self.namespace)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         from sealed.keyring import watch_keys
@@ -139,6 +175,16 @@ class Controller:
             daemon=True,
             name="sealed-keys",
         ).start()
+        if not self.settings.skip_recreate:
+            from core_sync.kube.watch import watch_collection
+
+            for path in self._secret_paths():
+                threading.Thread(
+                    target=watch_collection,
+                    args=(self.client, path, lambda _items: None, self.on_secret, self.stop),
+                    daemon=True,
+                    name=f"sealed-secrets-watch:{path}",
+                ).start()
         threading.Thread(
             target=self.keys.run, args=(self.stop,), daemon=True, name="sealed-key-manager"
         ).start()
@@ -149,7 +195,28 @@ class Controller:
         await self.scheduler.stop()
         await asyncio.to_thread(self.keys.lease.release)
 
+    def _secret_paths(self) -> list[str]:
+        if not self.settings.namespaces:
+            return ["/api/v1/secrets"]
+        return [f"/api/v1/namespaces/{namespace}/secrets" for namespace in self.settings.namespaces]
+
     # -- events -------------------------------------------------------------------------------------------
+    def on_secret(self, event_type: str, secret: dict[str, Any]) -> None:
+        """A Secret this controller made (or may manage) was deleted: make it again (Bitnami's default)."""
+        if event_type != "DELETED":
+            return
+        from sealed.reconcile import MANAGED_ANNOTATION, is_controlled_by
+
+        meta = secret.get("metadata") or {}
+        key = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+        with self._lock:
+            sealed = self.objects.get(key)
+        if sealed is None:
+            return
+        managed = (meta.get("annotations") or {}).get(MANAGED_ANNOTATION) == "true"
+        if is_controlled_by(secret, sealed) or managed:
+            self.scheduler.schedule(key, 0.0)
+
     def on_sealed_secret(self, event_type: str, body: dict[str, Any]) -> None:
         meta = body.get("metadata") or {}
         namespace, name = meta.get("namespace"), meta.get("name")
@@ -194,31 +261,38 @@ class Controller:
         if not self.ring.loaded.wait(timeout=30):
             return 1.0
         try:
-            error = self.reconciler.reconcile(body)
-        except (ApiError, OSError) as failure:
-            attempts = self._attempts.get(key, 0) + 1
-            self._attempts[key] = attempts
+            outcome = self.reconciler.reconcile(body)
+        except (ApiError, OSError) as failure:  # the status could not even be written: try again
             log.warning("unseal failed; will retry", extra={"object": "/".join(key), "error": str(failure)})
-            return None if attempts >= RETRY_LIMIT else min(0.5 * 2**attempts, 30.0)
-        self._attempts.pop(key, None)
+            return self._retry_after(key)
         with self._lock:
-            if error is None:
+            if outcome.message is None:
                 self.failed.discard(key)
             else:
                 self.failed.add(key)
+        if outcome.retry:
+            return self._retry_after(key)
+        self._attempts.pop(key, None)
         return None
 
+    def _retry_after(self, key: tuple[str, str]) -> float | None:
+        """Backoff for API failures, up to Bitnami's five retries; later a key or spec change retries."""
+        attempts = self._attempts.get(key, 0) + 1
+        self._attempts[key] = attempts
+        return None if attempts >= RETRY_LIMIT else min(0.5 * 2**attempts, 30.0)
 
-def register(registry: Any, operator: OperatorSettings) -> None:
-    """Add the SealedSecret handlers and the ``/v1`` routes to the operator (entry point ``sealed``);
-    flags come from ``operator.options`` and the cluster access is the operator's shared client."""
+
+def register(registry: Any, operator: OperatorSettings | None = None) -> None:
+    """Add the SealedSecret handlers and the ``/v1`` routes to the operator (entry point ``sealed``)."""
     import kopf
 
     from core_sync.http_server import ROUTE_HOOKS
+    from core_sync.operator_settings import OperatorSettings
     from sealed.keyring import KeyRing
     from sealed.server import RateLimiter, add_routes
 
-    settings = Settings.from_options(operator.options)
+    operator = operator or OperatorSettings()
+    settings = Settings.from_options(operator.options, operator.namespaces)
     holder: dict[str, Controller] = {}
     ring = KeyRing()
     ROUTE_HOOKS.append(add_routes(ring, RateLimiter(settings.rate_limit, settings.rate_limit_burst)))

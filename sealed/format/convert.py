@@ -60,6 +60,19 @@ class Secret:
         self.immutable = immutable
 
 
+class NoKeyError(FormatError):
+    """No key opens these items; ``bitnami_message`` is the controller's wording (``no key could decrypt
+    secret (a, b)``), the message adds which keys were tried."""
+
+    def __init__(self, message: str, items: list[str]) -> None:
+        super().__init__(message)
+        self.items = items
+
+    @property
+    def bitnami_message(self) -> str:
+        return f"{crypto.NO_KEY} ({', '.join(self.items)})"
+
+
 def is_kind(obj: Any, kind: str) -> bool:
     return isinstance(obj, Mapping) and obj.get("kind") == kind
 
@@ -294,7 +307,7 @@ def open_sealed(obj: Any, keys: Sequence[crypto.PrivateKey]) -> tuple[dict[str, 
             failed.append(key)
     if failed:
         tried = ", ".join(k.fingerprint for k in keys) or "none"
-        raise FormatError(f"{crypto.NO_KEY} ({', '.join(failed)}); tried {len(keys)} key(s): {tried}")
+        raise NoKeyError(f"{crypto.NO_KEY} ({', '.join(failed)}); tried {len(keys)} key(s): {tried}", failed)
     data.update(render_template_data(string_map(template.get("data"), "spec.template.data"), data))
     meta = dict(template.get("metadata") or {})
     meta["name"] = metadata["name"]

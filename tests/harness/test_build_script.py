@@ -22,6 +22,7 @@ def test_second_run_reuses_the_binaries_and_prints_versions() -> None:
         ("kube-apiserver", "KUBERNETES_VERSION"),
         ("etcd", "ETCD_VERSION"),
         ("kubeseal", "KUBESEAL_VERSION"),
+        ("sealed-secrets-controller", "KUBESEAL_VERSION"),
     ):
         assert f"{name} {versions[key]} already built" in result.stderr
     assert f"Kubernetes {versions['KUBERNETES_VERSION']}" in result.stdout

@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from core_sync.kube import ApiError, KubeClient
+from core_sync.kube import KubeClient
 from core_sync.testing import ControlPlane
 from core_sync.testing.processes import ManagedProcess, free_port, http_ok
-from tests.core_sync.conftest import LOCKSTEP
+from tests.core_sync.conftest import LOCKSTEP, wait_for
+from tests.external.es_helpers import read_secret as secret_or_none
 
 SS_API = "/apis/bitnami.com/v1alpha1"
-T = TypeVar("T")
-
-
-def wait_for(check: Callable[[], T], timeout: float = 60.0, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last value: {last!r}")
+__all__ = ["SealedOperator", "secret_or_none", "wait_for"]
 
 
 class SealedOperator:
@@ -95,15 +83,6 @@ def synced(client: KubeClient, namespace: str, name: str, status: str = "True") 
         if condition.get("type") == "Synced" and condition.get("status") == status:
             return obj
     return None
-
-
-def secret_or_none(client: KubeClient, namespace: str, name: str) -> dict[str, Any] | None:
-    try:
-        return client.get(f"/api/v1/namespaces/{namespace}/secrets/{name}")
-    except ApiError as error:
-        if error.not_found:
-            return None
-        raise
 
 
 def events(client: KubeClient, namespace: str, name: str) -> list[tuple[str, str, str]]:

@@ -27,6 +27,7 @@ from tests.sealed.operator import (
     synced,
     wait_for,
 )
+from tests.sealed.service_proxy import ServiceProxy
 
 CRDS = Path(__file__).parents[2] / "crds" / "sealedsecret.yaml"
 ITEMS = {"username": "admin", "password": "s3cr3t-value", "token": "t0k3n"}
@@ -334,3 +335,55 @@ def test_verify_is_rate_limited_per_client_like_bitnami() -> None:
     assert limiter.allow("b", now=10.0)  # another client has its own budget
     assert limiter.allow("a", now=10.5)  # one more every 1/rate seconds
     assert not limiter.allow("a", now=10.5)
+
+
+def test_real_kubeseal_validate_reencrypt_and_fetch_cert_reach_the_operator(
+    operator: SealedOperator, spaces: tuple[str, str, str], kubeseal_bin: str, tmp_path: Path
+) -> None:
+    """kubeseal's own --validate, --re-encrypt and --fetch-cert, through a service-proxy stand-in."""
+    _, a, _ = spaces
+    sealed = kubeseal_from_operator(kubeseal_bin, operator, a, "via-proxy", ITEMS)
+    renamed = copy.deepcopy(sealed)
+    renamed["metadata"]["name"] = "elsewhere"
+    with ServiceProxy(operator.url, "lockstep-system", "lockstep-sealed-secrets", tmp_path) as proxy:
+        env = {"KUBECONFIG": str(proxy.kubeconfig)}
+        controller = (
+            "--controller-namespace",
+            "lockstep-system",
+            "--controller-name",
+            "lockstep-sealed-secrets",
+        )
+        fetched = ok(run_kubeseal(kubeseal_bin, "--fetch-cert", *controller, env=env))
+        assert fetched == operator.get("/v1/cert.pem")[1]
+        ok(run_kubeseal(kubeseal_bin, "--validate", *controller, stdin=as_json(sealed), env=env))
+        refused = run_kubeseal(kubeseal_bin, "--validate", *controller, stdin=as_json(renamed), env=env)
+        assert refused.returncode != 0
+        assert b"unable to decrypt sealed secret: elsewhere" in refused.stderr
+        rotated = json.loads(
+            ok(run_kubeseal(kubeseal_bin, "--re-encrypt", *controller, stdin=as_json(sealed), env=env))
+        )
+        assert rotated["spec"]["encryptedData"].keys() == sealed["spec"]["encryptedData"].keys()
+        assert rotated["spec"]["encryptedData"] != sealed["spec"]["encryptedData"]
+        assert any(r.endswith("/proxy/v1/rotate") for r in proxy.requests)
+    assert operator.post("/v1/verify", as_json(rotated))[0] == 200
+
+
+def test_deleted_secret_is_made_again(
+    control_plane: ControlPlane, operator: SealedOperator, spaces: tuple[str, str, str], kubeseal_bin: str
+) -> None:
+    client = control_plane.client
+    _, a, _ = spaces
+    apply_sealed(client, kubeseal_from_operator(kubeseal_bin, operator, a, "phoenix", ITEMS))
+    wait_for(lambda: synced(client, a, "phoenix"), what="Synced=True")
+    first = secret_or_none(client, a, "phoenix")
+    assert first is not None
+    client.delete(f"/api/v1/namespaces/{a}/secrets/phoenix")
+    again = wait_for(
+        lambda: (
+            (s := secret_or_none(client, a, "phoenix"))
+            and s["metadata"]["uid"] != first["metadata"]["uid"]
+            and s
+        ),
+        what="the Secret made again",
+    )
+    assert decoded(again) == ITEMS

@@ -9,39 +9,24 @@ from collections.abc import Iterator
 
 import pytest
 
-from core_sync.kube import ApiError, KubeClient
+from core_sync.kube import KubeClient
 from core_sync.stages import Stage, StageContext
 from core_sync.testing import ControlPlane
-from sealed.keys import KEY_LABEL
+from sealed.format.keygen import SealingKeyPair
+from sealed.keys import KEY_LABEL, create_key_secret, set_key_state
 from sealed.stage import SealedStage
 from tests.sealed.conftest import SealingKey, ok, run_kubeseal
 
 KEY_NAMESPACE = "lockstep-system"
 
 
-def key_secret(key: SealingKey, label: str = "active") -> dict[str, object]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"generateName": "sealed-secrets-key", "labels": {KEY_LABEL: label}},
-        "type": "kubernetes.io/tls",
-        "data": {
-            "tls.crt": base64.b64encode(key.cert_pem).decode(),
-            "tls.key": base64.b64encode(key.key_pem).decode(),
-        },
-    }
-
-
 def store_key(client: KubeClient, namespace: str, key: SealingKey, label: str = "active") -> str:
-    try:
-        client.create(
-            "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
-        )
-    except ApiError as error:
-        if not error.conflict:
-            raise
-    created = client.create(f"/api/v1/namespaces/{namespace}/secrets", key_secret(key, label))
-    return str(created["metadata"]["name"])
+    """``key`` stored as the controller stores keys (through the product's key store), then labelled."""
+    pair = SealingKeyPair(key.key, key.cert_pem, key.key_pem)
+    name = create_key_secret(client, pair, namespace).name
+    if label != "active":
+        set_key_state(client, name, label, namespace)
+    return name
 
 
 @pytest.fixture
