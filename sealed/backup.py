@@ -10,48 +10,14 @@ never touches a disk. Objects are named ``<prefix>/sealed-secrets-keys-<UTC time
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from sealed.keybackup import age_encrypt, backup_bytes, parse_recipients
 from sealed.keys import key_secret_objects
 
 if TYPE_CHECKING:
     from core_sync.kube import KubeClient
-
-_KEPT_METADATA = ("name", "namespace", "labels", "annotations")
-
-
-def backup_list(secrets: Sequence[Mapping[str, Any]]) -> bytes:
-    """The key Secrets as one ``v1`` ``List`` (JSON), stripped of server-set metadata."""
-    items = []
-    for secret in sorted(secrets, key=lambda s: str((s.get("metadata") or {}).get("name"))):
-        meta = secret.get("metadata") or {}
-        items.append(
-            {
-                "apiVersion": "v1",
-                "kind": "Secret",
-                "metadata": {k: meta[k] for k in _KEPT_METADATA if meta.get(k)},
-                "type": secret.get("type") or "kubernetes.io/tls",
-                "data": dict(secret.get("data") or {}),
-            }
-        )
-    return json.dumps({"apiVersion": "v1", "kind": "List", "items": items}, indent=2).encode() + b"\n"
-
-
-def parse_recipients(recipients: Sequence[str]) -> list[Any]:
-    """age X25519 recipients (``age1…``); a bad one raises ``ValueError`` naming it."""
-    from pyrage import x25519
-
-    parsed = []
-    for text in recipients:
-        try:
-            parsed.append(x25519.Recipient.from_str(text.strip()))
-        except Exception:  # pyrage raises its own RecipientError
-            raise ValueError(f"not an age X25519 recipient: {text.strip()!r}") from None
-    if not parsed:
-        raise ValueError("no age recipient")
-    return parsed
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -67,7 +33,8 @@ class S3KeyBackup:
 
     def __init__(self, url: str, recipients: Sequence[str]) -> None:
         self.bucket, self.prefix = parse_s3_url(url)
-        self.recipients = parse_recipients(recipients)
+        parse_recipients(recipients)  # a bad recipient stops the operator at start-up, not at the first key
+        self.recipients = list(recipients)
 
     def object_key(self, now: dt.datetime) -> str:
         name = f"sealed-secrets-keys-{now.strftime('%Y%m%dT%H%M%S.%fZ')}.json.age"
@@ -76,9 +43,9 @@ class S3KeyBackup:
     def write(self, client: KubeClient, namespace: str) -> str:
         """Back up every key Secret in ``namespace`` now; returns the object key written."""
         import boto3
-        import pyrage
 
-        sealed = pyrage.encrypt(backup_list(key_secret_objects(client, namespace)), self.recipients)
+        backup = backup_bytes(key_secret_objects(client, namespace))
+        sealed = age_encrypt(backup, self.recipients, armor=False)
         key = self.object_key(dt.datetime.now(dt.UTC))
         boto3.client("s3").put_object(Bucket=self.bucket, Key=key, Body=sealed)
         return key

@@ -82,7 +82,8 @@ class Settings:
             tuple(get("key_backup_age_recipient", []) or ()),
         )
         if backup:
-            from sealed.backup import parse_recipients, parse_s3_url
+            from sealed.backup import parse_s3_url
+            from sealed.keybackup import parse_recipients
 
             try:
                 parse_s3_url(backup)

@@ -37,19 +37,39 @@ def backup_list(secrets: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}
 
 
+def backup_bytes(secrets: Sequence[Mapping[str, Any]]) -> bytes:
+    """:func:`backup_list` as the JSON bytes every backup writes (``keys backup``, ``--key-backup``)."""
+    import json
+
+    return json.dumps(backup_list(secrets), indent=2).encode() + b"\n"
+
+
+def parse_recipients(recipients: Sequence[str]) -> list[Any]:
+    """age X25519 recipients (``age1…``); a bad one raises :class:`FormatError` naming it."""
+    import pyrage
+
+    parsed = []
+    for text in recipients:
+        try:
+            parsed.append(pyrage.x25519.Recipient.from_str(text.strip()))
+        except pyrage.RecipientError:
+            raise FormatError(f"not an age X25519 recipient: {text.strip()!r}") from None
+    if not parsed:
+        raise FormatError("no age recipient")
+    return parsed
+
+
 def is_age(data: bytes) -> bool:
     head = data.lstrip()[:64]
     return head.startswith(AGE_ARMOR) or head.startswith(AGE_BINARY)
 
 
-def age_encrypt(data: bytes, recipients: Sequence[str]) -> bytes:
+def age_encrypt(data: bytes, recipients: Sequence[str], *, armor: bool = True) -> bytes:
+    """``data`` for ``recipients``; ASCII-armoured (for Git) unless ``armor`` is false (S3 objects)."""
     import pyrage
 
-    try:
-        parsed = [pyrage.x25519.Recipient.from_str(r.strip()) for r in recipients]
-    except pyrage.RecipientError as error:
-        raise FormatError(f"not an age recipient: {error}") from None
-    return _armor(pyrage.encrypt(data, parsed))
+    binary = bytes(pyrage.encrypt(data, parse_recipients(recipients)))
+    return _armor(binary) if armor else binary
 
 
 def age_decrypt(data: bytes, identities_text: Sequence[tuple[str, str]], source: str) -> bytes:

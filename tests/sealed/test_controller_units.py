@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from sealed.backup import backup_list, parse_recipients, parse_s3_url
+from sealed.backup import parse_s3_url
 from sealed.key_manager import parse_cutoff, seconds_until_new_key
+from sealed.keybackup import backup_bytes, parse_recipients
 from sealed.keys import KeySecret
 from sealed.reconcile import is_controlled_by, merge_secret, synced_condition
 
@@ -104,7 +105,7 @@ def test_backup_list_is_bitnamis_shape_without_server_fields() -> None:
         "type": "kubernetes.io/tls",
         "data": {"tls.crt": "Yw==", "tls.key": "aw=="},
     }  # fmt: skip
-    listed = json.loads(backup_list([secret]))
+    listed = json.loads(backup_bytes([secret]))
     assert listed["kind"] == "List" and listed["apiVersion"] == "v1"
     (item,) = listed["items"]
     assert item["metadata"] == {
