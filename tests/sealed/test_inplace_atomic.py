@@ -169,6 +169,15 @@ def test_directory_in_the_way_changes_nothing(sealing_key: SealingKey, tmp_path:
     _fails_changing_nothing(sealing_key, tmp_path, f"error: {blocker}: is a directory", str(tmp_path))
 
 
+def test_a_file_named_twice_is_sealed_once(sealing_key: SealingKey, tmp_path: Path) -> None:
+    files = _three_files(tmp_path)
+    (tmp_path / "link.yaml").symlink_to(files[0].name)
+    result = ok(_seal(sealing_key, str(files[0]), str(tmp_path), str(tmp_path / "link.yaml"), "--replace"))
+    assert result == b""
+    assert [d["kind"] for d in yaml.safe_load_all(files[0].read_text())] == ["ConfigMap", "SealedSecret"]
+    assert (tmp_path / "link.yaml").is_symlink()
+
+
 def test_missing_file_changes_nothing(sealing_key: SealingKey, tmp_path: Path) -> None:
     files = _three_files(tmp_path)
     missing = tmp_path / "missing.yaml"
