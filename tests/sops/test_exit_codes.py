@@ -147,6 +147,18 @@ CASES = {
     "config-rules-not-a-list": Case(
         {"c/.sops.yaml": b"creation_rules: hello\n", "c/p.yaml": PLAIN}, ["encrypt", "p.yaml"], 1, cwd="c"
     ),
+    "config-key-groups-not-a-list": Case(
+        {"c/.sops.yaml": b"creation_rules:\n  - key_groups: 1\n", "c/p.yaml": PLAIN},
+        ["encrypt", "p.yaml"],
+        1,
+        cwd="c",
+    ),
+    "config-merge-not-a-list": Case(
+        {"c/.sops.yaml": b"creation_rules:\n  - key_groups:\n    - merge: 1\n", "c/p.yaml": PLAIN},
+        ["encrypt", "p.yaml"],
+        1,
+        cwd="c",
+    ),
     "updatekeys-no-config": Case({"s.yaml": ENC}, ["updatekeys", "-y", "s.yaml"], 1),
     "updatekeys-missing-file": Case(
         {"c/.sops.yaml": _config("creation_rules:\n  - age: {rec}\n")},
