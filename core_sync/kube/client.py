@@ -173,7 +173,13 @@ class KubeClient:
                 response = conn.getresponse()
                 data = response.read()
                 return response.status, data
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as error:
+            except (
+                http.client.RemoteDisconnected,
+                BrokenPipeError,
+                ConnectionResetError,
+                ssl.SSLEOFError,
+            ) as error:
+                # SSLEOFError: the idle keep-alive connection was closed under TLS (seen on a loaded machine)
                 self._drop_connection()
                 if attempt == 2:
                     raise ApiUnreachable(self.config.server, describe_transport_error(error)) from error
