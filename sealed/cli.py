@@ -224,12 +224,13 @@ def seal_options(args: Args, documents: Sequence[Any]) -> SealOptions:
     from sealed.format.scopes import Scope, scope_of
 
     scope = Scope.parse(args.scope)
+    metadatas = [d.get("metadata") for d in documents if isinstance(d, dict)]
     needs_namespace = any(
-        isinstance(d, dict)
-        and not (d.get("metadata") or {}).get("namespace")
+        isinstance(m, dict)  # anything else is reported by parse_secret, naming the field
+        and not m.get("namespace")
         and scope is not Scope.CLUSTER_WIDE
-        and scope_of(d.get("metadata")) is not Scope.CLUSTER_WIDE
-        for d in documents
+        and scope_of(m) is not Scope.CLUSTER_WIDE
+        for m in metadatas
     )
     return SealOptions(
         scope=scope,

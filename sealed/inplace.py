@@ -36,7 +36,9 @@ class Planned:
 
 
 def manifest_files(paths: list[str]) -> Iterator[Path]:
-    """YAML/JSON files under ``paths`` in a stable order, skipping our own ``*.sealed.*`` outputs."""
+    """YAML/JSON files under ``paths`` in a stable order, skipping our own ``*.sealed.*`` outputs; a file
+    reached twice (``a.yaml`` and its directory, or a symlink to it) is sealed once."""
+    seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
         if not path.exists():
@@ -49,7 +51,9 @@ def manifest_files(paths: list[str]) -> Iterator[Path]:
                 and file.suffix in EXTENSIONS
                 and not file.stem.endswith(SEALED_MARK)
                 and not hidden
+                and file.resolve() not in seen
             ):
+                seen.add(file.resolve())
                 yield file
 
 

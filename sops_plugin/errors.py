@@ -2,6 +2,11 @@
 tests/sops/test_exit_codes.py), so the CLI and library callers agree on what went wrong.
 
 Messages name the file and, where there is one, the key path; they never contain plaintext or key material.
+
+Deliberate differences from sops 3.11 (safer, never a silent success): a read-only file is not rewritten by
+``-i`` even for root (3; root's sops writes through the mode bits), an invalid ``--encrypted-regex`` and
+truncated JSON are refused on encrypt (sops encrypts anyway), and an unknown ``--input-type`` is a usage
+error.
 """
 
 from __future__ import annotations

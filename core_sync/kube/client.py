@@ -235,7 +235,13 @@ class KubeClient:
                 self._send(conn, method, target, headers, body)
                 response = conn.getresponse()
                 data = response.read()
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as error:
+            except (
+                http.client.RemoteDisconnected,
+                BrokenPipeError,
+                ConnectionResetError,
+                ssl.SSLEOFError,
+            ) as error:
+                # SSLEOFError: the idle keep-alive connection was closed under TLS (seen on a loaded machine)
                 self._drop_connection()
                 if attempt == 2:
                     raise ApiUnreachable(self.config.server, describe_transport_error(error)) from error

@@ -242,6 +242,7 @@ def sealed_parts(obj: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, st
     template = spec.get("template") or {}
     if not isinstance(template, Mapping):
         raise FormatError("expected a mapping", "spec.template")
+    object_meta(template.get("metadata"), "spec.template.metadata")  # its shape, checked before any use
     if legacy is not None and not isinstance(legacy, str):
         raise FormatError("expected a base64 string", "spec.data")
     return dict(metadata), dict(template), encrypted_map, legacy or None

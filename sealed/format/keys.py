@@ -67,7 +67,8 @@ def _backup_keys(document: Any, source: str, where: str) -> list[PrivateKey]:
         return keys
     if not (isinstance(document, Mapping) and document.get("kind") == "Secret"):
         raise FormatError(f"not a private key: {describe(document)} is not a key Secret", where)
-    name = (document.get("metadata") or {}).get("name") or where
+    metadata = document.get("metadata")
+    name = (metadata.get("name") if isinstance(metadata, Mapping) else None) or where
     data = document.get("data") or {}
     if not isinstance(data, Mapping) or "tls.key" not in data:
         raise FormatError("secret must contain a 'tls.key' key", f"Secret {name}")

@@ -53,16 +53,26 @@ def object_meta(meta: Any, where: str = "metadata") -> dict[str, Any]:
         values = string_map(meta.get(key), f"{where}.{key}")
         if values:
             out[key] = values
-    owners = meta.get("ownerReferences") or []
+    owners = _list(meta, "ownerReferences", where)
     if owners:
         out["ownerReferences"] = [_owner_reference(o) for o in owners if isinstance(o, Mapping)]
-    finalizers = meta.get("finalizers") or []
+    finalizers = _list(meta, "finalizers", where)
     if finalizers:
         out["finalizers"] = [str(f) for f in finalizers]
-    managed = meta.get("managedFields") or []
+    managed = _list(meta, "managedFields", where)
     if managed:
         out["managedFields"] = [_ordered(m, _MANAGED_FIELDS) for m in managed if isinstance(m, Mapping)]
     return out
+
+
+def _list(meta: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    """A list field of ObjectMeta (empty when unset); anything else is an error naming the field."""
+    value = meta.get(key)
+    if value is None or value == []:
+        return []
+    if not isinstance(value, list):
+        raise FormatError(f"expected a list, found {type(value).__name__}", f"{where}.{key}")
+    return value
 
 
 def _copy_string(meta: Mapping[str, Any], out: dict[str, Any], key: str, where: str) -> None:

@@ -34,7 +34,9 @@ class Scope(enum.Enum):
 
 def scope_of(metadata: Mapping[str, Any] | None) -> Scope:
     """The scope the annotations declare; cluster-wide wins over namespace-wide; values must be "true"."""
-    annotations = (metadata or {}).get("annotations") or {}
+    annotations = metadata.get("annotations") if isinstance(metadata, Mapping) else None
+    if not isinstance(annotations, Mapping):
+        return Scope.STRICT  # malformed annotations are reported where the metadata is validated
     if annotations.get(CLUSTER_WIDE_ANNOTATION) == "true":
         return Scope.CLUSTER_WIDE
     if annotations.get(NAMESPACE_WIDE_ANNOTATION) == "true":

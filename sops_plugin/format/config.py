@@ -36,6 +36,16 @@ def _split(value: Any) -> list[str]:
     raise SopsError(f"invalid key list in .sops.yaml: {value!r}", GENERIC)
 
 
+def _entries(source: dict[str, Any], name: str) -> list[Any]:
+    """A list-valued field of a rule (empty when unset); anything else is a clear config error."""
+    value = source.get(name)
+    if value is None or value == "":
+        return []
+    if not isinstance(value, list):
+        raise SopsError(f"error loading config: {name} must be a list, not {type(value).__name__}")
+    return value
+
+
 def _dedupe(group: list[MasterKey]) -> list[MasterKey]:
     seen, out = set(), []
     for key in group:
@@ -63,9 +73,9 @@ def _group(source: dict[str, Any], *, nested: bool) -> list[MasterKey]:
     azure = source.get("azure_keyvault")
     for entry in azure if isinstance(azure, list) and nested else _split(azure):
         group.append(MasterKey("azure_kv", dict(entry) if isinstance(entry, dict) else {"url": entry}))
-    for entry in source.get("hckms") or []:
+    for entry in _entries(source, "hckms"):
         group.append(MasterKey("hckms", dict(entry) if isinstance(entry, dict) else {"key_id": entry}))
-    for merged in source.get("merge") or []:
+    for merged in _entries(source, "merge"):
         if isinstance(merged, dict):
             group += _group(merged, nested=True)
     return _dedupe(group)
@@ -110,7 +120,7 @@ def find_creation_rule(config_text: str, relative_path: str, *, updatekeys: bool
             if not compiled.search(relative_path):
                 continue
         if rule.get("key_groups"):
-            groups = [_group(g, nested=True) for g in rule["key_groups"] if isinstance(g, dict)]
+            groups = [_group(g, nested=True) for g in _entries(rule, "key_groups") if isinstance(g, dict)]
         else:
             groups = [_group(rule, nested=False)]
         try:

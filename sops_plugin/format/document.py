@@ -8,7 +8,9 @@ from collections.abc import Sequence
 from pathlib import PurePath
 
 from sops_plugin.errors import (
+    ERROR_DUMPING_TREE,
     FILE_ALREADY_ENCRYPTED,
+    GENERIC,
     MAC_MISMATCH,
     MacMismatch,
     MetadataNotFound,
@@ -59,6 +61,13 @@ def _store_error(exc: Exception) -> SopsError:
     if isinstance(exc, UnicodeError):
         return SopsError("Error unmarshalling input: the file is not valid UTF-8")
     return SopsError(str(exc))
+
+
+def _dump_error(exc: SopsError) -> SopsError:
+    """A store that cannot write the tree (a nested value in dotenv, a flat value in INI): sops' exit 4."""
+    if exc.exit_code == GENERIC:
+        exc.exit_code = ERROR_DUMPING_TREE
+    return exc
 
 
 def parse_plain(data: bytes, fmt: str) -> list[Branch]:
@@ -228,10 +237,10 @@ def emit_plain(branches: Sequence[Branch], fmt: str, indent: int | None = None) 
             from sops_plugin.format import ini_store
 
             return ini_store.emit(branches[0])
-    except SopsError:
-        raise
+    except SopsError as exc:
+        raise _dump_error(exc) from None
     except Exception as exc:
-        raise _store_error(exc) from None
+        raise _dump_error(_store_error(exc)) from None
     raise SopsError(f"unknown format {fmt!r}")
 
 
@@ -348,8 +357,8 @@ def emit_encrypted(doc: SopsDocument, layout: str = "3.11", indent: int | None =
             from sops_plugin.format import ini_store
 
             return ini_store.emit(doc.branches[0], meta)
-    except SopsError:
-        raise
+    except SopsError as exc:
+        raise _dump_error(exc) from None
     except Exception as exc:
-        raise _store_error(exc) from None
+        raise _dump_error(_store_error(exc)) from None
     raise SopsError(f"unknown format {fmt!r}")

@@ -26,6 +26,23 @@ EMPTY = b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  namespace: n\n"
             b"kind: Secret\nmetadata:\n  name: s\ndata:\n  k: dg==\n",
             "secret must declare a namespace",
         ),
+        # Malformed metadata shapes: a clear error naming the field, never a traceback.
+        ("meta-str.yaml", b"kind: Secret\nmetadata: x\ndata: {k: dg==}\n", "metadata: expected a mapping"),
+        (
+            "annotations-list.yaml",
+            b"kind: Secret\nmetadata: {name: s, namespace: n, annotations: [a]}\ndata: {k: dg==}\n",
+            "metadata.annotations: ",
+        ),
+        (
+            "finalizers-int.yaml",
+            b"kind: Secret\nmetadata: {name: s, namespace: n, finalizers: 1}\ndata: {k: dg==}\n",
+            "metadata.finalizers: expected a list, found int",
+        ),
+        (
+            "owners-bool.yaml",
+            b"kind: Secret\nmetadata: {name: s, namespace: n, ownerReferences: true}\ndata: {k: dg==}\n",
+            "metadata.ownerReferences: expected a list, found bool",
+        ),
     ],
 )
 def test_bad_secret_input(
@@ -144,3 +161,35 @@ def test_no_secrets_in_input(sealing_key: SealingKey) -> None:
     assert result.returncode == 1
     assert b"no secrets found" in result.stderr
     assert json.dumps({}) not in result.stdout.decode() and result.stdout == b""
+
+
+SECRET_ON_STDIN = b"kind: Secret\nmetadata: {name: s, namespace: n}\ndata: {k: dg==}\n"
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{metadata: x}", "spec.template.metadata: expected a mapping"),
+        ("{metadata: {annotations: [a]}}", "spec.template.metadata.annotations: "),
+        ("{metadata: {finalizers: 1}}", "spec.template.metadata.finalizers: expected a list"),
+    ],
+)
+def test_malformed_sealed_secret_template(
+    sealing_key: SealingKey, tmp_path: Path, template: str, message: str
+) -> None:
+    source = tmp_path / "sealed.yaml"
+    source.write_text(
+        "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {name: s, namespace: n}\n"
+        f"spec:\n  encryptedData: {{k: AgAA}}\n  template: {template}\n"
+    )
+    for args in (
+        ["--recovery-unseal", "--recovery-private-key", str(sealing_key.key_path), "-f", str(source)],
+        ["--merge-into", str(source), "--cert", str(sealing_key.cert_path)],
+    ):
+        result = run_lockstep(
+            *args, stdin=b"kind: Secret\nmetadata: {name: s, namespace: n}\ndata: {k: dg==}\n"
+        )
+        assert result.returncode == 1
+        stderr = result.stderr.decode()
+        assert stderr.startswith(f"error: {source}: ") and message in stderr, stderr
+        assert "Traceback" not in stderr

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.sealed.conftest import SealingKey, _clean_env, ok, run_lockstep
 
@@ -167,6 +169,15 @@ def test_directory_in_the_way_changes_nothing(sealing_key: SealingKey, tmp_path:
     _fails_changing_nothing(sealing_key, tmp_path, f"error: {blocker}: is a directory", str(tmp_path))
 
 
+def test_a_file_named_twice_is_sealed_once(sealing_key: SealingKey, tmp_path: Path) -> None:
+    files = _three_files(tmp_path)
+    (tmp_path / "link.yaml").symlink_to(files[0].name)
+    result = ok(_seal(sealing_key, str(files[0]), str(tmp_path), str(tmp_path / "link.yaml"), "--replace"))
+    assert result == b""
+    assert [d["kind"] for d in yaml.safe_load_all(files[0].read_text())] == ["ConfigMap", "SealedSecret"]
+    assert (tmp_path / "link.yaml").is_symlink()
+
+
 def test_missing_file_changes_nothing(sealing_key: SealingKey, tmp_path: Path) -> None:
     files = _three_files(tmp_path)
     missing = tmp_path / "missing.yaml"
@@ -277,3 +288,69 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# --- property: whatever the stream's shape, --replace seals every Secret, keeps the rest --------------------
+
+_SEPARATORS = ["---", "--- ", "---   # c", "--- !!map", "...\n---", "...\n%YAML 1.1\n---", "# between\n---"]
+_DOCS = [
+    lambda n: (
+        f"apiVersion: v1\nkind: Secret\nmetadata: {{name: s{n}, namespace: a}}\nstringData: {{k: plain-v{n}}}"
+    ),
+    lambda n: (
+        f'{{"apiVersion": "v1", "kind": "Secret", "metadata": {{"name": "j{n}", "namespace": "a"}}, '
+        f'"data": {{"k": "cGxhaW4tZGF0YQ=="}}}}'
+    ),
+    lambda n: (
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{n}\ndata:\n  k: '---'\n  l: |\n    ---x"
+    ),
+    lambda n: f"# only a comment {n}",
+    lambda n: "",
+]
+
+
+@st.composite
+def _streams(draw: st.DrawFn) -> str:
+    parts, opened = [], False  # "..." may only end a document that was opened
+    for n in range(draw(st.integers(1, 5))):
+        choices = _SEPARATORS if opened else [c for c in _SEPARATORS if not c.startswith("...")]
+        separator = draw(st.sampled_from(choices)) if n or draw(st.booleans()) else ""
+        document = draw(st.sampled_from(_DOCS))(n)
+        if separator.endswith("!!map") and not document.startswith(("{", "apiVersion")):
+            separator = "---"  # a tag needs a node to tag
+        inline = separator.endswith("--- ") and document.startswith("{")
+        opened = bool(separator) or document.startswith(("{", "apiVersion"))
+        parts.append(separator + (" " if inline else "\n" if separator else "") + document + "\n")
+    text = "".join(parts)
+    eol = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    return draw(st.sampled_from(["", "\ufeff"])) + text.replace("\n", eol)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=_streams())
+def test_replace_seals_every_secret_of_any_stream(text: str, sealing_key: SealingKey, tmp_path: Path) -> None:
+    from sealed.cli import render
+    from sealed.format.certs import parse_certificate_pem
+    from sealed.format.convert import SealOptions
+    from sealed.format.crypto import hybrid_encrypt, public_key
+    from sealed.format.documents import load_documents, split_stream
+    from sealed.inplace import Encrypt, plan_file
+
+    assert "".join(split_stream(text)) == text
+    key = public_key(parse_certificate_pem(sealing_key.cert_pem))
+    source = tmp_path / "stream.yaml"
+    source.write_bytes(text.encode())
+    encrypt: Encrypt = lambda plaintext, label: hybrid_encrypt(key, plaintext, label)  # noqa: E731
+    planned = plan_file(source, encrypt, SealOptions(), True, render)  # a valid stream is never refused
+    before = load_documents(text.encode())
+    if planned is None:
+        assert not any(d.get("kind") == "Secret" for d in before if isinstance(d, dict))
+        return
+    after = load_documents(planned.content)
+    assert [d["kind"] for d in after] == [
+        "SealedSecret" if d["kind"] == "Secret" else d["kind"] for d in before
+    ]
+    assert [d for d in after if d["kind"] != "SealedSecret"] == [d for d in before if d["kind"] != "Secret"]
+    assert b"cGxhaW4tZGF0YQ==" not in planned.content and b"plain-v" not in planned.content
+    if "\r\n" in text:
+        assert planned.content.count(b"\n") == planned.content.count(b"\r\n")

@@ -96,6 +96,11 @@ CASES = {
     "encrypt-not-utf8": Case({"n.yaml": b"a: \xff\n"}, ["encrypt", "--age", "{rec}", "n.yaml"], 2),
     "encrypt-bad-dotenv": Case({"b.env": b"novalue\n"}, ["encrypt", "--age", "{rec}", "b.env"], 2),
     "encrypt-bad-ini": Case({"b.ini": b"[a\n"}, ["encrypt", "--age", "{rec}", "b.ini"], 2),
+    "encrypt-nested-to-dotenv": Case(
+        {"n.yaml": b"a:\n  b: c\n"}, ["encrypt", "--age", "{rec}", "--output-type", "dotenv", "n.yaml"], 4
+    ),
+    "decrypt-nested-to-dotenv": Case({"s.yaml": ENC}, ["decrypt", "--output-type", "dotenv", "s.yaml"], 4),
+    "decrypt-flat-to-ini": Case({"s.yaml": ENC}, ["decrypt", "--output-type", "ini", "s.yaml"], 4),
     "already-encrypted": Case({"s.yaml": ENC}, ["encrypt", "--age", "{rec}", "s.yaml"], 203),
     "wrong-key": Case({"s.yaml": ENC}, ["decrypt", "s.yaml"], 128),
     "garbage-age-recipient": Case({"p.yaml": PLAIN}, ["encrypt", "--age", "garbage", "p.yaml"], 1),
@@ -141,6 +146,18 @@ CASES = {
     ),
     "config-rules-not-a-list": Case(
         {"c/.sops.yaml": b"creation_rules: hello\n", "c/p.yaml": PLAIN}, ["encrypt", "p.yaml"], 1, cwd="c"
+    ),
+    "config-key-groups-not-a-list": Case(
+        {"c/.sops.yaml": b"creation_rules:\n  - key_groups: 1\n", "c/p.yaml": PLAIN},
+        ["encrypt", "p.yaml"],
+        1,
+        cwd="c",
+    ),
+    "config-merge-not-a-list": Case(
+        {"c/.sops.yaml": b"creation_rules:\n  - key_groups:\n    - merge: 1\n", "c/p.yaml": PLAIN},
+        ["encrypt", "p.yaml"],
+        1,
+        cwd="c",
     ),
     "updatekeys-no-config": Case({"s.yaml": ENC}, ["updatekeys", "-y", "s.yaml"], 1),
     "updatekeys-missing-file": Case(
