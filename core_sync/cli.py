@@ -100,6 +100,11 @@ TREE = Command(
             "core_sync.commands.sync:main",
         ),
         Command(
+            "import",
+            "Convert Argo CD and Flux manifests into Lockstep objects (what has no equivalent: stderr).",
+            "core_sync.commands.import_:main",
+        ),
+        Command(
             "operator",
             "Run every controller (Application, SealedSecret, ExternalSecret, keys).",
             "core_sync.operator:main",

@@ -18,6 +18,7 @@ CONTRACT = {
     "render": None,
     "diff": None,
     "sync": None,
+    "import": None,
     "operator": None,
     "dev": {"up", "down", "env"},
     "demo": None,
