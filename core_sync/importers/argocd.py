@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from core_sync.importers.common import LOCKSTEP_API, Conversion, lockstep_metadata
+from core_sync.importers.common import Conversion, lockstep_metadata
 
 IN_CLUSTER_SERVERS = ("https://kubernetes.default.svc", "https://kubernetes.default.svc/")
 SYNC_OPTIONS = ("CreateNamespace=true", "PruneLast=true")
@@ -28,14 +28,7 @@ def application(doc: Mapping[str, Any], where: str, out: Conversion) -> None:
     spec = application_spec(doc.get("spec") or {}, where, out, templated=False)
     if spec is None:
         return
-    out.objects.append(
-        {
-            "apiVersion": LOCKSTEP_API,
-            "kind": "Application",
-            "metadata": lockstep_metadata(doc.get("metadata") or {}, where, out),
-            "spec": spec,
-        }
-    )
+    out.add("Application", doc, spec, where)
 
 
 def application_spec(
@@ -151,14 +144,7 @@ def application_set(doc: Mapping[str, Any], where: str, out: Conversion) -> None
     sync = (spec.get("syncPolicy") or {}).get("applicationsSync")
     if sync in APPLICATIONS_SYNC:
         result_spec["syncPolicy"] = {"applicationsSync": sync}
-    out.objects.append(
-        {
-            "apiVersion": LOCKSTEP_API,
-            "kind": "ApplicationSet",
-            "metadata": lockstep_metadata(doc.get("metadata") or {}, where, out),
-            "spec": result_spec,
-        }
-    )
+    out.add("ApplicationSet", doc, result_spec, where)
 
 
 def _generator(generator: Mapping[str, Any], where: str, out: Conversion) -> dict[str, Any] | None:

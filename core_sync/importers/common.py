@@ -19,6 +19,11 @@ class Conversion:
     def note(self, where: str, message: str) -> None:
         self.notes.append(f"{where}: {message}")
 
+    def add(self, kind: str, doc: Mapping[str, Any], spec: dict[str, Any], where: str) -> None:
+        """A Lockstep object of ``kind`` named after ``doc``, with ``spec``."""
+        meta = lockstep_metadata(doc.get("metadata") or {}, where, self)
+        self.objects.append({"apiVersion": LOCKSTEP_API, "kind": kind, "metadata": meta, "spec": spec})
+
 
 def describe(doc: Mapping[str, Any], source: str) -> str:
     """``file: Kind/namespace/name`` for notes (namespace left out when there is none)."""

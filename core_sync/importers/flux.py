@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from core_sync.importers.common import LOCKSTEP_API, Conversion, lockstep_metadata
+from core_sync.importers.common import Conversion
 
 SourceKey = tuple[str, str]  # (namespace, name); namespace "" when the manifest has none
 DIRECT_FIELDS = ("timeout", "retryInterval", "suspend", "wait", "serviceAccountName")
@@ -83,14 +83,7 @@ def kustomization(
     for key in NO_EQUIVALENT:
         if key in spec:
             out.note(where, f"spec.{key} has no Lockstep equivalent (dropped)")
-    out.objects.append(
-        {
-            "apiVersion": LOCKSTEP_API,
-            "kind": "Application",
-            "metadata": lockstep_metadata(doc.get("metadata") or {}, where, out),
-            "spec": result,
-        }
-    )
+    out.add("Application", doc, result, where)
 
 
 def _source(spec: Mapping[str, Any], where: str, out: Conversion) -> dict[str, Any] | None:
