@@ -19,6 +19,7 @@ CONTRACT = {
     "diff": None,
     "sync": None,
     "import": None,
+    "appset": {"preview"},
     "operator": None,
     "dev": {"up", "down", "env"},
     "demo": None,

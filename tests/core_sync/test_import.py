@@ -182,7 +182,9 @@ def test_what_has_no_equivalent_is_noted_not_converted() -> None:
 
 
 @pytest.mark.integration
-def test_cli_output_applies_to_the_api_server(tmp_path: Path, control_plane: Any, namespace: str) -> None:
+def test_cli_output_applies_to_the_api_server(
+    tmp_path: Path, control_plane: Any, namespace: str, lockstep_storage: None
+) -> None:
     platform = tmp_path / "platform"
     (platform / "argocd").mkdir(parents=True)
     (platform / "flux").mkdir()
