@@ -12,7 +12,7 @@ from core_sync.appset.generators import CLUSTER_LABEL, World
 from core_sync.appset.plan import SET_LABEL, Changes
 
 APPS = "/apis/lockstep.dev/v1alpha1/namespaces/{namespace}/applications"
-MANAGER = "lockstep"
+MANAGER = "lockstep-applicationset"  # its own field manager: never fights the Application controller
 
 
 def world(client: Any, namespace: str) -> World:
