@@ -20,36 +20,13 @@ from core_sync.appset.generators import World, expand
 from core_sync.appset.plan import SET_LABEL, changes, desired
 from core_sync.appset.template import AppSetError
 from core_sync.importers.convert import convert
+from tests.core_sync.test_import import APPLICATION_SET  # the guide's set, as imported
 
 LOCKSTEP = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "lockstep"
-GUIDE_SET = """\
-apiVersion: argoproj.io/v1alpha1
-kind: ApplicationSet
-metadata:
-  name: my-app-set
-spec:
-  generators:
-  - clusters:
-      selector:
-        matchLabels:
-          env: production
-  template:
-    metadata:
-      name: 'my-app-{{name}}'
-    spec:
-      project: default
-      source:
-        repoURL: https://github.com/my-org/my-app-config.git
-        targetRevision: main
-        path: apps/my-app
-      destination:
-        server: '{{server}}'
-        namespace: production
-"""
 
 
 def guide_set(namespace: str = "fleet", uid: str = "") -> dict[str, Any]:
-    [appset] = convert([("guide.yaml", yaml.safe_load(GUIDE_SET))]).objects
+    [appset] = convert([("guide.yaml", yaml.safe_load(APPLICATION_SET))]).objects
     appset["metadata"].update(namespace=namespace, **({"uid": uid} if uid else {}))
     return appset
 
