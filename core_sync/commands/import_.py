@@ -46,7 +46,7 @@ def main(argv: list[str], prog: str = "lockstep import") -> int:
         common.error("no Argo CD or Flux object could be converted")
         return common.EXIT_ERROR
     for obj in result.objects:
-        if args.namespace:
+        if args.namespace and obj["kind"] != "Project":  # Projects are cluster-scoped
             obj["metadata"]["namespace"] = args.namespace
     sys.stdout.write(yaml.safe_dump_all(result.objects, sort_keys=False, explicit_start=True))
     return 0

@@ -44,9 +44,7 @@ def application_spec(
         result["destination"] = destination
     project = spec.get("project")
     if project and project != "default":
-        out.note(
-            where, f"project {project}: Lockstep has no Projects yet, nothing restricts this Application"
-        )
+        result["project"] = project
     result.update(_sync_policy(spec.get("syncPolicy") or {}, where, out))
     for key in NO_EQUIVALENT_SPEC:
         if key in spec:
@@ -164,3 +162,27 @@ def _generator(generator: Mapping[str, Any], where: str, out: Conversion) -> dic
             return None
         body["generators"] = inner
     return {kind: body}
+
+
+def app_project(doc: Mapping[str, Any], where: str, out: Conversion) -> None:
+    """An Argo CD AppProject to a (cluster-scoped) Lockstep Project with the same field names."""
+    spec = doc.get("spec") or {}
+    result: dict[str, Any] = {"sourceRepos": list(spec.get("sourceRepos") or [])}
+    destinations = []
+    for destination in spec.get("destinations") or ():
+        server, name = destination.get("server"), destination.get("name")
+        if server in IN_CLUSTER_SERVERS or name == "in-cluster" or server == "*" or name == "*":
+            cluster = "*" if "*" in (server, name) else "in-cluster"
+            destinations.append({"namespace": destination.get("namespace", "*"), "cluster": cluster})
+        else:
+            out.note(
+                where, f"destination {server or name}: use its kubeconfig Secret's name as cluster (dropped)"
+            )
+    result["destinations"] = destinations
+    for key in ("clusterResourceWhitelist", "namespaceResourceWhitelist", "namespaceResourceBlacklist"):
+        if key in spec:
+            result[key] = [{"group": e.get("group", ""), "kind": e.get("kind", "")} for e in spec[key]]
+    for key in ("roles", "syncWindows", "signatureKeys", "orphanedResources", "clusterResourceBlacklist"):
+        if key in spec:
+            out.note(where, f"spec.{key} has no Lockstep equivalent (dropped)")
+    out.add("Project", doc, result, where)

@@ -29,7 +29,7 @@ def convert(documents: Iterable[tuple[str, Mapping[str, Any]]]) -> Conversion:
         elif _group(doc, ARGO_GROUP) and kind == "ApplicationSet":
             argocd.application_set(doc, where, out)
         elif _group(doc, ARGO_GROUP) and kind == "AppProject":
-            out.note(where, "not converted: Lockstep has no Projects yet")
+            argocd.app_project(doc, where, out)
         elif _group(doc, FLUX_KUSTOMIZE_GROUP) and kind == "Kustomization":
             flux.kustomization(doc, repositories, where, out)
         elif _group(doc, FLUX_SOURCE_GROUP) and kind == "GitRepository":

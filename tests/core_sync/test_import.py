@@ -101,6 +101,40 @@ spec:
           selfHeal: true
 """
 
+APP_PROJECT = """\
+apiVersion: argoproj.io/v1alpha1
+kind: AppProject
+metadata:
+  name: team-a
+  namespace: argocd
+spec:
+  sourceRepos:
+  - https://github.com/my-org/*
+  destinations:
+  - namespace: 'team-a-*'
+    server: https://kubernetes.default.svc
+  - namespace: '*'
+    server: https://10.0.0.1:6443
+  clusterResourceWhitelist:
+  - group: ''
+    kind: Namespace
+  roles:
+  - name: ci
+"""
+
+
+def test_app_project_becomes_a_project() -> None:
+    result = convert(docs(APP_PROJECT))
+    [proj] = result.objects
+    assert (proj["kind"], proj["metadata"]) == ("Project", {"name": "team-a"})
+    assert proj["spec"] == {
+        "sourceRepos": ["https://github.com/my-org/*"],
+        "destinations": [{"namespace": "team-a-*", "cluster": "in-cluster"}],
+        "clusterResourceWhitelist": [{"group": "", "kind": "Namespace"}],
+    }
+    assert any("https://10.0.0.1:6443" in n for n in result.notes)
+    assert any("spec.roles" in n for n in result.notes)
+
 
 def run_import(*args: str) -> subprocess.CompletedProcess[str]:
     assert LOCKSTEP.exists(), f"{LOCKSTEP} is missing (make venv)"
@@ -168,12 +202,10 @@ def test_application_set_keeps_generators_and_template_params() -> None:
 def test_what_has_no_equivalent_is_noted_not_converted() -> None:
     remote = ARGO_APPLICATION.replace("https://kubernetes.default.svc", "https://10.1.2.3:6443")
     manual = ARGO_APPLICATION.replace("    automated:\n      prune: true\n      selfHeal: true\n", "")
-    project = "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata: {name: team-a}\nspec: {}\n"
     semver = FLUX.replace("branch: main", "semver: '>=1.0.0'")
-    result = convert(docs(remote) + docs(project) + docs(semver))
+    result = convert(docs(remote) + docs(semver))
     assert result.objects == []
     assert any("https://10.1.2.3:6443 is a remote cluster" in n for n in result.notes)
-    assert any("AppProject/team-a: not converted" in n for n in result.notes)
     assert any("ref.semver" in n for n in result.notes)
     suspended = convert(docs(manual))
     assert suspended.objects[0]["spec"]["suspend"] is True
@@ -193,6 +225,7 @@ def test_cli_output_applies_to_the_api_server(
     )
     (platform / "argocd" / "appset.yaml").write_text(APPLICATION_SET)
     (platform / "flux" / "my-app.yaml").write_text(FLUX)
+    (platform / "argocd" / "project.yaml").write_text(APP_PROJECT.replace("team-a", f"{namespace}-team-a"))
     done = run_import(str(platform))
     assert done.returncode == 0, done.stderr
     assert "interval 1m" in done.stderr and "Traceback" not in done.stderr
@@ -200,13 +233,16 @@ def test_cli_output_applies_to_the_api_server(
     assert [(o["kind"], o["metadata"]["name"]) for o in objects] == [
         ("Application", "argo-app"),
         ("ApplicationSet", "my-app-set"),
+        ("Project", f"{namespace}-team-a"),
         ("Application", "my-app"),
     ]
     client = control_plane.client
     for obj in objects:
-        plural = {"Application": "applications", "ApplicationSet": "applicationsets"}[obj["kind"]]
-        created = client.create(f"{API}/namespaces/{namespace}/{plural}", obj)
-        live = client.get(f"{API}/namespaces/{namespace}/{plural}/{created['metadata']['name']}")
+        plural = {"Application": "applications", "ApplicationSet": "applicationsets", "Project": "projects"}
+        scope = "" if obj["kind"] == "Project" else f"/namespaces/{namespace}"
+        base = f"{API}{scope}/{plural[obj['kind']]}"
+        created = client.create(base, obj)
+        live = client.get(f"{base}/{created['metadata']['name']}")
         assert live["spec"] == obj["spec"], f"{obj['kind']} {obj['metadata']['name']} changed on the server"
 
 
