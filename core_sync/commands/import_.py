@@ -23,8 +23,8 @@ class ImportInputError(Exception):
 def main(argv: list[str], prog: str = "lockstep import") -> int:
     p = common.parser(
         prog,
-        "Convert Argo CD Application/ApplicationSet and Flux GitRepository+Kustomization manifests "
-        "into Lockstep objects (stdout); what has no equivalent is listed on stderr.",
+        "Convert Argo CD Application/ApplicationSet/AppProject and Flux GitRepository+Kustomization "
+        "manifests into Lockstep objects (stdout); what has no equivalent is listed on stderr.",
         "lockstep import platform/argocd platform/flux | kubectl apply -n apps -f -",
     )
     p.add_argument("paths", nargs="+", type=Path, metavar="FILE|DIR")

@@ -155,6 +155,8 @@ def _generator(generator: Mapping[str, Any], where: str, out: Conversion) -> dic
     if kind == "git" and "files" in body:
         out.note(where, "git files generator has no Lockstep equivalent (dropped)")
         return None
+    if kind == "clusters":
+        out.note(where, 'clusters generator: label each kubeconfig Secret lockstep.dev/cluster: "true"')
     if kind == "matrix":
         inner = [g for g in (_generator(g, where, out) for g in body.get("generators") or ()) if g]
         if len(inner) != 2:
