@@ -111,6 +111,22 @@ TREE = Command(
             "core_sync.commands.sync:main",
         ),
         Command(
+            "import",
+            "Convert Argo CD and Flux manifests into Lockstep objects (what has no equivalent: stderr).",
+            "core_sync.commands.import_:main",
+        ),
+        Command(
+            "appset",
+            "ApplicationSets: preview what a set would create, update or delete.",
+            children=(
+                Command(
+                    "preview",
+                    "Expand an ApplicationSet and print what would change.",
+                    "core_sync.commands.appset:preview",
+                ),
+            ),
+        ),
+        Command(
             "operator",
             "Run every controller (Application, SealedSecret, ExternalSecret, keys).",
             "core_sync.operator:main",

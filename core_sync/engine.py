@@ -72,6 +72,9 @@ class SyncOptions:
     decryption: Mapping[str, Any] = field(default_factory=dict)
     read_secret: Callable[[str], dict[str, bytes]] | None = None
     local_identities: bool = False  # see StageContext.local_identities: the CLI only
+    # the Application's Project: why a placed object is not allowed (None: allowed); checked before any
+    # dry-run, so a refused object means nothing is applied or pruned
+    admit: Callable[[KubeObject], str | None] | None = None
 
 
 @dataclass
@@ -280,6 +283,9 @@ class Engine:
         errors += _duplicates(placed)
         if errors:
             raise SyncFailed("ValidationFailed", _join(errors), revision=revision)
+        refused = [r for r in (opts.admit(o) for o in placed) if r] if opts.admit else []
+        if refused:
+            raise SyncFailed("ProjectDenied", _join(refused), revision=revision)
         bearing = {id(placed[i]) for i in bearing}
 
         try:

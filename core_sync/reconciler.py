@@ -25,6 +25,7 @@ from core_sync.engine import Engine, SyncFailed, SyncOptions, SyncResult
 from core_sync.events import post_event
 from core_sync.kube import ApiError, KubeClient, KubeConfig
 from core_sync.metrics import REGISTRY
+from core_sync.projects import DENIED, PROJECTS_PATH, check_application, check_object
 from core_sync.redaction import Redactor
 from core_sync.source import GitCredentials, GitSource, SourceError
 from core_sync.tenancy import ACCESS_DENIED, CrossNamespaceRef, TenancyPolicy, impersonated_user
@@ -38,7 +39,7 @@ UNREACHABLE = "ClusterUnreachable"
 # TLS, a response cut short)
 CONNECTION_ERRORS = (OSError, http.client.HTTPException)
 STALLING_REASONS = frozenset(
-    {"BuildFailed", "ValidationFailed", "DecryptFailed", "RenderFailed", "PruneGuard", ACCESS_DENIED}
+    {"BuildFailed", "ValidationFailed", "DecryptFailed", "RenderFailed", "PruneGuard", ACCESS_DENIED, DENIED}
 )
 
 RECONCILE_SECONDS = REGISTRY.histogram(
@@ -70,6 +71,7 @@ class AppState:
     self_heal: bool = True
     failures: int = 0
     body: dict[str, Any] = field(default_factory=dict)
+    project: dict[str, Any] | None = None  # the Project the Application names, read at each reconcile
 
 
 class Reconciler:
@@ -182,11 +184,13 @@ class Reconciler:
         began = time.monotonic()
         try:
             self.tenancy.check_refs(ref.namespace, spec)
+            project = self._project(ref, spec)
             state = self._state(ref, spec)
+            state.project = project
         except CrossNamespaceRef as refused:
             return self._refuse(app, SyncFailed(ACCESS_DENIED, str(refused)), interval)
         except SyncFailed as failed:
-            return self._refuse(app, failed, min(interval, 5.0))
+            return self._refuse(app, failed, interval if failed.reason == DENIED else min(interval, 5.0))
         except ApiError as error:
             return self._refuse(app, SyncFailed(error.reason or "ReconcileFailed", str(error)), 5.0)
         except CONNECTION_ERRORS as error:
@@ -216,6 +220,23 @@ class Reconciler:
         if not self._record(self._record_success, app, result, status):
             return Outcome(False, 5.0)  # applied, but the status write failed: confirm it soon
         return Outcome(True, interval)
+
+    def _project(self, ref: inv.AppRef, spec: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The Project ``spec.project`` names; :class:`SyncFailed` when it is missing or refuses the
+        Application's source or destination (nothing is fetched or applied then)."""
+        name = spec.get("project")
+        if not name:
+            return None
+        try:
+            project = self.client.get(f"{PROJECTS_PATH}/{name}")
+        except ApiError as error:
+            if error.not_found:
+                raise SyncFailed(DENIED, f"project {name} does not exist") from None
+            raise
+        problems = check_application(project, spec, ref.namespace)
+        if problems:
+            raise SyncFailed(DENIED, "; ".join(problems))
+        return project
 
     def _refuse(self, app: dict[str, Any], failed: SyncFailed, retry: float) -> Outcome:
         """Fail before any sync started (a refused reference, an unreadable cluster Secret)."""
@@ -282,6 +303,7 @@ class Reconciler:
             prune_last="PruneLast=true" in options,
             decryption=spec.get("decryption") or {},
             read_secret=lambda name: self.read_secret(ref.namespace, name),
+            admit=_admission(state.project),
         )
         previous = [
             inv.InventoryEntry.from_dict(e)
@@ -421,3 +443,10 @@ class Reconciler:
                 resource["status"] = "OutOfSync"
         self.patch_status(app, {"resources": resources})
         post_event(self.client, app, "OutOfSync", f"{key} differs from Git (selfHeal is off)", warning=True)
+
+
+def _admission(project: Mapping[str, Any] | None) -> Callable[[Mapping[str, Any]], str | None] | None:
+    """The engine's per-object Project check (None without a Project)."""
+    if project is None:
+        return None
+    return lambda obj: check_object(project, obj)

@@ -188,6 +188,24 @@ class Apps:
 
 
 @pytest.fixture
+def lockstep_storage(control_plane: ControlPlane, namespace: str) -> None:
+    """Wait until the lockstep.dev CRDs answer: their storage says 429 for a moment after installation."""
+    for plural in ("applications", "applicationsets"):
+        path = f"/apis/lockstep.dev/v1alpha1/namespaces/{namespace}/{plural}"
+
+        def listed(path: str = path) -> bool | None:
+            try:
+                control_plane.client.get(path)
+                return True
+            except ApiError as error:
+                if error.status != 429:
+                    raise
+                return None
+
+        wait_for(listed, 30, f"{plural} storage ready")
+
+
+@pytest.fixture
 def apps(control_plane: ControlPlane, namespace: str) -> Iterator[Apps]:
     made = Apps(control_plane.client, namespace)
     yield made

@@ -18,6 +18,8 @@ CONTRACT = {
     "render": None,
     "diff": None,
     "sync": None,
+    "import": None,
+    "appset": {"preview"},
     "operator": None,
     "dev": {"up", "down", "env"},
     "demo": None,

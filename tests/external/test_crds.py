@@ -128,7 +128,7 @@ def test_crds_are_established_with_eso_names(plane: ControlPlane) -> None:
         assert crd["spec"]["names"]["categories"] == ["external-secrets"]
         assert crd["spec"]["scope"] == scope
         versions = [(v["name"], v["served"], v["storage"]) for v in crd["spec"]["versions"]]
-        assert versions == [("v1", True, True)]
+        assert versions == [("v1", True, True), ("v1beta1", True, False)]  # v1beta1: the pre-2025 manifests
         assert crd["spec"]["versions"][0]["subresources"] == {"status": {}}
     discovery = plane.client.get(f"/apis/{GROUP}/v1")
     by_name = {r["name"]: r for r in discovery["resources"]}

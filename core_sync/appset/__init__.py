@@ -1,0 +1,1 @@
+"""ApplicationSet: Applications generated from parameter sets (Argo CD's generators and ``{{param}}``)."""
