@@ -93,7 +93,7 @@ def test_syntax_errors_name_the_template_and_position() -> None:
 
 
 def test_unknown_functions_fail_at_parse_time_before_any_data_is_read() -> None:
-    for name in ("include", "env", "expandenv", "getHostByName", "htpasswd"):
+    for name in ("include", "env", "expandenv", "getHostByName"):
         with pytest.raises(TemplateSyntaxError, match=f'function "{name}" not defined'):
             Template(f'{{{{ {name} "x" }}}}', name="t")
 
