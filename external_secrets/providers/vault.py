@@ -1,4 +1,4 @@
-"""Vault / OpenBao KV v1 and v2 over plain HTTP(S) (stdlib), with token, AppRole and Kubernetes auth.
+"""Vault / OpenBao KV v1 and v2 over plain HTTP(S) (stdlib); token, AppRole, Kubernetes, userPass, jwt auth.
 
 Why not hvac: the four endpoints we need are simple, and owning the transport lets us classify failures
 exactly (down → retry, 404 → missing, 403 → auth) and count every call honestly. A login token is kept
@@ -136,6 +136,8 @@ class VaultProvider:
                 return None
             if error.code in (401, 403):
                 raise AuthError(f"{where}: permission denied{detail}") from None
+            if api == "login" and error.code == 400:  # Vault/OpenBao refuse bad credentials with 400
+                raise AuthError(f"{where}: login refused{detail}") from None
             if error.code >= 500 or error.code == 429:
                 raise ProviderUnavailable(f"{where}: server error {error.code}{detail}") from None
             raise ProviderError(f"{where}: HTTP {error.code}{detail}") from None
@@ -172,6 +174,14 @@ class VaultProvider:
             mount = str(app.get("path") or "approle").strip("/")
             body = {"role_id": role_id, "secret_id": secret_id}
             return self._login_at(f"auth/{mount}/login", body, "approle")
+        if "userPass" in auth:
+            user = auth["userPass"]
+            password = self._selector_value(user["secretRef"], "password")
+            mount = str(user.get("path") or "userpass").strip("/")
+            username = urllib.parse.quote(str(user["username"]), safe="")
+            return self._login_at(f"auth/{mount}/login/{username}", {"password": password}, "userpass")
+        if "jwt" in auth:
+            return self._jwt_login(auth["jwt"])
         k8s = auth["kubernetes"]
         if k8s.get("serviceAccountRef"):
             sa = k8s["serviceAccountRef"]
@@ -181,6 +191,21 @@ class VaultProvider:
             jwt = self._selector_value(k8s["secretRef"], "token")
         mount = str(k8s.get("mountPath") or "kubernetes").strip("/")
         return self._login_at(f"auth/{mount}/login", {"role": k8s["role"], "jwt": jwt}, "kubernetes")
+
+    def _jwt_login(self, jwt_auth: Mapping[str, Any]) -> tuple[str, float]:
+        """ESO's ``jwt`` auth: a JWT from a Secret, or a ServiceAccount token from the TokenRequest API."""
+        sa_token = jwt_auth.get("kubernetesServiceAccountToken")
+        if sa_token:
+            sa = sa_token["serviceAccountRef"]
+            ns = self.store.secret_namespace(sa, self.es_namespace)
+            audiences = sa_token.get("audiences") or sa.get("audiences") or ["vault"]
+            seconds = int(sa_token.get("expirationSeconds") or 600)
+            jwt = self.kube.service_account_token(ns, str(sa["name"]), list(audiences), seconds)
+        else:
+            jwt = self._selector_value(jwt_auth["secretRef"], "jwt")
+        mount = str(jwt_auth.get("path") or "jwt").strip("/")
+        body = {"jwt": jwt, **({"role": jwt_auth["role"]} if jwt_auth.get("role") else {})}
+        return self._login_at(f"auth/{mount}/login", body, "jwt")
 
     def _login_at(self, path: str, body: Mapping[str, Any], method: str) -> tuple[str, float]:
         answer = self._call("POST", path, body=body, namespace=self.auth_namespace, api="login")
