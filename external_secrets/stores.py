@@ -15,8 +15,8 @@ from typing import Any
 GROUP = "external-secrets.io"
 KINDS = ("SecretStore", "ClusterSecretStore")
 AWS_SERVICES = {"SecretsManager": "aws-secrets-manager", "ParameterStore": "aws-parameter-store"}
-VAULT_AUTH = ("tokenSecretRef", "appRole", "kubernetes", "userPass", "jwt")
-VAULT_AUTH_UNSUPPORTED = ("cert", "ldap", "iam", "gcp")
+VAULT_AUTH = ("tokenSecretRef", "appRole", "kubernetes", "userPass", "jwt", "cert")
+VAULT_AUTH_UNSUPPORTED = ("ldap", "iam", "gcp")
 
 
 class StoreConfigError(ValueError):
@@ -162,6 +162,14 @@ def _check_vault(config: Mapping[str, Any]) -> None:
         if not user.get("username"):
             raise StoreConfigError(f"{where}.username is required")
         _require_selector(user.get("secretRef"), f"{where}.secretRef")
+    elif method == "cert":
+        cert = auth[method] or {}
+        if not str(config["server"]).startswith("https://"):
+            raise StoreConfigError(
+                f"{where}: needs an https:// server (the certificate is presented over TLS)"
+            )
+        _require_selector(cert.get("clientCert"), f"{where}.clientCert")
+        _require_selector(cert.get("secretRef"), f"{where}.secretRef")
     elif method == "jwt":
         jwt = auth[method] or {}
         if "kubernetesServiceAccountToken" in jwt:
