@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -42,6 +43,12 @@ class Source:
     def find(self, store: StoreRef, query: FindQuery) -> dict[str, RemoteSecret]:
         self.calls.append((store, query))
         return self.found
+
+    def generate(self, generator_ref: Mapping[str, Any]) -> dict[str, bytes]:
+        from external_secrets.generators import generate
+
+        self.calls.append((StoreRef("", ""), dict(generator_ref)))
+        return generate(str(generator_ref["kind"]), {"length": 12, "secretKeys": ["pw"]})
 
 
 def vault(data: dict[str, Any]) -> RemoteSecret:
