@@ -127,7 +127,9 @@ def _check_aws(config: Mapping[str, Any]) -> str:
         raise StoreConfigError("spec.provider.aws.region is required")
     auth = config.get("auth") or {}
     if "jwt" in auth:
-        raise StoreConfigError("spec.provider.aws.auth.jwt: not supported (use auth.secretRef)")
+        _require_selector(
+            (auth["jwt"] or {}).get("serviceAccountRef"), "spec.provider.aws.auth.jwt.serviceAccountRef"
+        )
     if "secretRef" in auth:
         ref = auth["secretRef"] or {}
         for field_name in ("accessKeyIDSecretRef", "secretAccessKeySecretRef"):

@@ -23,6 +23,8 @@ class KubeAccess(Protocol):
         self, namespace: str, name: str, audiences: Sequence[str], seconds: int
     ) -> str: ...
 
+    def service_account_annotations(self, namespace: str, name: str) -> dict[str, str]: ...
+
 
 class ClientKubeAccess:
     """:class:`KubeAccess` over a :class:`core_sync.kube.KubeClient`."""
@@ -58,3 +60,15 @@ class ClientKubeAccess:
                 f"cannot get a token for ServiceAccount {namespace}/{name}: {error.reason or error.status}"
             ) from None
         return str(answer["status"]["token"])
+
+    def service_account_annotations(self, namespace: str, name: str) -> dict[str, str]:
+        """The ServiceAccount's annotations (IRSA keeps the role ARN there)."""
+        from core_sync.kube import ApiError
+
+        try:
+            account = self.client.get(f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}")
+        except ApiError as error:
+            raise AuthError(
+                f"cannot read ServiceAccount {namespace}/{name}: {error.reason or error.status}"
+            ) from None
+        return {str(k): str(v) for k, v in ((account.get("metadata") or {}).get("annotations") or {}).items()}
