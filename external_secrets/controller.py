@@ -47,12 +47,22 @@ class Controller:
         )
         self._seen: dict[tuple[str, ...], tuple[Any, ...]] = {}
         self._targets: dict[tuple[str, str], set[str]] = {}
+        self._cluster_es: set[str] = set()
 
     def _work(self, key: Any) -> float | None:
         if key[0] == "es":
             return self.reconciler.reconcile_es((key[1], key[2]))
         if key[0] == "store":
             return self.reconciler.reconcile_store((key[1], key[2], key[3]))
+        if key[0] == "ces":
+            from core_sync.kube import ApiError
+            from external_secrets.cluster_external_secret import reconcile
+
+            try:
+                return reconcile(self.reconciler.client, key[1])
+            except ApiError as error:  # the API server hiccuped: try again soon
+                log.warning("ClusterExternalSecret %s: %s; retrying", key[1], error.reason or error.status)
+                return 10.0
         if key[0] == "purge":
             self.reconciler.cache.purge()
             return 60.0
@@ -154,6 +164,33 @@ class Controller:
         for es_name in self._targets.get((namespace, name), set()).copy():
             self.scheduler.schedule(("es", namespace, es_name), 0.0)
 
+    def on_cluster_external_secret(self, event_type: str, body: dict[str, Any]) -> None:
+        """A ClusterExternalSecret changed (spec or metadata): reconcile it now."""
+        name = str(body["metadata"]["name"])
+        if event_type == "DELETED":
+            self._cluster_es.discard(name)
+            return
+        fingerprint = (
+            body.get("spec"),
+            (body["metadata"].get("annotations") or {}),
+            body["metadata"].get("uid"),
+        )
+        if self._seen.get(("ces", name)) == fingerprint:
+            return
+        self._seen[("ces", name)] = fingerprint
+        self._cluster_es.add(name)
+        self.scheduler.schedule(("ces", name), 0.0)
+
+    def on_namespace(self, event_type: str, body: dict[str, Any]) -> None:
+        """A namespace came, went or changed labels: every ClusterExternalSecret re-selects."""
+        labels = tuple(sorted(((body.get("metadata") or {}).get("labels") or {}).items()))
+        key = ("ns", str(body["metadata"]["name"]))
+        if event_type != "DELETED" and self._seen.get(key) == labels:
+            return
+        self._seen[key] = labels
+        for name in self._cluster_es:
+            self.scheduler.schedule(("ces", name), 0.0)
+
 
 def register(registry: Any, settings: OperatorSettings | None = None) -> None:
     """Add the ExternalSecret handlers to ``registry`` (being built), on ``settings``' cluster access."""
@@ -197,6 +234,20 @@ def register(registry: Any, settings: OperatorSettings | None = None) -> None:
         current = controller()
         if current is not None and event.get("type") is not None:
             current.on_store(str(event["type"]), dict(event["object"]))
+
+    @kopf.on.event("external-secrets.io", "v1", "clusterexternalsecrets", registry=registry)
+    async def clusterexternalsecret_event(**kwargs: Any) -> None:
+        event = kwargs["event"]
+        current = controller()
+        if current is not None and event.get("type") is not None:
+            current.on_cluster_external_secret(str(event["type"]), dict(event["object"]))
+
+    @kopf.on.event("", "v1", "namespaces", registry=registry)
+    async def namespace_event(**kwargs: Any) -> None:
+        event = kwargs["event"]
+        current = controller()
+        if current is not None and event.get("type") is not None:
+            current.on_namespace(str(event["type"]), dict(event["object"]))
 
     @kopf.on.event("", "v1", "secrets", labels={MANAGED_LABEL: "true"}, registry=registry)
     async def managed_secret_event(**kwargs: Any) -> None:

@@ -23,6 +23,7 @@ from core_sync.events import post_event
 from core_sync.kube import ApiError, KubeClient
 from external_secrets.cache import ProviderCache
 from external_secrets.duration import parse_duration
+from external_secrets.generators import GENERATOR_GROUP
 from external_secrets.providers import AuthError, ClientKubeAccess, ProviderError, ProviderPool
 from external_secrets.resolve import ResolveError, StoreRef, resolve, stores_of
 from external_secrets.source import ProviderSource
@@ -310,6 +311,7 @@ class Reconciler:
             self.pool,
             self.cache,
             max_age=interval if interval > 0 else 60.0,
+            read_generator=lambda kind, name: self._read_generator(meta["namespace"], kind, name),
         )
         try:
             with contextlib.suppress(ProviderError, ResolveError):  # the fetches below report it per entry
@@ -530,6 +532,16 @@ class Reconciler:
                 raise
 
     # -- small cluster calls ---------------------------------------------------------------------------
+    def _read_generator(self, namespace: str, kind: str, name: str) -> dict[str, Any] | None:
+        """A generator object (``Password`` → ``passwords``) in the ExternalSecret's namespace."""
+        path = f"/apis/{GENERATOR_GROUP}/v1alpha1/namespaces/{namespace}/{kind.lower()}s/{name}"
+        try:
+            return self._get(path)
+        except ApiError as error:
+            raise ResolveError(
+                f"cannot read {kind} {namespace}/{name}: {error.reason or error.status}"
+            ) from None
+
     def _get(self, path: str) -> dict[str, Any] | None:
         try:
             return self.client.get(path)

@@ -35,6 +35,8 @@ class DataSource(Protocol):
 
     def find(self, store: StoreRef, query: FindQuery) -> dict[str, RemoteSecret]: ...
 
+    def generate(self, generator_ref: Mapping[str, Any]) -> dict[str, bytes]: ...
+
 
 class ResolveError(ValueError):
     """Resolution failed; ``message`` names the spec path and the reason (never a value)."""
@@ -112,10 +114,13 @@ def validate_spec(spec: Mapping[str, Any]) -> None:
             raise ResolveError(f"spec.data[{i}].remoteRef.key is required")
     for i, entry in enumerate(spec.get("dataFrom") or ()):
         chosen = [k for k in ("extract", "find") if entry.get(k)]
-        if (entry.get("sourceRef") or {}).get("generatorRef"):
-            raise ResolveError(f"spec.dataFrom[{i}].sourceRef.generatorRef: generators are not supported")
-        if len(chosen) != 1:
-            raise ResolveError(f"spec.dataFrom[{i}]: exactly one of extract or find must be set")
+        generator = (entry.get("sourceRef") or {}).get("generatorRef")
+        if generator and chosen:
+            raise ResolveError(f"spec.dataFrom[{i}]: set one of extract, find or sourceRef.generatorRef")
+        if generator and not (generator.get("kind") and generator.get("name")):
+            raise ResolveError(f"spec.dataFrom[{i}].sourceRef.generatorRef: kind and name are required")
+        if not generator and len(chosen) != 1:
+            raise ResolveError(f"spec.dataFrom[{i}]: exactly one of extract, find or sourceRef.generatorRef")
     template = target.get("template") or {}
     if template.get("type") == "bootstrap.kubernetes.io/token":
         raise ResolveError("spec.target.template.type: bootstrap tokens may not be templated")
@@ -345,10 +350,14 @@ def resolve(spec: Mapping[str, Any], source: DataSource, render: Render | None =
     deletion = (spec.get("target") or {}).get("deletionPolicy", "Retain")
     out = Resolved({})
     for i, entry in enumerate(spec.get("dataFrom") or ()):
-        kind = "extract" if entry.get("extract") else "find"
-        where = f"spec.dataFrom[{i}].{kind}"
-        options = entry[kind]
-        chunk = _entry(where, deletion, out.missing, _data_from_chunk, spec, entry, kind, source)
+        generator = (entry.get("sourceRef") or {}).get("generatorRef")
+        kind = "generatorRef" if generator else "extract" if entry.get("extract") else "find"
+        where = f"spec.dataFrom[{i}].sourceRef.generatorRef" if generator else f"spec.dataFrom[{i}].{kind}"
+        options = {} if generator else entry[kind]
+        if generator:
+            chunk = _entry(where, "Delete", [], source.generate, generator)
+        else:
+            chunk = _entry(where, deletion, out.missing, _data_from_chunk, spec, entry, kind, source)
         if chunk is None:
             continue
         if entry.get("rewrite"):

@@ -12,10 +12,11 @@ from typing import Any
 from external_secrets.cache import ProviderCache
 from external_secrets.providers import FetchKey, FindQuery, Provider, ProviderPool, RemoteSecret
 from external_secrets.providers import scope as provider_scope
-from external_secrets.resolve import StoreRef, requests_of
+from external_secrets.resolve import ResolveError, StoreRef, requests_of
 from external_secrets.stores import Store
 
 LookupStore = Callable[[StoreRef], Store]
+ReadGenerator = Callable[[str, str], Mapping[str, Any] | None]  # (kind, name) in the ES namespace -> object
 
 
 class ProviderSource:
@@ -28,8 +29,10 @@ class ProviderSource:
         pool: ProviderPool,
         cache: ProviderCache | None = None,
         max_age: float = 0.0,
+        read_generator: ReadGenerator | None = None,
     ) -> None:
         self.namespace = namespace
+        self.read_generator = read_generator
         self.lookup = lookup
         self.pool = pool
         self.cache = cache
@@ -55,6 +58,26 @@ class ProviderSource:
         if self.cache is None:
             return provider.find(query)
         return self.cache.find(scope, store.ref, query, self.max_age, lambda: provider.find(query))
+
+    def generate(self, generator_ref: Mapping[str, Any]) -> dict[str, bytes]:
+        """Run the generator named by ``generatorRef`` (a fresh value every call, as in ESO; never cached)."""
+        from external_secrets.generators import GENERATOR_GROUP, SUPPORTED_KINDS, GeneratorError, generate
+
+        kind, name = str(generator_ref.get("kind", "")), str(generator_ref.get("name", ""))
+        api_version = str(generator_ref.get("apiVersion") or f"{GENERATOR_GROUP}/v1alpha1")
+        if not api_version.startswith(GENERATOR_GROUP + "/"):
+            raise ResolveError(f"generatorRef.apiVersion {api_version!r} is not in {GENERATOR_GROUP}")
+        if kind not in SUPPORTED_KINDS:
+            raise ResolveError(f"generator kind {kind!r} is not supported ({', '.join(SUPPORTED_KINDS)} is)")
+        if self.read_generator is None:  # render mode: a generated value would change on every render
+            raise ResolveError("generators run only in the controller, not when rendering manifests")
+        obj = self.read_generator(kind, name)
+        if obj is None:
+            raise ResolveError(f"{kind} {self.namespace}/{name} not found")
+        try:
+            return generate(kind, obj.get("spec") or {})
+        except GeneratorError as error:
+            raise ResolveError(f"{kind} {self.namespace}/{name}: {error}") from None
 
     def prefetch(self, spec: Mapping[str, Any]) -> None:
         """Batch the spec's single fetches per store where the provider has a batch API (AWS)."""

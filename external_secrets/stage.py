@@ -78,6 +78,13 @@ class _RenderedAccess:
             namespace, name, audiences, seconds
         )
 
+    def service_account_annotations(self, namespace: str, name: str) -> dict[str, str]:
+        from external_secrets.providers import AuthError, ClientKubeAccess
+
+        if self.context.client is None:
+            raise AuthError(f"ServiceAccount {namespace}/{name}: reading it needs cluster access")
+        return ClientKubeAccess(self.context.client).service_account_annotations(namespace, name)
+
     def template_source(self, namespace: str, kind: str, name: str) -> dict[str, str]:
         from external_secrets.resolve import ResolveError
 

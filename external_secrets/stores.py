@@ -15,8 +15,8 @@ from typing import Any
 GROUP = "external-secrets.io"
 KINDS = ("SecretStore", "ClusterSecretStore")
 AWS_SERVICES = {"SecretsManager": "aws-secrets-manager", "ParameterStore": "aws-parameter-store"}
-VAULT_AUTH = ("tokenSecretRef", "appRole", "kubernetes")
-VAULT_AUTH_UNSUPPORTED = ("jwt", "cert", "userPass", "ldap", "iam", "gcp")
+VAULT_AUTH = ("tokenSecretRef", "appRole", "kubernetes", "userPass", "jwt", "cert")
+VAULT_AUTH_UNSUPPORTED = ("ldap", "iam", "gcp")
 
 
 class StoreConfigError(ValueError):
@@ -127,7 +127,9 @@ def _check_aws(config: Mapping[str, Any]) -> str:
         raise StoreConfigError("spec.provider.aws.region is required")
     auth = config.get("auth") or {}
     if "jwt" in auth:
-        raise StoreConfigError("spec.provider.aws.auth.jwt: not supported (use auth.secretRef)")
+        _require_selector(
+            (auth["jwt"] or {}).get("serviceAccountRef"), "spec.provider.aws.auth.jwt.serviceAccountRef"
+        )
     if "secretRef" in auth:
         ref = auth["secretRef"] or {}
         for field_name in ("accessKeyIDSecretRef", "secretAccessKeySecretRef"):
@@ -147,7 +149,7 @@ def _check_vault(config: Mapping[str, Any]) -> None:
     method = methods[0]
     if method in VAULT_AUTH_UNSUPPORTED:
         raise StoreConfigError(
-            f"spec.provider.vault.auth.{method}: not supported (tokenSecretRef, appRole, kubernetes are)"
+            f"spec.provider.vault.auth.{method}: not supported ({', '.join(VAULT_AUTH)} are)"
         )
     where = f"spec.provider.vault.auth.{method}"
     if method == "tokenSecretRef":
@@ -157,6 +159,31 @@ def _check_vault(config: Mapping[str, Any]) -> None:
         if not app.get("roleId") and not app.get("roleRef"):
             raise StoreConfigError(f"{where}: roleId or roleRef is required")
         _require_selector(app.get("secretRef"), f"{where}.secretRef")
+    elif method == "userPass":
+        user = auth[method] or {}
+        if not user.get("username"):
+            raise StoreConfigError(f"{where}.username is required")
+        _require_selector(user.get("secretRef"), f"{where}.secretRef")
+    elif method == "cert":
+        cert = auth[method] or {}
+        if not str(config["server"]).startswith("https://"):
+            raise StoreConfigError(
+                f"{where}: needs an https:// server (the certificate is presented over TLS)"
+            )
+        _require_selector(cert.get("clientCert"), f"{where}.clientCert")
+        _require_selector(cert.get("secretRef"), f"{where}.secretRef")
+    elif method == "jwt":
+        jwt = auth[method] or {}
+        if "kubernetesServiceAccountToken" in jwt:
+            sa_token = jwt["kubernetesServiceAccountToken"] or {}
+            if not (sa_token.get("serviceAccountRef") or {}).get("name"):
+                raise StoreConfigError(
+                    f"{where}.kubernetesServiceAccountToken.serviceAccountRef.name is required"
+                )
+        elif jwt.get("secretRef"):
+            _require_selector(jwt.get("secretRef"), f"{where}.secretRef")
+        else:
+            raise StoreConfigError(f"{where}: secretRef or kubernetesServiceAccountToken is required")
     else:
         k8s = auth[method] or {}
         if not k8s.get("role"):

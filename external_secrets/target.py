@@ -13,10 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
-from core_sync import limits
 from external_secrets.resolve import Render, ResolveError
+from external_secrets.template_scope import SCOPES, WELL_KNOWN_TARGETS, execute
 
 MANAGED_LABEL = "reconcile.external-secrets.io/managed"
 DATA_HASH = "reconcile.external-secrets.io/data-hash"
@@ -108,6 +106,7 @@ def build_target(
     result.type = template.get("type")
 
     def run(text: str, where: str, ctx: Mapping[str, Any] = context) -> str:
+        """Render through the engine; engine errors become ResolveErrors naming ``where``."""
         try:
             return render(text, ctx, where)
         except ResolveError:
@@ -121,27 +120,7 @@ def build_target(
     if keep_provider:
         result.data = dict(data)
     for i, source in enumerate(template.get("templateFrom") or ()):
-        where = f"spec.target.template.templateFrom[{i}]"
-        goes_to = source.get("target") or "Data"
-        pairs: dict[str, str] = {}
-        if source.get("literal") is not None:
-            pairs = _yaml_map(run(str(source["literal"]), where), where)
-        else:
-            kind = "ConfigMap" if source.get("configMap") else "Secret" if source.get("secret") else ""
-            ref = source.get("configMap") or source.get("secret") or {}
-            if not kind or read_source is None:
-                raise ResolveError(f"{where}: needs literal, configMap or secret")
-            values = read_source(kind, str(ref.get("name", "")))
-            for item in ref.get("items") or ():
-                key = str(item.get("key", ""))
-                if key not in values:
-                    raise ResolveError(f"{where}: {kind} {ref.get('name')!r} has no key {key!r}")
-                rendered = run(values[key], f"{where}.{key}")
-                if item.get("templateAs") == "KeysAndValues":
-                    pairs.update(_yaml_map(rendered, where))
-                else:
-                    pairs[key] = rendered
-        _apply(result, goes_to, pairs, where)
+        _template_from(result, source, data, f"spec.target.template.templateFrom[{i}]", run, read_source)
     for key, text in (template.get("data") or {}).items():
         result.data[str(key)] = _bytes(run(str(text), f"spec.target.template.data[{key}]"))
     metadata = template.get("metadata") or {}
@@ -152,27 +131,61 @@ def build_target(
     return result
 
 
-def _yaml_map(text: str, where: str) -> dict[str, str]:
-    try:
-        loaded = limits.safe_load(text) if text.strip() else {}
-    except limits.LimitExceeded as error:
-        raise ResolveError(f"{where}: rendered text: {error}") from None
-    except yaml.YAMLError:
-        raise ResolveError(f"{where}: rendered text is not a YAML map") from None
-    if not isinstance(loaded, Mapping):
-        raise ResolveError(f"{where}: rendered text is not a YAML map")
-    return {str(k): "" if v is None else str(v) for k, v in loaded.items()}
-
-
-def _apply(result: Target, goes_to: str, pairs: Mapping[str, str], where: str) -> None:
-    if goes_to == "Data":
-        result.data.update({k: _bytes(v) for k, v in pairs.items()})
-    elif goes_to == "Annotations":
-        result.annotations.update(pairs)
-    elif goes_to == "Labels":
-        result.labels.update(pairs)
+def _template_from(
+    result: Target,
+    source: Mapping[str, Any],
+    data: Mapping[str, bytes],
+    where: str,
+    run: Callable[[str, str, Mapping[str, Any]], str],
+    read_source: ReadSource | None,
+) -> None:
+    """One ``templateFrom`` entry through ESO's ``Execute``: scope, target (any case), value decoding."""
+    goes_to = str(source.get("target") or "Data")
+    if goes_to.lower() not in WELL_KNOWN_TARGETS:
+        raise ResolveError(
+            f"{where}.target: {goes_to!r} is not Data, Annotations or Labels (any case); other targets "
+            "need spec.target.manifest, which Lockstep does not render"
+        )
+    decoding = source.get("valuesDecodingStrategy")
+    if decoding not in (None, "None", "Base64", "Base64URL", "Auto"):
+        raise ResolveError(
+            f"{where}.valuesDecodingStrategy: {decoding!r} is not None, Base64, Base64URL or Auto"
+        )
+    obj: dict[str, Any] = {
+        "kind": "Secret",
+        "metadata": {"labels": result.labels, "annotations": result.annotations},
+        "data": result.data,
+    }
+    jobs: list[tuple[dict[str, str], str, str]] = []  # (templates, scope, where)
+    if source.get("literal") is not None:
+        jobs.append(({"literal": str(source["literal"])}, "KeysAndValues", where))
     else:
-        raise ResolveError(f"{where}.target: {goes_to!r} is not Data, Annotations or Labels")
+        kind = "ConfigMap" if source.get("configMap") else "Secret" if source.get("secret") else ""
+        ref = source.get("configMap") or source.get("secret") or {}
+        if not kind or read_source is None:
+            raise ResolveError(f"{where}: needs literal, configMap or secret")
+        values = read_source(kind, str(ref.get("name", "")))
+        for item in ref.get("items") or ():
+            key = str(item.get("key", ""))
+            if key not in values:
+                raise ResolveError(f"{where}: {kind} {ref.get('name')!r} has no key {key!r}")
+            scope = item.get("templateAs") or "Values"
+            if scope not in SCOPES:
+                raise ResolveError(f"{where}.{key}.templateAs: {scope!r} is not Values or KeysAndValues")
+            jobs.append(({key: values[key]}, str(scope), f"{where}.{key}"))
+    for templates, scope, job_where in jobs:
+
+        def render(text: str, ctx: Mapping[str, Any], _key: str, job_where: str = job_where) -> str:
+            return run(text, job_where, ctx)
+
+        try:
+            execute(templates, data, scope, goes_to, obj, render, decoding)
+        except ResolveError as error:
+            message = str(error)
+            named = message if message.startswith(job_where) else f"{job_where}: {message}"
+            raise ResolveError(named) from None
+    meta = obj["metadata"]
+    result.labels, result.annotations, result.data = meta["labels"], meta["annotations"], obj["data"]
 
 
 def secret_body(

@@ -87,6 +87,47 @@ def _assume(session: Any, store: Store, roles: list[str]) -> tuple[Any, float]:
     return session, expires
 
 
+IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
+STS_AUDIENCE = "sts.amazonaws.com"
+
+
+def _web_identity(store: Store, es_namespace: str, kube: KubeAccess) -> tuple[str, str, str] | None:
+    """ESO's ``auth.jwt`` (IRSA): (who, role ARN from the ServiceAccount's annotation, a fresh SA token)."""
+    jwt = (store.config.get("auth") or {}).get("jwt")
+    if not jwt:
+        return None
+    sa = jwt["serviceAccountRef"]
+    ns, name = store.secret_namespace(sa, es_namespace), str(sa["name"])
+    role = kube.service_account_annotations(ns, name).get(IRSA_ROLE_ANNOTATION)
+    if not role:
+        raise AuthError(
+            f"aws {store.ref}: ServiceAccount {ns}/{name} has no {IRSA_ROLE_ANNOTATION} annotation"
+        )
+    audiences = [STS_AUDIENCE, *(str(a) for a in sa.get("audiences") or ())]
+    return f"{ns}/{name}", role, kube.service_account_token(ns, name, audiences, 600)
+
+
+def _assume_web_identity(region: str, store: Store, role: str, token: str) -> tuple[Any, float]:
+    """STS AssumeRoleWithWebIdentity (an unsigned call: the ServiceAccount token is the credential)."""
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    try:
+        CALLS.add(store.ref, "sts:AssumeRoleWithWebIdentity")
+        sts = _session(region, ()).client(
+            "sts", config=_client_config().merge(Config(signature_version=UNSIGNED))
+        )
+        answer = sts.assume_role_with_web_identity(
+            RoleArn=role, RoleSessionName="lockstep-external-secrets", WebIdentityToken=token
+        )
+    except Exception as error:
+        raise classify(error, f"aws {store.ref}: AssumeRoleWithWebIdentity {role}") from None
+    creds = answer["Credentials"]
+    session = _session(region, (creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]))
+    remaining = creds["Expiration"].timestamp() - time.time()
+    return session, time.monotonic() + max(remaining - 300.0, 60.0)
+
+
 def aws_client(service: str, store: Store, es_namespace: str, kube: KubeAccess, *, reuse: bool = True) -> Any:
     """A boto3 client; ``reuse=False`` builds a private one (the render stage keeps nothing past a call)."""
     config = store.config
@@ -105,17 +146,22 @@ def aws_client(service: str, store: Store, es_namespace: str, kube: KubeAccess, 
         creds = (value("accessKeyIDSecretRef"), value("secretAccessKeySecretRef"))
         if ref.get("sessionTokenSecretRef"):
             creds = (*creds, value("sessionTokenSecretRef"))
+    web_identity = _web_identity(store, es_namespace, kube)
     roles = [str(r) for r in config.get("additionalRoles") or ()] + (
         [str(config["role"])] if config.get("role") else []
     )
-    key = (service, region, *creds, "|", *roles, str(config.get("externalID") or ""))
+    identity = web_identity[0] if web_identity else ""
+    key = (service, region, *creds, identity, "|", *roles, str(config.get("externalID") or ""))
     with _LOCK:
         cached = _CLIENTS.get(key) if reuse else None
         if cached is not None and time.monotonic() < cached[0]:
             return cached[1]
-    session, expires = (
-        _assume(_session(region, creds), store, roles) if roles else (_session(region, creds), float("inf"))
-    )
+    session, expires = _session(region, creds), float("inf")
+    if web_identity:
+        session, expires = _assume_web_identity(region, store, web_identity[1], web_identity[2])
+    if roles:
+        session, chained = _assume(session, store, roles)
+        expires = min(expires, chained)
     client = cast(Any, session).client(service, config=_client_config())
     if reuse:
         with _LOCK:

@@ -1,4 +1,4 @@
-"""Vault / OpenBao KV v1 and v2 over plain HTTP(S) (stdlib), with token, AppRole and Kubernetes auth.
+"""Vault / OpenBao KV v1 and v2 over plain HTTP(S) (stdlib); token, AppRole, Kubernetes, userPass, jwt, cert.
 
 Why not hvac: the four endpoints we need are simple, and owning the transport lets us classify failures
 exactly (down → retry, 404 → missing, 403 → auth) and count every call honestly. A login token is kept
@@ -89,16 +89,23 @@ class VaultProvider:
         if not self.server.startswith("https"):
             return None
         bundle = config.get("caBundle")
+        provider = config.get("caProvider")
         if bundle:
             import base64
 
-            return ssl.create_default_context(cadata=base64.b64decode(bundle).decode())
-        provider = config.get("caProvider")
-        if provider and provider.get("type") == "Secret":
+            context = ssl.create_default_context(cadata=base64.b64decode(bundle).decode())
+        elif provider and provider.get("type") == "Secret":
             ns = self.store.secret_namespace(provider, self.es_namespace)
             pem = self.kube.secret_value(ns, provider["name"], provider.get("key") or "ca.crt")
-            return ssl.create_default_context(cadata=pem.decode())
-        return ssl.create_default_context()
+            context = ssl.create_default_context(cadata=pem.decode())
+        else:
+            context = ssl.create_default_context()
+        if "cert" in self.auth:
+            cert_auth = self.auth["cert"]
+            chain = self._selector_bytes(cert_auth["clientCert"], "tls.crt")
+            key = self._selector_bytes(cert_auth["secretRef"], "tls.key")
+            load_client_certificate(context, chain, key, f"vault {self.store.ref}: auth.cert")
+        return context
 
     def _call(
         self,
@@ -136,6 +143,8 @@ class VaultProvider:
                 return None
             if error.code in (401, 403):
                 raise AuthError(f"{where}: permission denied{detail}") from None
+            if api == "login" and error.code == 400:  # Vault/OpenBao refuse bad credentials with 400
+                raise AuthError(f"{where}: login refused{detail}") from None
             if error.code >= 500 or error.code == 429:
                 raise ProviderUnavailable(f"{where}: server error {error.code}{detail}") from None
             raise ProviderError(f"{where}: HTTP {error.code}{detail}") from None
@@ -156,10 +165,13 @@ class VaultProvider:
             self._token_expires = time.monotonic() + (max(ttl - LOGIN_MARGIN_S, 5.0) if ttl else 300.0)
             return self._token
 
-    def _selector_value(self, selector: Mapping[str, Any], default_key: str) -> str:
+    def _selector_bytes(self, selector: Mapping[str, Any], default_key: str) -> bytes:
         ns = self.store.secret_namespace(selector, self.es_namespace)
         key = str(selector.get("key") or default_key)
-        return self.kube.secret_value(ns, str(selector["name"]), key).decode().strip()
+        return self.kube.secret_value(ns, str(selector["name"]), key)
+
+    def _selector_value(self, selector: Mapping[str, Any], default_key: str) -> str:
+        return self._selector_bytes(selector, default_key).decode().strip()
 
     def _login(self) -> tuple[str, float]:
         auth = self.auth
@@ -172,6 +184,19 @@ class VaultProvider:
             mount = str(app.get("path") or "approle").strip("/")
             body = {"role_id": role_id, "secret_id": secret_id}
             return self._login_at(f"auth/{mount}/login", body, "approle")
+        if "userPass" in auth:
+            user = auth["userPass"]
+            password = self._selector_value(user["secretRef"], "password")
+            mount = str(user.get("path") or "userpass").strip("/")
+            username = urllib.parse.quote(str(user["username"]), safe="")
+            return self._login_at(f"auth/{mount}/login/{username}", {"password": password}, "userpass")
+        if "jwt" in auth:
+            return self._jwt_login(auth["jwt"])
+        if "cert" in auth:  # the client certificate is presented by the TLS context (_ssl_context)
+            cert_auth = auth["cert"]
+            mount = str(cert_auth.get("path") or "cert").strip("/")
+            body = {"name": cert_auth["vaultRole"]} if cert_auth.get("vaultRole") else {}
+            return self._login_at(f"auth/{mount}/login", body, "cert")
         k8s = auth["kubernetes"]
         if k8s.get("serviceAccountRef"):
             sa = k8s["serviceAccountRef"]
@@ -181,6 +206,21 @@ class VaultProvider:
             jwt = self._selector_value(k8s["secretRef"], "token")
         mount = str(k8s.get("mountPath") or "kubernetes").strip("/")
         return self._login_at(f"auth/{mount}/login", {"role": k8s["role"], "jwt": jwt}, "kubernetes")
+
+    def _jwt_login(self, jwt_auth: Mapping[str, Any]) -> tuple[str, float]:
+        """ESO's ``jwt`` auth: a JWT from a Secret, or a ServiceAccount token from the TokenRequest API."""
+        sa_token = jwt_auth.get("kubernetesServiceAccountToken")
+        if sa_token:
+            sa = sa_token["serviceAccountRef"]
+            ns = self.store.secret_namespace(sa, self.es_namespace)
+            audiences = sa_token.get("audiences") or sa.get("audiences") or ["vault"]
+            seconds = int(sa_token.get("expirationSeconds") or 600)
+            jwt = self.kube.service_account_token(ns, str(sa["name"]), list(audiences), seconds)
+        else:
+            jwt = self._selector_value(jwt_auth["secretRef"], "jwt")
+        mount = str(jwt_auth.get("path") or "jwt").strip("/")
+        body = {"jwt": jwt, **({"role": jwt_auth["role"]} if jwt_auth.get("role") else {})}
+        return self._login_at(f"auth/{mount}/login", body, "jwt")
 
     def _login_at(self, path: str, body: Mapping[str, Any], method: str) -> tuple[str, float]:
         answer = self._call("POST", path, body=body, namespace=self.auth_namespace, api="login")
@@ -280,6 +320,28 @@ class VaultProvider:
         )
         if answer is None:
             raise AuthError(f"vault {self.store.ref}: token lookup failed")
+
+
+def load_client_certificate(context: ssl.SSLContext, chain: bytes, key: bytes, where: str) -> None:
+    """Give ``context`` a client certificate held in memory only.
+
+    ``ssl`` loads certificates from paths; anonymous memory files (``memfd``) give it paths without the key
+    ever touching a disk or a temp directory.
+    """
+    import os
+
+    descriptors = []
+    try:
+        for payload in (chain, key):
+            fd = os.memfd_create("lockstep-vault-client", os.MFD_CLOEXEC)
+            descriptors.append(fd)
+            os.write(fd, payload)
+        context.load_cert_chain(f"/proc/self/fd/{descriptors[0]}", f"/proc/self/fd/{descriptors[1]}")
+    except (ssl.SSLError, ValueError):
+        raise AuthError(f"{where}: the client certificate and key do not load (PEM, matching pair)") from None
+    finally:
+        for fd in descriptors:
+            os.close(fd)
 
 
 def _vault_errors(payload: bytes) -> str:

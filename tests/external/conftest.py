@@ -49,11 +49,15 @@ def es_crds(control_plane: Any) -> list[str]:
 
     from core_sync.kube import ApiError
 
-    for plural in ("externalsecrets", "secretstores", "clustersecretstores"):
+    lists = [
+        f"/apis/external-secrets.io/v1/{plural}"
+        for plural in ("externalsecrets", "secretstores", "clustersecretstores", "clusterexternalsecrets")
+    ] + ["/apis/generators.external-secrets.io/v1alpha1/passwords"]
+    for path in lists:
         deadline = time.monotonic() + 30
         while True:
             try:
-                control_plane.client.get(f"/apis/external-secrets.io/v1/{plural}")
+                control_plane.client.get(path)
                 break
             except ApiError as error:
                 if error.status != 429 or time.monotonic() > deadline:

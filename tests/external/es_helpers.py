@@ -25,7 +25,8 @@ def bao(openbao: Any, method: str, path: str, body: Any = None) -> dict[str, Any
         method=method,
         headers={"X-Vault-Token": openbao.token, "Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+    context = getattr(openbao, "ssl_context", None)  # a TLS dev server trusts its own CA
+    with urllib.request.urlopen(request, timeout=10, context=context) as response:  # noqa: S310
         payload = response.read()
     return json.loads(payload) if payload else {}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -42,6 +43,12 @@ class Source:
     def find(self, store: StoreRef, query: FindQuery) -> dict[str, RemoteSecret]:
         self.calls.append((store, query))
         return self.found
+
+    def generate(self, generator_ref: Mapping[str, Any]) -> dict[str, bytes]:
+        from external_secrets.generators import generate
+
+        self.calls.append((StoreRef("", ""), dict(generator_ref)))
+        return generate(str(generator_ref["kind"]), {"length": 12, "secretKeys": ["pw"]})
 
 
 def vault(data: dict[str, Any]) -> RemoteSecret:
@@ -232,3 +239,45 @@ def test_durations() -> None:
     assert parse_duration(None) == 3600
     with pytest.raises(ValueError):
         parse_duration("5 minutes")
+
+
+def test_template_from_target_any_case_and_values_decoding() -> None:
+    """ESO ≥ 2.4.1 matches templateFrom targets case-insensitively; ESO 2.7 decodes rendered values."""
+    data = {"user": b"admin", "b64": b"aHVudGVyMg=="}
+    sources = {"cm": {"cfg": "role: '{{ .user }}'", "pw": "{{ .b64 }}"}}
+    template = {
+        "templateFrom": [
+            {"literal": "team: '{{ .user }}'", "target": "LABELS"},
+            {"literal": "note: '{{ .user }}'", "target": "annotations"},
+            {
+                "configMap": {"name": "cm", "items": [{"key": "cfg", "templateAs": "KeysAndValues"}]},
+                "target": "data",
+            },
+            {"configMap": {"name": "cm", "items": [{"key": "pw"}]}, "valuesDecodingStrategy": "Base64"},
+        ]
+    }
+    target = build_target(es(template), data, render, lambda kind, name: sources[name])
+    assert target.labels == {"team": "admin"}
+    assert target.annotations == {"note": "admin"}
+    assert target.data == {"role": b"admin", "pw": b"hunter2"}
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            {"configMap": {"name": "cm", "items": [{"key": "cfg", "templateAs": "values"}]}},
+            "templateAs: 'values'",
+        ),
+        ({"literal": "a: b", "target": "spec.slack"}, "'spec.slack' is not Data, Annotations or Labels"),
+        ({"literal": "a: b", "valuesDecodingStrategy": "Hex"}, "valuesDecodingStrategy: 'Hex'"),
+        ({"literal": "a: '{{ .b64 }}'", "valuesDecodingStrategy": "Base64URL"}, "failed to decode rendered"),
+    ],
+)
+def test_template_from_rejects_unknown_scope_target_and_decoding(entry: dict[str, Any], message: str) -> None:
+    data = {"b64": b"not base64!"}
+    with pytest.raises(ResolveError) as raised:
+        build_target(es({"templateFrom": [entry]}), data, render, lambda kind, name: {"cfg": "x: y"})
+    assert message in str(raised.value)
+    assert "spec.target.template.templateFrom[0]" in str(raised.value)
+    assert "not base64!" not in str(raised.value)

@@ -93,7 +93,7 @@ def test_syntax_errors_name_the_template_and_position() -> None:
 
 
 def test_unknown_functions_fail_at_parse_time_before_any_data_is_read() -> None:
-    for name in ("include", "env", "expandenv", "getHostByName", "htpasswd"):
+    for name in ("include", "env", "expandenv", "getHostByName"):
         with pytest.raises(TemplateSyntaxError, match=f'function "{name}" not defined'):
             Template(f'{{{{ {name} "x" }}}}', name="t")
 
@@ -338,3 +338,14 @@ def test_rsa_decrypt_oaep() -> None:
         assert out == "hunter2"
     with pytest.raises(TemplateExecError, match="decryption scheme RSA-PKCS1 is not supported"):
         render('{{ rsaDecrypt "RSA-PKCS1" "SHA1" .enc .key }}', {"enc": "x", "key": key_pem}, name="t")
+
+
+def test_htpasswd_bcrypt_and_refused_username() -> None:
+    """Sprig's default htpasswd hash is bcrypt (cost 10); a ``:`` in the user name is refused in-band."""
+    import bcrypt
+
+    line = render('{{ htpasswd .user .pass "bcrypt" }}', {"user": "admin", "pass": SECRET}, name="t")
+    user, _, digest = line.partition(":")
+    assert user == "admin" and digest.startswith("$2") and digest.split("$")[2] == "10"
+    assert bcrypt.checkpw(SECRET.encode(), digest.encode())
+    assert render('{{ htpasswd "a:b" "x" "sha" }}', {}, name="t") == "invalid username: a:b"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from core_sync.gotemplate.builtins import BUILTINS
-from core_sync.gotemplate.functions import certs, containers, encoding, misc, pem, regex, text
+from core_sync.gotemplate.functions import certs, containers, encoding, misc, paths, pem, regex, text
 from core_sync.gotemplate.signature import GoFunc
 
 FUNCS: Mapping[str, GoFunc] = {
@@ -18,6 +18,7 @@ FUNCS: Mapping[str, GoFunc] = {
     **encoding.FUNCS,
     **regex.FUNCS,
     **misc.FUNCS,
+    **paths.FUNCS,
     **pem.FUNCS,
     **certs.FUNCS,
     **BUILTINS,

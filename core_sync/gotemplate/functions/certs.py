@@ -12,7 +12,7 @@ from typing import Any
 
 from core_sync.gotemplate.errors import FuncError
 from core_sync.gotemplate.functions.convert import go_bytes, go_string
-from core_sync.gotemplate.functions.pem import decode_blocks, encode_block
+from core_sync.gotemplate.functions.pem import decode, decode_blocks, encode_block, trim_junk
 from core_sync.gotemplate.signature import GoFunc
 from core_sync.limits import load_json
 
@@ -103,10 +103,10 @@ def cert_sans(text: str) -> list[Any]:
     """DNS names, IP addresses, e-mail addresses, then URIs of the first certificate."""
     from cryptography import x509
 
-    blocks = decode_blocks(text)
-    if not blocks:
+    block, _ = decode(trim_junk(text))
+    if block is None:
         raise FuncError("failed to decode PEM block")
-    cert = _load_cert(blocks[0][2])
+    cert = _load_cert(block[2])
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -121,14 +121,14 @@ def cert_sans(text: str) -> list[Any]:
 def _private_key(text: str) -> Any:
     from cryptography.hazmat.primitives import serialization
 
-    blocks = decode_blocks(text)
-    if not blocks:
+    block, _ = decode(text)
+    if block is None:
         raise FuncError("failed to decode PEM block")
-    der = blocks[0][2]
+    der = block[2]
     try:
         return serialization.load_der_private_key(der, password=None)
     except (ValueError, TypeError):
-        raise FuncError("unable to parse private key") from None
+        raise FuncError("could not parse private key") from None
 
 
 def _encryption(password: str) -> Any:

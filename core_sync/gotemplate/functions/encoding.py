@@ -56,6 +56,48 @@ def b32dec(text: str) -> str:
         return f"illegal base32 data at input byte {_illegal_at(cleaned, _B32, 8)}"
 
 
+def _invalid_hex_byte(byte: int) -> str:
+    """Go's ``hex.InvalidByteError`` text (``%#U`` of the byte as a rune)."""
+    char = chr(byte)
+    shown = f" '{char}'" if char.isprintable() else ""
+    return f"encoding/hex: invalid byte: U+{byte:04X}{shown}"
+
+
+def hexdec(text: str) -> str:
+    """Sprig/ESO ``hexdec``: ``hex.DecodeString``, returning Go's error text instead of failing."""
+    data = go_bytes(text)
+    digits = b"0123456789abcdefABCDEF"
+    for i in range(1, len(data), 2):
+        for byte in (data[i - 1], data[i]):
+            if byte not in digits:
+                return _invalid_hex_byte(byte)
+    if len(data) % 2:
+        last = data[-1]
+        return _invalid_hex_byte(last) if last not in digits else "encoding/hex: odd length hex string"
+    return go_string(bytes.fromhex(data.decode("ascii")))
+
+
+def bcrypt_hash(text: str) -> str:
+    """Sprig ``bcrypt`` at Go's default cost (10); the ``bcrypt`` package is imported only when used."""
+    import importlib
+
+    try:
+        bcrypt: Any = importlib.import_module("bcrypt")
+    except ImportError:
+        raise FuncError("bcrypt: the bcrypt package is not installed") from None
+    return str(bcrypt.hashpw(go_bytes(text)[:72], bcrypt.gensalt(rounds=10)).decode())
+
+
+def htpasswd(username: str, password: str, algorithm: str = "bcrypt") -> str:
+    """Sprig ``htpasswd``: ``user:{SHA}base64(sha1)`` for ``sha``, else bcrypt; no ``:`` in the name."""
+    if ":" in username:
+        return f"invalid username: {username}"
+    if algorithm == "sha":
+        digest = base64.b64encode(hashlib.sha1(go_bytes(password)).digest()).decode()  # noqa: S324 - htpasswd format
+        return f"{username}:{{SHA}}{digest}"
+    return f"{username}:{bcrypt_hash(password)}"
+
+
 def _digest(algorithm: str) -> GoFunc:
     return GoFunc(lambda text: hashlib.new(algorithm, go_bytes(text)).hexdigest(), ("str",))
 
@@ -147,6 +189,9 @@ FUNCS: dict[str, GoFunc] = {
     "b64dec": GoFunc(b64dec, ("str",)),
     "b32enc": GoFunc(b32enc, ("str",)),
     "b32dec": GoFunc(b32dec, ("str",)),
+    "hexdec": GoFunc(hexdec, ("str",)),
+    "bcrypt": GoFunc(bcrypt_hash, ("str",)),
+    "htpasswd": GoFunc(htpasswd, ("str", "str", "str")),
     "sha1sum": _digest("sha1"),
     "sha256sum": _digest("sha256"),
     "sha512sum": _digest("sha512"),

@@ -8,73 +8,112 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import re
 
 from core_sync.gotemplate.errors import FuncError
 from core_sync.gotemplate.functions.convert import go_bytes
 from core_sync.gotemplate.signature import GoFunc
 
-_BLOCK = re.compile(
-    r"-----BEGIN ([^\n-]*)-----[ \t]*\r?\n(.*?)-----END \1-----[ \t]*(?:\r?\n|$)",
-    re.DOTALL,
-)
+_BEGIN = "-----BEGIN "
+_END = "-----END "
+_DASHES = "-----"
+_B64_STRIP = str.maketrans("", "", " \t\r\n")
+Block = tuple[str, list[tuple[str, str]], bytes]  # (type, headers in order, DER)
 
 
 def encode_block(kind: str, der: bytes, headers: list[tuple[str, str]] | None = None) -> str:
-    """``pem.Encode``: headers, a blank line after them, base64 in 64-character lines."""
+    """``pem.Encode``: headers (``Proc-Type`` first, the rest sorted), a blank line, base64 in 64s."""
     body = base64.b64encode(der).decode()
     lines = [f"-----BEGIN {kind}-----"]
     if headers:
-        lines.extend(f"{k}: {v}" for k, v in headers)
+        ordered = sorted(headers, key=lambda kv: (kv[0] != "Proc-Type", kv[0]))
+        lines.extend(f"{k}: {v}" for k, v in ordered)
         lines.append("")
     lines.extend(body[i : i + 64] for i in range(0, len(body), 64))
     lines.append(f"-----END {kind}-----")
     return "\n".join(lines) + "\n"
 
 
-def _decode(body: str) -> tuple[list[tuple[str, str]], bytes] | None:
-    headers: list[tuple[str, str]] = []
-    lines = body.splitlines()
-    if lines and ":" in lines[0]:
-        while lines and lines[0].strip():
-            key, _, value = lines.pop(0).partition(":")
-            headers.append((key.strip(), value.strip()))
-        if lines:
-            lines.pop(0)
-    try:
-        return headers, base64.b64decode("".join(line.strip() for line in lines), validate=True)
-    except (binascii.Error, ValueError):
-        return None
+def _line(text: str) -> tuple[str, str]:
+    """Go's ``getLine``: the first line without trailing spaces, tabs and CR, and what follows it."""
+    cut = text.find("\n")
+    line, rest = (text, "") if cut < 0 else (text[:cut], text[cut + 1 :])
+    return line.rstrip(" \t\r"), rest
 
 
-def decode_blocks(text: str) -> list[tuple[str, list[tuple[str, str]], bytes]]:
-    """Every well-formed PEM block in ``text`` as (type, headers, DER), skipping junk between them."""
-    out: list[tuple[str, list[tuple[str, str]], bytes]] = []
+def decode(data: str) -> tuple[Block | None, str]:
+    """Go's ``pem.Decode``: the first block whose ``-----BEGIN`` starts a line, and the text after it.
+
+    Like Go, a ``-----BEGIN`` in the middle of a line is not a block, and a malformed block is skipped
+    (the search goes on after its BEGIN line); with no block the whole input comes back as ``rest``.
+    """
+    rest = data
+    while True:
+        if rest.startswith(_BEGIN):
+            rest = rest[len(_BEGIN) :]
+        else:
+            cut = rest.find("\n" + _BEGIN)
+            if cut < 0:
+                return None, data
+            rest = rest[cut + 1 + len(_BEGIN) :]
+        type_line, rest = _line(rest)
+        if not type_line.endswith(_DASHES):
+            continue
+        kind = type_line[: -len(_DASHES)]
+        headers: list[tuple[str, str]] = []
+        while True:
+            if not rest:
+                return None, data
+            line, following = _line(rest)
+            key, colon, value = line.partition(":")
+            if not colon:
+                break
+            headers.append((key.strip(" \t\r\n"), value.strip(" \t\r\n")))
+            rest = following
+        if not headers and rest.startswith(_END):
+            end, trailer_at = 0, len(_END)
+        else:
+            end = rest.find("\n" + _END)
+            trailer_at = end + 1 + len(_END)
+        if end < 0:
+            continue
+        trailer = rest[trailer_at:]
+        want = kind + _DASHES
+        if not trailer.startswith(want) or _line(trailer[len(want) :])[0]:
+            continue
+        try:
+            der = base64.b64decode(rest[:end].translate(_B64_STRIP), validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        return (kind, headers, der), _line(trailer[len(want) :])[1]
+
+
+def decode_blocks(text: str) -> list[Block]:
+    """Every block ``pem.Decode`` finds in ``text``, in order (Go's decode loop)."""
+    out: list[Block] = []
     rest = text
     while True:
-        match = _BLOCK.search(rest)
-        decoded = _decode(match.group(2)) if match else None
-        if match is None or decoded is None:
+        block, rest = decode(rest)
+        if block is None:
             return out
-        rest = rest[match.end() :]
-        out.append((match.group(1), decoded[0], decoded[1]))
+        out.append(block)
+
+
+def trim_junk(text: str) -> str:
+    """ESO's ``trimJunk``: drop everything before the first ``-----BEGIN``."""
+    begin = text.find("-----BEGIN")
+    return text[begin:] if begin >= 0 else text
 
 
 def filter_pem(pem_type: str, text: str) -> str:
     """Every PEM block of ``pem_type`` (case-insensitive), re-encoded; junk with no match is an error."""
-    begin = text.find("-----BEGIN")
-    if begin >= 0:
-        text = text[begin:]
     out: list[str] = []
-    rest = text
+    rest = trim_junk(text)
     while True:
-        match = _BLOCK.search(rest)
-        decoded = _decode(match.group(2)) if match else None
-        if match is None or decoded is None:
+        block, rest = decode(rest)
+        if block is None:
             break
-        rest = rest[match.end() :]
-        if match.group(1).lower() == pem_type.lower():
-            out.append(encode_block(match.group(1), decoded[1], decoded[0]))
+        if block[0].lower() == pem_type.lower():
+            out.append(encode_block(block[0], block[2], block[1]))
     if not out and rest:
         raise FuncError("error filtering pem: found junk")
     return "".join(out)
