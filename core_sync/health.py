@@ -23,9 +23,9 @@ _SEVERITY: dict[str, int] = {"Failed": 4, "Unknown": 3, "Terminating": 2, "InPro
 KSTATUS_DIFFERENCES: dict[str, str] = {
     "podCompletedFailed": "a Pod in phase Failed is Failed, as in Argo CD (Degraded); kstatus calls a "
     "finished Pod Current whatever its outcome, which would let a failed hook Pod pass a wait",
-    "podUnschedulable": "an unschedulable Pod stays InProgress, as in Argo CD (Progressing): health is a pure "
-    "function without a clock, a node may yet be added by an autoscaler, and spec.wait's timeout reports it; "
-    "kstatus turns it Failed 15s after creation",
+    "podUnschedulable": "an unschedulable Pod stays InProgress, as in Argo CD (Progressing): health is a "
+    "pure function without a clock, a node may yet be added by an autoscaler, and spec.wait's timeout "
+    "reports it; kstatus turns it Failed 15s after creation",
     "jobInProgress": "a running Job is InProgress until it completes, as in Argo CD; kstatus calls any "
     "started Job Current, which would let a later wave start before the Job's work is done",
     "serviceLBok": "a LoadBalancer Service needs an ingress address, as in Argo CD; kstatus only needs a "
