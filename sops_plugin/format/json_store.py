@@ -129,7 +129,10 @@ def load_binary(data: bytes) -> Branch:
 
 
 def emit_binary_plain(branch: Branch) -> bytes:
-    value = branch.get("data")
+    missing = object()
+    value = branch.get("data", missing)
+    if value is missing:
+        raise JsonError("error emitting binary store: no binary data found in tree")
     if not isinstance(value, str):
-        raise JsonError("no binary data found in tree")
+        raise JsonError("error emitting binary store: 'data' key in tree does not have a string value")
     return value.encode("utf-8", "surrogateescape")
