@@ -1,7 +1,8 @@
 """JSON and binary stores, written as Go's ``encoding/json`` + ``json.Indent`` (tab indent) would.
 
-sops 3.11 reads every JSON number as a float64, so ``1`` becomes the float 1 (type ``float``) and is written
-back as ``1``. A binary file is one string leaf under ``data``.
+An integer literal within int64 is an int (type ``int``), as sops 3.13.2 reads it; any other number is a
+float64. sops 3.11 read every number as a float64, rounding integers above 2**53; both print the same text
+for the values they agree on. A binary file is one string leaf under ``data``.
 """
 
 from __future__ import annotations
@@ -110,12 +111,18 @@ def _hook(pairs: list[tuple[str, Any]]) -> Branch:
     return Branch(pairs)
 
 
+def _number(text: str) -> int | float:
+    """sops 3.13.2's ``normalizeJSONNumber`` for an integer literal: int within int64, else float64."""
+    value = int(text)
+    return value if -(2**63) <= value < 2**63 else float(value)
+
+
 def load(data: bytes) -> Branch:
     from core_sync import limits
 
     try:
         value = limits.load_json(
-            data.decode("utf-8", "surrogateescape"), object_pairs_hook=_hook, parse_int=float
+            data.decode("utf-8", "surrogateescape"), object_pairs_hook=_hook, parse_int=_number
         )
     except (json.JSONDecodeError, UnicodeDecodeError, limits.LimitExceeded) as exc:
         raise JsonError(f"Error unmarshaling input JSON: {exc}") from None
