@@ -276,3 +276,14 @@ def test_other_single_document_stores_refuse_several_documents(
         assert b"first" in theirs and b"second" not in theirs
     with pytest.raises(SopsError, match=f"cannot write 2 YAML documents as {out_fmt}"):
         api.decrypt_bytes(encrypted, "yaml", identities(key1), output_format=out_fmt)
+
+
+@pytest.mark.parametrize("out_fmt", ["json", "binary", "dotenv", "ini"])
+def test_encrypting_several_documents_into_a_single_document_store_errors(out_fmt: str, key1: AgeKey) -> None:
+    from sops_plugin.format.document import KeyPlan
+    from sops_plugin.format.metadata import MasterKey
+    from sops_plugin.format.rules import CryptRules
+
+    plan = KeyPlan([[MasterKey("age", {"recipient": key1.recipient})]])
+    with pytest.raises(SopsError, match=f"cannot write 2 YAML documents as {out_fmt}"):
+        api.encrypt_bytes(b"a: '1'\n---\nb: '2'\n", "yaml", CryptRules(), plan, output_format=out_fmt)
