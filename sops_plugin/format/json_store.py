@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from sops_plugin.format.gofmt import format_json_float
+from sops_plugin.format.gofmt import format_g, format_json_float
 from sops_plugin.format.tree import Branch, Comment, GoTime
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
@@ -127,8 +127,29 @@ def load(data: bytes) -> Branch:
     except (json.JSONDecodeError, UnicodeDecodeError, limits.LimitExceeded) as exc:
         raise JsonError(f"Error unmarshaling input JSON: {exc}") from None
     if not isinstance(value, Branch):
-        raise JsonError("Expected JSON object start")
+        raise JsonError(_not_an_object(value))
     return value
+
+
+def _not_an_object(value: Any) -> str:
+    """sops 3.13's message for a JSON document that is not an object (Go's ``%#v of type %T``)."""
+    start = "SOPS only supports JSON files with a top-level object (starting with '{'), "
+    if isinstance(value, list):
+        return (
+            start + "not arrays or other types. Got delimiter [ instead. To encrypt this file, wrap it in an "
+            'object, e.g., {"data": [...]}'
+        )
+    if value is None:
+        shown, go_type = "<nil>", "<nil>"
+    elif isinstance(value, bool):
+        shown, go_type = ("true" if value else "false"), "bool"
+    elif isinstance(value, int):
+        shown, go_type = str(value), "int"
+    elif isinstance(value, float):
+        shown, go_type = format_g(value), "float64"
+    else:
+        shown, go_type = go_string(str(value)), "string"
+    return start + f"not other JSON types. Got {shown} of type {go_type} instead"
 
 
 def load_binary(data: bytes) -> Branch:

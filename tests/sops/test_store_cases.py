@@ -14,7 +14,7 @@ import pytest
 
 from sops_plugin import api
 from sops_plugin.errors import SopsError
-from sops_plugin.format import dotenv_store, ini_store
+from sops_plugin.format import dotenv_store, ini_store, json_store
 from sops_plugin.format.document import emit_plain
 from sops_plugin.format.tree import Branch, Comment
 
@@ -287,3 +287,70 @@ def test_encrypting_several_documents_into_a_single_document_store_errors(out_fm
     plan = KeyPlan([[MasterKey("age", {"recipient": key1.recipient})]])
     with pytest.raises(SopsError, match=f"cannot write 2 YAML documents as {out_fmt}"):
         api.encrypt_bytes(b"a: '1'\n---\nb: '2'\n", "yaml", CryptRules(), plan, output_format=out_fmt)
+
+
+# --- stores/json/store_test.go ----------------------------------------------------------------------------
+
+
+def test_json_decode_simple_object() -> None:  # TestDecodeSimpleJSONObject
+    assert json_store.load(b'{"foo": "bar", "baz": 2}') == Branch([("foo", "bar"), ("baz", 2)])
+
+
+@pytest.mark.parametrize(
+    "literal",
+    ["1234567890123456789", "-1234567890123456789", "-9223372036854775808", "9223372036854775807", "0"],
+)
+def test_json_integers_round_trip_exactly(literal: str) -> None:  # TestLargeIntegerRoundtrip, ...Boundaries
+    text = ("{\n\t" + f'"v": {literal}' + "\n}\n").encode()
+    branch = json_store.load(text)
+    assert type(branch.get("v")) is int
+    assert json_store.emit(branch, "\t") == text
+
+
+JSON_NOT_AN_OBJECT = {  # TestDecodeNumber, TestDecodeArray, and the other JSON types
+    b"42": "not other JSON types. Got 42 of type int instead",
+    b" [42] ": "not arrays or other types. Got delimiter [ instead. To encrypt this file, wrap it in an "
+    'object, e.g., {"data": [...]}',
+    b'"x"': 'not other JSON types. Got "x" of type string instead',
+    b"null": "not other JSON types. Got <nil> of type <nil> instead",
+    b"4.5": "not other JSON types. Got 4.5 of type float64 instead",
+}
+
+
+@pytest.mark.parametrize("text", sorted(JSON_NOT_AN_OBJECT))
+def test_json_document_must_be_an_object(text: bytes) -> None:
+    with pytest.raises(json_store.JsonError) as caught:
+        json_store.load(text)
+    prefix = "SOPS only supports JSON files with a top-level object (starting with '{'), "
+    assert str(caught.value) == prefix + JSON_NOT_AN_OBJECT[text]
+
+
+def test_json_duplicate_keys_are_accepted() -> None:  # TestConflictingAttributes
+    data = b'{"hello": "a", "hello": "b", "hello": ["r"], "hello": 3.14}'
+    assert len(json_store.load(data)) == 4
+
+
+def test_json_comments_are_not_written() -> None:  # TestComments
+    tree = Branch(
+        [
+            (
+                "foo",
+                [
+                    Comment(" comment 0"),
+                    Branch(
+                        [
+                            (Comment(" comment 1"), None),
+                            ("foo", 3),
+                            (Comment(" comment 2"), None),
+                            ("bar", False),
+                        ]
+                    ),
+                    Comment(" comment 6"),
+                    2,
+                    Comment(" comment 8"),
+                ],
+            )
+        ]
+    )
+    expected = b'{\n  "foo": [\n    {\n      "foo": 3,\n      "bar": false\n    },\n    2\n  ]\n}\n'
+    assert json_store.emit(tree, "  ") == expected
