@@ -2,9 +2,10 @@
 
 The order of checks follows kstatus (reference/gitops-engines.md §3.4): deletion → Terminating; an
 unobserved generation → InProgress; ``Reconciling``/``Stalled`` conditions; per-kind rules; a ``Ready``
-condition; otherwise Current. Two rules are deliberately Argo CD's stricter ones, because ``spec.wait`` is
-used to gate later waves: a LoadBalancer Service needs an ingress address, and a running Job is InProgress
-until it completes (kstatus calls it Current).
+condition; otherwise Current. kstatus's own test cases run against these rules
+(tests/core_sync/test_health_kstatus.py); where Lockstep answers differently it is on purpose, and the
+differences are listed in ``KSTATUS_DIFFERENCES`` (the test checks that every listed case still differs and
+no other case does). They are Argo CD's stricter choices, because ``spec.wait`` gates later waves.
 """
 
 from __future__ import annotations
@@ -16,6 +17,20 @@ from typing import Any, Literal
 Status = Literal["Current", "InProgress", "Failed", "Terminating", "Unknown"]
 # Worst first: aggregate health is the worst member's.
 _SEVERITY: dict[str, int] = {"Failed": 4, "Unknown": 3, "Terminating": 2, "InProgress": 1, "Current": 0}
+
+
+# Case names from kstatus's tests where Lockstep deliberately differs, with the reason.
+KSTATUS_DIFFERENCES: dict[str, str] = {
+    "podCompletedFailed": "a Pod in phase Failed is Failed, as in Argo CD (Degraded); kstatus calls a "
+    "finished Pod Current whatever its outcome, which would let a failed hook Pod pass a wait",
+    "podUnschedulable": "an unschedulable Pod stays InProgress, as in Argo CD (Progressing): health is a "
+    "pure function without a clock, a node may yet be added by an autoscaler, and spec.wait's timeout "
+    "reports it; kstatus turns it Failed 15s after creation",
+    "jobInProgress": "a running Job is InProgress until it completes, as in Argo CD; kstatus calls any "
+    "started Job Current, which would let a later wave start before the Job's work is done",
+    "serviceLBok": "a LoadBalancer Service needs an ingress address, as in Argo CD; kstatus only needs a "
+    "spec.clusterIP, which every Service gets at once",
+}
 
 
 @dataclass(frozen=True)
@@ -220,7 +235,9 @@ def _job(
     for ctype in ("Complete", "SuccessCriteriaMet"):
         if _is(conds, ctype):
             return _current(f"completed: {_int(status, 'succeeded')} succeeded")
-    if spec.get("suspend") is True:
+    # Suspended only when both the spec asks for it and the controller says so (as kstatus): while the two
+    # disagree the Job is moving into or out of suspension.
+    if spec.get("suspend") is True and _is(conds, "Suspended"):
         return _current("suspended")
     if not status.get("startTime"):
         return _progress("not started")

@@ -184,6 +184,8 @@ def check_depth(value: Any, max_depth: int = MAX_DEPTH) -> None:
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        if not isinstance(item, dict | list | tuple):
+            continue  # a scalar document (JSON `42`) has no depth to check
         if isinstance(item, tuple):
             stack.extend((child, depth) for child in item if isinstance(child, dict | list | tuple))
             continue

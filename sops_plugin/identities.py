@@ -39,7 +39,7 @@ def _parse(text: str, source: str) -> list[Identity]:
 
 def from_environment(env: Mapping[str, str] | None = None) -> list[Identity]:
     """Every identity sops would load: SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD, the default
-    key file, and SOPS_AGE_SSH_PRIVATE_KEY_FILE."""
+    key file, SOPS_AGE_SSH_PRIVATE_KEY_FILE and SOPS_AGE_SSH_PRIVATE_KEY_CMD."""
     env = os.environ if env is None else env
     found: list[Identity] = []
     if env.get("SOPS_AGE_KEY"):
@@ -51,18 +51,9 @@ def from_environment(env: Mapping[str, str] | None = None) -> list[Identity]:
         except OSError as exc:
             raise NoUsableKey(f"failed to open age key file {path}: {exc.strerror}") from None
     if env.get("SOPS_AGE_KEY_CMD"):
-        import shlex
-        import subprocess
-
-        try:
-            proc = subprocess.run(
-                shlex.split(env["SOPS_AGE_KEY_CMD"]), capture_output=True, check=False, timeout=60
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise NoUsableKey(f"failed to run SOPS_AGE_KEY_CMD: {type(exc).__name__}") from None
-        if proc.returncode != 0:
-            raise NoUsableKey(f"SOPS_AGE_KEY_CMD exited with status {proc.returncode}")
-        found += _parse(proc.stdout.decode("utf-8", "replace"), "SOPS_AGE_KEY_CMD")
+        found += _parse(
+            _command_output(env, "SOPS_AGE_KEY_CMD").decode("utf-8", "replace"), "SOPS_AGE_KEY_CMD"
+        )
     default = default_key_file(env)
     if default.is_file():
         found += _parse(default.read_text(), str(default))
@@ -72,7 +63,28 @@ def from_environment(env: Mapping[str, str] | None = None) -> list[Identity]:
             found.append(parse_ssh_identity(path.read_bytes()))
         except (OSError, AgeError) as exc:
             raise NoUsableKey(f"failed to load SSH identity {path}: {exc}") from None
+    if env.get("SOPS_AGE_SSH_PRIVATE_KEY_CMD"):  # sops >= 3.12: a command printing an SSH private key
+        try:
+            found.append(parse_ssh_identity(_command_output(env, "SOPS_AGE_SSH_PRIVATE_KEY_CMD")))
+        except AgeError as exc:
+            raise NoUsableKey(
+                f"failed to load SSH identity from SOPS_AGE_SSH_PRIVATE_KEY_CMD: {exc}"
+            ) from None
     return found
+
+
+def _command_output(env: Mapping[str, str], name: str) -> bytes:
+    """The standard output of the command in ``env[name]`` (split like a shell would, run without one)."""
+    import shlex
+    import subprocess
+
+    try:
+        proc = subprocess.run(shlex.split(env[name]), capture_output=True, check=False, timeout=60)
+    except (OSError, subprocess.TimeoutExpired, ValueError) as exc:
+        raise NoUsableKey(f"failed to run {name}: {type(exc).__name__}") from None
+    if proc.returncode != 0:
+        raise NoUsableKey(f"{name} exited with status {proc.returncode}")
+    return proc.stdout
 
 
 def from_secret_data(data: Mapping[str, bytes]) -> list[Identity]:

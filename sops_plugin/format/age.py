@@ -34,8 +34,14 @@ def parse_identities(text: str) -> list[Identity]:
                     found.append(pyrage.x25519.Identity.from_str(word))
                 except Exception:
                     raise AgeError("malformed age identity (AGE-SECRET-KEY-1...)") from None
-            elif word.startswith("AGE-SECRET-KEY-PQ-1") or word.startswith("AGE-PLUGIN-"):
-                raise AgeError("post-quantum and plugin age identities are not supported natively")
+            elif word.startswith("AGE-SECRET-KEY-PQ-1"):
+                # pyrage (1.4) has no ML-KEM-768+X25519 hybrid identities; sops >= 3.12 does.
+                raise AgeError(
+                    "post-quantum hybrid age identities (AGE-SECRET-KEY-PQ-1...) are not supported natively: "
+                    "decrypt with sops >= 3.12 (`sops decrypt`), see docs/sops-compat.md"
+                )
+            elif word.startswith("AGE-PLUGIN-"):
+                raise AgeError("plugin age identities are not supported natively")
             else:
                 raise AgeError("unknown identity type")
     return found

@@ -215,7 +215,22 @@ def decrypt(doc: SopsDocument, key: bytes, ignore_mac: bool = False) -> SopsDocu
     return SopsDocument(doc.fmt, plain, doc.metadata, cipher)
 
 
+def _single_document(branches: Sequence[Branch], fmt: str, *, plain: bool) -> None:
+    """Only YAML holds several documents. sops' binary store refuses more than one when writing plaintext;
+    its other stores write the first and drop the rest silently, which Lockstep refuses too (data would be
+    lost)."""
+    if len(branches) == 1:
+        return
+    if fmt == "binary" and plain:
+        raise SopsError("error emitting binary store: there must be exactly one tree branch")
+    raise SopsError(
+        f"cannot write {len(branches)} YAML documents as {fmt}: a {fmt} file holds exactly one document"
+    )
+
+
 def emit_plain(branches: Sequence[Branch], fmt: str, indent: int | None = None) -> bytes:
+    if fmt != "yaml":
+        _single_document(branches, fmt, plain=True)
     try:
         if fmt == "yaml":
             from sops_plugin.format.yaml_emit import emit_documents
@@ -339,6 +354,8 @@ def encrypt(
 def emit_encrypted(doc: SopsDocument, layout: str = "3.11", indent: int | None = None) -> bytes:
     meta = to_tree(doc.metadata, layout)
     fmt = doc.fmt
+    if fmt != "yaml":
+        _single_document(doc.branches, fmt, plain=False)
     try:
         if fmt == "yaml":
             from sops_plugin.format.yaml_emit import emit_documents

@@ -3,8 +3,8 @@ always strings with newlines written as ``\\n``; metadata flattened under ``sops
 
 from __future__ import annotations
 
-from sops_plugin.format.flat import flatten, unflatten
-from sops_plugin.format.tree import Branch, Comment, GoTime
+from sops_plugin.format.flat import flatten, unflatten, value_text
+from sops_plugin.format.tree import Branch, Comment
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
 if TYPE_CHECKING:
@@ -47,17 +47,7 @@ def split_metadata(branch: Branch) -> tuple[Branch, dict[str, Any] | None]:
 def _text(value: Any) -> str:
     if isinstance(value, str):
         return value.replace("\n", "\\n")
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        from sops_plugin.format.gofmt import format_g
-
-        return format_g(value)
-    if isinstance(value, GoTime):
-        return value.text
-    if value is None:
-        return ""
-    return str(value)
+    return value_text(value)
 
 
 def emit(branch: Branch, meta: Branch | None = None) -> bytes:

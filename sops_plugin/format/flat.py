@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sops_plugin.format.tree import Branch, to_plain
+from sops_plugin.format.tree import Branch, GoTime, to_plain
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
 if TYPE_CHECKING:
@@ -70,3 +70,35 @@ def unflatten(items: dict[str, str]) -> dict[str, Any]:
                         node[index] = {} if nxt == "map" else []
                     node = node[index]
     return root
+
+
+def value_text(value: Any) -> str:
+    """sops' ``ValToString``: how the INI and dotenv stores write a value that is not a string.
+
+    Floats as ``FormatFloat(v, 'G', -1)`` with a ``.0`` added when the text could pass for an integer,
+    booleans lower-case, timestamps as RFC 3339 (whole seconds), None as ``%v`` of nil would be: empty here
+    (sops writes ``<nil>``, which reads back as a string; see docs/sops-compat.md).
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        from sops_plugin.format.gofmt import format_g
+
+        text = format_g(value).replace("e", "E")
+        return text + ".0" if text.lstrip("+-").isdigit() else text
+    if isinstance(value, GoTime):
+        return _rfc3339(value.text)
+    if value is None:
+        return ""
+    return str(value)
+
+
+def _rfc3339(nano: str) -> str:
+    """Go's ``RFC3339Nano`` text → ``RFC3339`` (the fraction of a second dropped, as ``time.Format`` does)."""
+    head, dot, rest = nano.partition(".")
+    if not dot:
+        return nano
+    zone = rest.lstrip("0123456789")
+    return head + zone

@@ -3,7 +3,7 @@ a flattened ``[sops]`` section. Written the way go-ini does (``key = value``, ``
 
 from __future__ import annotations
 
-from sops_plugin.format.flat import flatten, unflatten
+from sops_plugin.format.flat import flatten, unflatten, value_text
 from sops_plugin.format.tree import Branch, Comment
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
@@ -33,12 +33,34 @@ def _unquote(value: str) -> str:
     return value
 
 
+def _opens_multiline(value: str) -> bool:
+    return value.startswith('"""') and not (len(value) >= 6 and value.endswith('"""'))
+
+
+def _read_multiline(first: str, lines: list[str], n: int) -> tuple[str, int]:
+    """A triple-quoted value continued over the following lines (go-ini's form for values with newlines,
+    which sops 3.13.0 and 3.13.1 also used for the metadata's age/PGP blocks): the quoted text and the index
+    of the line after the closing quotes. Inner lines are kept as written, blank ones included."""
+    parts = [first]
+    start = n
+    while n < len(lines):
+        raw = lines[n]
+        n += 1
+        parts.append(raw)
+        if raw.rstrip().endswith('"""'):
+            return _unquote("\n".join(parts).rstrip()), n
+    raise IniError(f'unclosed """ value starting on line {start}')
+
+
 def load(data: bytes) -> Branch:
     sections: list[tuple[str, Branch]] = []
     current: Branch | None = None
     pending: list[str] = []
-    for n, raw in enumerate(data.decode("utf-8", "surrogateescape").splitlines(), 1):
-        line = raw.strip()
+    lines = data.decode("utf-8", "surrogateescape").splitlines()
+    n = 0
+    while n < len(lines):
+        line = lines[n].strip()
+        n += 1
         if not line:
             continue
         if line[0] in ";#":
@@ -57,7 +79,9 @@ def load(data: bytes) -> Branch:
         if pos < 0:
             raise IniError(f"key-value delimiter not found on line {n}")
         key, value = line[:pos].strip(), line[pos + 1 :].strip()
-        if value[:1] not in ('"', "`"):
+        if _opens_multiline(value):
+            value, n = _read_multiline(value, lines, n)
+        elif value[:1] not in ('"', "`"):
             cut = min((i for i in (value.find("#"), value.find(";")) if i >= 0), default=-1)
             if cut >= 0:
                 pending.append(_strip_comment(value[cut:]))
@@ -82,11 +106,7 @@ def split_metadata(branch: Branch) -> tuple[Branch, dict[str, Any] | None]:
 
 
 def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    text = str(value)
+    text = value_text(value)
     if "\n" in text:
         return f'"""{text}"""'
     if text != text.strip():

@@ -1,14 +1,15 @@
 """JSON and binary stores, written as Go's ``encoding/json`` + ``json.Indent`` (tab indent) would.
 
-sops 3.11 reads every JSON number as a float64, so ``1`` becomes the float 1 (type ``float``) and is written
-back as ``1``. A binary file is one string leaf under ``data``.
+An integer literal within int64 is an int (type ``int``), as sops 3.13.2 reads it; any other number is a
+float64. sops 3.11 read every number as a float64, rounding integers above 2**53; both print the same text
+for the values they agree on. A binary file is one string leaf under ``data``.
 """
 
 from __future__ import annotations
 
 import json
 
-from sops_plugin.format.gofmt import format_json_float
+from sops_plugin.format.gofmt import format_g, format_json_float
 from sops_plugin.format.tree import Branch, Comment, GoTime
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
@@ -110,18 +111,45 @@ def _hook(pairs: list[tuple[str, Any]]) -> Branch:
     return Branch(pairs)
 
 
+def _number(text: str) -> int | float:
+    """sops 3.13.2's ``normalizeJSONNumber`` for an integer literal: int within int64, else float64."""
+    value = int(text)
+    return value if -(2**63) <= value < 2**63 else float(value)
+
+
 def load(data: bytes) -> Branch:
     from core_sync import limits
 
     try:
         value = limits.load_json(
-            data.decode("utf-8", "surrogateescape"), object_pairs_hook=_hook, parse_int=float
+            data.decode("utf-8", "surrogateescape"), object_pairs_hook=_hook, parse_int=_number
         )
     except (json.JSONDecodeError, UnicodeDecodeError, limits.LimitExceeded) as exc:
         raise JsonError(f"Error unmarshaling input JSON: {exc}") from None
     if not isinstance(value, Branch):
-        raise JsonError("Expected JSON object start")
+        raise JsonError(_not_an_object(value))
     return value
+
+
+def _not_an_object(value: Any) -> str:
+    """sops 3.13's message for a JSON document that is not an object (Go's ``%#v of type %T``)."""
+    start = "SOPS only supports JSON files with a top-level object (starting with '{'), "
+    if isinstance(value, list):
+        return (
+            start + "not arrays or other types. Got delimiter [ instead. To encrypt this file, wrap it in an "
+            'object, e.g., {"data": [...]}'
+        )
+    if value is None:
+        shown, go_type = "<nil>", "<nil>"
+    elif isinstance(value, bool):
+        shown, go_type = ("true" if value else "false"), "bool"
+    elif isinstance(value, int):
+        shown, go_type = str(value), "int"
+    elif isinstance(value, float):
+        shown, go_type = format_g(value), "float64"
+    else:
+        shown, go_type = go_string(str(value)), "string"
+    return start + f"not other JSON types. Got {shown} of type {go_type} instead"
 
 
 def load_binary(data: bytes) -> Branch:
@@ -129,7 +157,10 @@ def load_binary(data: bytes) -> Branch:
 
 
 def emit_binary_plain(branch: Branch) -> bytes:
-    value = branch.get("data")
+    missing = object()
+    value = branch.get("data", missing)
+    if value is missing:
+        raise JsonError("error emitting binary store: no binary data found in tree")
     if not isinstance(value, str):
-        raise JsonError("no binary data found in tree")
+        raise JsonError("error emitting binary store: 'data' key in tree does not have a string value")
     return value.encode("utf-8", "surrogateescape")

@@ -152,22 +152,25 @@ class _Builder:
                 break
         return out
 
-    def take_foot(self, node: MappingNode | SequenceNode) -> list[Comment]:
+    def take_foot(self, node: MappingNode | SequenceNode, nested_in_mapping: bool = False) -> list[Comment]:
         """Comments after a block collection's last entry, indented deeper than the token that ends it:
-        go-yaml makes them foot comments of the innermost collection that just closed."""
+        go-yaml makes them foot comments of the innermost collection that just closed. A mapping that is
+        the value of another mapping takes only those indented as far as its own keys; a shallower one is
+        the outer mapping's (sops' TestComment7, mozilla/sops#1068, and where sops writes it encrypted)."""
         if node.flow_style is not False:
             return []
+        own_column = node.start_mark.column if nested_in_mapping else 0
         out = []
         while self.pos < len(self.comments):
             c_index, _, c_col, text = self.comments[self.pos]
-            if c_index < node.end_mark.index and c_col > node.end_mark.column:
+            if c_index < node.end_mark.index and own_column <= c_col > node.end_mark.column:
                 out.append(Comment(text))
                 self.pos += 1
             else:
                 break
         return out
 
-    def value(self, node: Node, seen: tuple[int, ...] = ()) -> Any:
+    def value(self, node: Node, seen: tuple[int, ...] = (), in_mapping: bool = False) -> Any:
         if isinstance(node, ScalarNode):
             return _scalar(node)
         if id(node) in seen:
@@ -184,10 +187,10 @@ class _Builder:
                 items += self.take_foot(node)
             return items
         if isinstance(node, MappingNode):
-            return self.mapping(node, seen)
+            return self.mapping(node, seen, in_mapping)
         raise YamlError(f"unsupported YAML node {type(node).__name__}")
 
-    def mapping(self, node: MappingNode, seen: tuple[int, ...]) -> Branch:
+    def mapping(self, node: MappingNode, seen: tuple[int, ...], in_mapping: bool = False) -> Branch:
         branch = Branch()
         keys: set[str] = set()
         for key_node, value_node in node.value:
@@ -208,9 +211,9 @@ class _Builder:
             if isinstance(value_node, ScalarNode) and value_node.style not in ("|", ">"):
                 for c in self.take_before(0, value_node.end_mark.line):
                     branch.append((c, None))
-            branch.append((key, self.value(value_node, seen)))
+            branch.append((key, self.value(value_node, seen, in_mapping=True)))
         if node.value:
-            for c in self.take_foot(node):
+            for c in self.take_foot(node, in_mapping):
                 branch.append((c, None))
         return branch
 

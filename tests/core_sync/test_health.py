@@ -255,8 +255,12 @@ class TestJob:
         running = make("batch/v1", "Job", {}, {"startTime": "2026-01-01T00:00:00Z", "active": 1})
         assert assess(running) == Health("InProgress", "running: 1 active, 0 succeeded")
 
-    def test_suspended(self) -> None:
-        assert assess(make("batch/v1", "Job", {"suspend": True}, {})).status == "Current"
+    def test_suspended_once_the_controller_says_so(self) -> None:
+        suspended = {"conditions": [{"type": "Suspended", "status": "True"}]}
+        assert assess(make("batch/v1", "Job", {"suspend": True}, suspended)).status == "Current"
+
+    def test_suspend_not_yet_acknowledged_is_in_progress(self) -> None:
+        assert assess(make("batch/v1", "Job", {"suspend": True}, {})).status == "InProgress"
 
 
 class TestPersistentVolumeClaim:

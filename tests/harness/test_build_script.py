@@ -1,4 +1,5 @@
-"""scripts/build-control-plane: a second run does nothing; a missing Go toolchain names the step and fix."""
+"""scripts/build-control-plane: a second run does nothing (the newest sops included); a missing Go
+toolchain names the step and fix."""
 
 from __future__ import annotations
 
@@ -23,11 +24,22 @@ def test_second_run_reuses_the_binaries_and_prints_versions() -> None:
         ("etcd", "ETCD_VERSION"),
         ("kubeseal", "KUBESEAL_VERSION"),
         ("sealed-secrets-controller", "KUBESEAL_VERSION"),
+        ("sops", "SOPS_VERSION"),
     ):
         assert f"{name} {versions[key]} already built" in result.stderr
     assert f"Kubernetes {versions['KUBERNETES_VERSION']}" in result.stdout
     assert f"etcd Version: {versions['ETCD_VERSION'].lstrip('v')}" in result.stdout
     assert f"kubeseal version: {versions['KUBESEAL_VERSION']}" in result.stdout
+    assert f"sops {versions['SOPS_VERSION'].lstrip('v')}" in result.stdout
+
+
+def test_the_newest_sops_is_built_where_the_locator_looks() -> None:
+    version = binaries.pinned_versions()["SOPS_VERSION"]
+    path = binaries.sops_latest()
+    assert path.parent.name == f"sops-{version}"
+    args = [str(path), "--version", "--disable-version-check"]
+    result = subprocess.run(args, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith(f"sops {version.lstrip('v')}"), result.stdout
 
 
 def test_missing_go_toolchain_names_the_step_and_the_fix(tmp_path: Path) -> None:

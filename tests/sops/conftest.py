@@ -11,7 +11,7 @@ from pathlib import Path
 import pyrage
 import pytest
 
-from core_sync.testing.binaries import sops
+from core_sync.testing.binaries import sops, sops_latest
 
 
 @dataclass
@@ -97,6 +97,20 @@ def both_keys(keydir: Path, key1: AgeKey, key2: AgeKey) -> Path:
 @pytest.fixture(scope="session")
 def sops_bin(tmp_path_factory: pytest.TempPathFactory) -> Sops:
     return Sops(sops(), tmp_path_factory.mktemp("sopshome"))
+
+
+@pytest.fixture(scope="session")
+def sops_latest_bin(tmp_path_factory: pytest.TempPathFactory) -> Sops:
+    """The newest sops (SOPS_VERSION in versions.env, built by scripts/build-control-plane)."""
+    return Sops(sops_latest(), tmp_path_factory.mktemp("sopslatesthome"))
+
+
+@pytest.fixture(params=["3.11", "latest"])
+def both_sops(request: pytest.FixtureRequest) -> Sops:
+    """Each oracle in turn: the 3.11.0 wheel and the newest sops."""
+    name = "sops_bin" if request.param == "3.11" else "sops_latest_bin"
+    oracle: Sops = request.getfixturevalue(name)
+    return oracle
 
 
 @pytest.fixture

@@ -93,8 +93,14 @@ def test_yaml_documents_round_trip(doc: dict[str, Any], regex: str, sops_bin: So
 )
 @given(doc=DOCS)
 def test_json_documents_round_trip(doc: dict[str, Any], sops_bin: Sops, key1: AgeKey) -> None:
-    # JSON numbers are float64 in sops 3.11; keep integers where a float64 is exact.
-    doc = json.loads(json.dumps(doc), parse_int=lambda s: int(s) if abs(int(s)) < 2**53 else float(s))
+    # JSON numbers are float64 in sops 3.11; keep integers where a float64 is exact. A float -0 is written
+    # as the integer literal -0, which Lockstep (as sops 3.13.2) reads as the int 0 and 3.11 as -0.0: the
+    # one value where reading integers exactly differs from 3.11 (docs/sops-compat.md).
+    doc = json.loads(
+        json.dumps(doc),
+        parse_int=lambda s: int(s) if abs(int(s)) < 2**53 else float(s),
+        parse_float=lambda s: float(s) or 0.0,
+    )
     check(doc, "json", sops_bin, key1, CryptRules())
 
 
