@@ -98,6 +98,8 @@ def parse_documents(text: str, source: str, *, json_file: bool = False) -> list[
             raise BuildError(
                 source, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
             ) from None
+        except ValueError as exc:  # an integer beyond Python's digit limit
+            raise BuildError(source, f"invalid JSON: {exc}") from None
     else:
         docs = _load_yaml(text, source)
     out: list[BuiltObject] = []
@@ -125,6 +127,8 @@ def _load_yaml(text: str, source: str) -> list[Any]:
         raise BuildError(source, f"document {len(docs)}: invalid YAML{where}: {exc.problem}") from None
     except yaml.YAMLError:
         raise BuildError(source, f"document {len(docs)}: invalid YAML") from None
+    except ValueError as exc:  # an integer beyond Python's digit limit
+        raise BuildError(source, f"document {len(docs)}: invalid YAML: {exc}") from None
     return docs
 
 
@@ -157,6 +161,15 @@ def _validate(doc: Any, source: str, index: int) -> None:
     meta = doc.get("metadata")
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
         raise BuildError(source, f"{where} ({doc['kind']}) has no metadata.name")
+    namespace = meta.get("namespace")
+    if namespace is not None and not isinstance(namespace, str):
+        raise BuildError(source, f"{where} ({doc['kind']}): metadata.namespace is not a string")
+    for key in ("labels", "annotations"):
+        values = meta.get(key)
+        if values is not None and (
+            not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values())
+        ):
+            raise BuildError(source, f"{where} ({doc['kind']}): metadata.{key} is not a map of strings")
 
 
 def build(
