@@ -187,6 +187,8 @@ def check_depth(value: Any, max_depth: int = MAX_DEPTH) -> None:
         if isinstance(item, tuple):
             stack.extend((child, depth) for child in item if isinstance(child, dict | list | tuple))
             continue
+        if not isinstance(item, dict | list):
+            continue  # a scalar document (``1``, ``"x"``) has no depth to check
         children: Iterable[Any] = item.values() if isinstance(item, dict) else item
         if depth > max_depth:
             raise LimitExceeded(f"nesting deeper than {max_depth} levels")

@@ -10,7 +10,6 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -219,9 +218,6 @@ def test_duration_raises_only_value_error(text: str) -> None:
     assert isinstance(seconds, float)
 
 
-# Expected to be fixed by the merge of branch `kubeconfig` (malformed kubeconfigs, issue 10 item 8):
-# from_dict indexes whatever it is given (None, a list, a context without a name) and raises AttributeError.
-@pytest.mark.xfail(strict=True, reason="pending merge of branch kubeconfig: malformed kubeconfigs")
 @FUZZ
 @given(data=json_values())
 def test_kubeconfig_raises_only_kubeconfig_error(data: Any) -> None:
