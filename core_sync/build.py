@@ -36,7 +36,33 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 _BUILD_CONFIG_GROUPS = ("kustomize.config.k8s.io", "config.kubernetes.io")
 KUSTOMIZE_TIMEOUT = 120.0
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]
+    """The safe loader, refusing a mapping that sets one key twice (kubectl's YAML-to-JSON step refuses
+    it too): otherwise one of the two values silently wins."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"mapping key {key_node.value!r} already defined", key_node.start_mark
+                    )
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object that sets one key twice is refused, as in YAML."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"object key {key!r} already defined")
+        out[key] = value
+    return out
 
 
 class BuildError(Exception):
@@ -91,14 +117,14 @@ def parse_documents(text: str, source: str, *, json_file: bool = False) -> list[
         import json
 
         try:
-            docs: list[Any] = [limits.load_json(text)]
+            docs: list[Any] = [limits.load_json(text, object_pairs_hook=_unique_keys)]
         except limits.LimitExceeded as exc:
             raise BuildError(source, str(exc)) from None
         except json.JSONDecodeError as exc:
             raise BuildError(
                 source, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
             ) from None
-        except ValueError as exc:  # an integer beyond Python's digit limit
+        except ValueError as exc:  # a key set twice, an integer beyond Python's digit limit
             raise BuildError(source, f"invalid JSON: {exc}") from None
     else:
         docs = _load_yaml(text, source)

@@ -110,12 +110,27 @@ def _hook(pairs: list[tuple[str, Any]]) -> Branch:
     return Branch(pairs)
 
 
+def _not_json(name: str) -> Any:
+    raise JsonError(f"invalid character {name[0]!r} looking for beginning of value")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise JsonError(f"cannot unmarshal number {text} into Go value of type float64")
+    return value
+
+
 def load(data: bytes) -> Branch:
     from core_sync import limits
 
     try:
         value = limits.load_json(
-            data.decode("utf-8", "surrogateescape"), object_pairs_hook=_hook, parse_int=float
+            data.decode("utf-8", "surrogateescape"),
+            object_pairs_hook=_hook,
+            parse_int=_finite,
+            parse_float=_finite,
+            parse_constant=_not_json,
         )
     except (json.JSONDecodeError, UnicodeDecodeError, limits.LimitExceeded) as exc:
         raise JsonError(f"Error unmarshaling input JSON: {exc}") from None
