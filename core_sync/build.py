@@ -55,6 +55,19 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
         return super().construct_mapping(node, deep=deep)
 
 
+def _not_json(name: str) -> Any:
+    """NaN and Infinity are Python's JSON extensions, not JSON: kubectl refuses them."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite(text: str) -> float:
+    """A number beyond float64 (``1e999``) would become infinity, which JSON cannot carry."""
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"number {text} is out of range")
+    return value
+
+
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object that sets one key twice is refused, as in YAML."""
     out: dict[str, Any] = {}
@@ -117,7 +130,11 @@ def parse_documents(text: str, source: str, *, json_file: bool = False) -> list[
         import json
 
         try:
-            docs: list[Any] = [limits.load_json(text, object_pairs_hook=_unique_keys)]
+            docs: list[Any] = [
+                limits.load_json(
+                    text, object_pairs_hook=_unique_keys, parse_constant=_not_json, parse_float=_finite
+                )
+            ]
         except limits.LimitExceeded as exc:
             raise BuildError(source, str(exc)) from None
         except json.JSONDecodeError as exc:
