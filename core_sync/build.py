@@ -60,14 +60,6 @@ def _not_json(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
-def _finite(text: str) -> float:
-    """A number beyond float64 (``1e999``) would become infinity, which JSON cannot carry."""
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise ValueError(f"number {text} is out of range")
-    return value
-
-
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object that sets one key twice is refused, as in YAML."""
     out: dict[str, Any] = {}
@@ -132,7 +124,10 @@ def parse_documents(text: str, source: str, *, json_file: bool = False) -> list[
         try:
             docs: list[Any] = [
                 limits.load_json(
-                    text, object_pairs_hook=_unique_keys, parse_constant=_not_json, parse_float=_finite
+                    text,
+                    object_pairs_hook=_unique_keys,
+                    parse_constant=_not_json,
+                    parse_float=limits.finite_number,
                 )
             ]
         except limits.LimitExceeded as exc:

@@ -195,6 +195,16 @@ def check_depth(value: Any, max_depth: int = MAX_DEPTH) -> None:
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list | tuple))
 
 
+def finite_number(text: str) -> float:
+    """A JSON number as float64, as Go decodes it: one beyond its range (``1e999``) is an error, not inf.
+
+    For ``json.loads(parse_float=..., parse_int=...)``; raises ``ValueError``."""
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"cannot unmarshal number {text} into Go value of type float64")
+    return value
+
+
 def load_json(text: str | bytes, **kwargs: Any) -> Any:
     """``json.loads`` within the limits; ``ValueError`` (``json.JSONDecodeError``) for syntax errors."""
     import json

@@ -6,8 +6,6 @@ back as ``1``. A binary file is one string leaf under ``data``.
 
 from __future__ import annotations
 
-import json
-
 from sops_plugin.format.gofmt import format_json_float
 from sops_plugin.format.tree import Branch, Comment, GoTime
 
@@ -114,13 +112,6 @@ def _not_json(name: str) -> Any:
     raise JsonError(f"invalid character {name[0]!r} looking for beginning of value")
 
 
-def _finite(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise JsonError(f"cannot unmarshal number {text} into Go value of type float64")
-    return value
-
-
 def load(data: bytes) -> Branch:
     from core_sync import limits
 
@@ -128,11 +119,11 @@ def load(data: bytes) -> Branch:
         value = limits.load_json(
             data.decode("utf-8", "surrogateescape"),
             object_pairs_hook=_hook,
-            parse_int=_finite,
-            parse_float=_finite,
+            parse_int=limits.finite_number,
+            parse_float=limits.finite_number,
             parse_constant=_not_json,
         )
-    except (json.JSONDecodeError, UnicodeDecodeError, limits.LimitExceeded) as exc:
+    except (ValueError, limits.LimitExceeded) as exc:  # JSONDecodeError, UnicodeDecodeError, a number
         raise JsonError(f"Error unmarshaling input JSON: {exc}") from None
     if not isinstance(value, Branch):
         raise JsonError("Expected JSON object start")
