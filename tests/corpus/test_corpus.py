@@ -25,7 +25,7 @@ import yaml
 
 from core_sync.kube import ApiError
 from core_sync.testing import ControlPlane, git, kubeseal, sops
-from core_sync.testing.certs import sealing_key_pair
+from sealed.format.keygen import generate_key_pair
 from tests.corpus.generate import MARKER, SECRET_YAML, Case, Tools, materialize, plan, write_outside
 from tests.corpus.runner import COMMANDS, PRINTS_PLAINTEXT, TIMEOUT, Result, World, main_file, run_all
 
@@ -113,7 +113,7 @@ def outcomes(
     root = tmp_path_factory.mktemp("corpus-world")
     for name in ("home", "cache", "scratch", "keys", "valid", "tools"):
         (root / name).mkdir()
-    pair = sealing_key_pair(2048)
+    pair = generate_key_pair(2048)
     cert, recovery = root / "keys" / "cert.pem", root / "keys" / "key.pem"
     cert.write_bytes(pair.cert_pem)
     recovery.write_bytes(pair.key_pem)
