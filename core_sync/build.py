@@ -36,7 +36,38 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 _BUILD_CONFIG_GROUPS = ("kustomize.config.k8s.io", "config.kubernetes.io")
 KUSTOMIZE_TIMEOUT = 120.0
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]
+    """The safe loader, refusing a mapping that sets one key twice (kubectl's YAML-to-JSON step refuses
+    it too): otherwise one of the two values silently wins."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"mapping key {key_node.value!r} already defined", key_node.start_mark
+                    )
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _not_json(name: str) -> Any:
+    """NaN and Infinity are Python's JSON extensions, not JSON: kubectl refuses them."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object that sets one key twice is refused, as in YAML."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"object key {key!r} already defined")
+        out[key] = value
+    return out
 
 
 class BuildError(Exception):
@@ -91,13 +122,22 @@ def parse_documents(text: str, source: str, *, json_file: bool = False) -> list[
         import json
 
         try:
-            docs: list[Any] = [limits.load_json(text)]
+            docs: list[Any] = [
+                limits.load_json(
+                    text,
+                    object_pairs_hook=_unique_keys,
+                    parse_constant=_not_json,
+                    parse_float=limits.finite_number,
+                )
+            ]
         except limits.LimitExceeded as exc:
             raise BuildError(source, str(exc)) from None
         except json.JSONDecodeError as exc:
             raise BuildError(
                 source, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
             ) from None
+        except ValueError as exc:  # a key set twice, an integer beyond Python's digit limit
+            raise BuildError(source, f"invalid JSON: {exc}") from None
     else:
         docs = _load_yaml(text, source)
     out: list[BuiltObject] = []
@@ -125,6 +165,8 @@ def _load_yaml(text: str, source: str) -> list[Any]:
         raise BuildError(source, f"document {len(docs)}: invalid YAML{where}: {exc.problem}") from None
     except yaml.YAMLError:
         raise BuildError(source, f"document {len(docs)}: invalid YAML") from None
+    except ValueError as exc:  # an integer beyond Python's digit limit
+        raise BuildError(source, f"document {len(docs)}: invalid YAML: {exc}") from None
     return docs
 
 
@@ -157,6 +199,15 @@ def _validate(doc: Any, source: str, index: int) -> None:
     meta = doc.get("metadata")
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
         raise BuildError(source, f"{where} ({doc['kind']}) has no metadata.name")
+    namespace = meta.get("namespace")
+    if namespace is not None and not isinstance(namespace, str):
+        raise BuildError(source, f"{where} ({doc['kind']}): metadata.namespace is not a string")
+    for key in ("labels", "annotations"):
+        values = meta.get(key)
+        if values is not None and (
+            not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values())
+        ):
+            raise BuildError(source, f"{where} ({doc['kind']}): metadata.{key} is not a map of strings")
 
 
 def build(

@@ -189,10 +189,22 @@ def check_depth(value: Any, max_depth: int = MAX_DEPTH) -> None:
         if isinstance(item, tuple):
             stack.extend((child, depth) for child in item if isinstance(child, dict | list | tuple))
             continue
+        if not isinstance(item, dict | list):
+            continue  # a scalar document (``1``, ``"x"``) has no depth to check
         children: Iterable[Any] = item.values() if isinstance(item, dict) else item
         if depth > max_depth:
             raise LimitExceeded(f"nesting deeper than {max_depth} levels")
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list | tuple))
+
+
+def finite_number(text: str) -> float:
+    """A JSON number as float64, as Go decodes it: one beyond its range (``1e999``) is an error, not inf.
+
+    For ``json.loads(parse_float=..., parse_int=...)``; raises ``ValueError``."""
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"cannot unmarshal number {text} into Go value of type float64")
+    return value
 
 
 def load_json(text: str | bytes, **kwargs: Any) -> Any:

@@ -227,6 +227,7 @@ def sealed_parts(obj: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, st
     metadata = obj.get("metadata")
     if not isinstance(metadata, Mapping) or not metadata.get("name"):
         raise FormatError("SealedSecret has no metadata.name")
+    object_meta(metadata)  # wrong-typed fields (a list of annotations, a numeric name) fail here, named
     spec = obj.get("spec")
     if not isinstance(spec, Mapping):
         raise FormatError("SealedSecret has no spec")

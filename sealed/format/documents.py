@@ -99,6 +99,8 @@ def _yaml_stream(text: str) -> list[Any]:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise FormatError(f"invalid YAML{where}: {problem}") from None
+    except ValueError as error:  # an integer beyond Python's digit limit
+        raise FormatError(f"invalid YAML: {error}") from None
 
 
 def line_ending(text: str) -> str:

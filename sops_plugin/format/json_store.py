@@ -7,8 +7,6 @@ for the values they agree on. A binary file is one string leaf under ``data``.
 
 from __future__ import annotations
 
-import json
-
 from sops_plugin.format.gofmt import format_g, format_json_float
 from sops_plugin.format.tree import Branch, Comment, GoTime
 
@@ -112,9 +110,16 @@ def _hook(pairs: list[tuple[str, Any]]) -> Branch:
 
 
 def _number(text: str) -> int | float:
-    """sops 3.13.2's ``normalizeJSONNumber`` for an integer literal: int within int64, else float64."""
+    """sops 3.13.2's ``normalizeJSONNumber`` for an integer literal: int within int64, else float64
+    (and, as Go, an error beyond float64's range)."""
+    from core_sync import limits
+
     value = int(text)
-    return value if -(2**63) <= value < 2**63 else float(value)
+    return value if -(2**63) <= value < 2**63 else limits.finite_number(text)
+
+
+def _not_json(name: str) -> Any:
+    raise JsonError(f"invalid character {name[0]!r} looking for beginning of value")
 
 
 def load(data: bytes) -> Branch:
@@ -122,9 +127,13 @@ def load(data: bytes) -> Branch:
 
     try:
         value = limits.load_json(
-            data.decode("utf-8", "surrogateescape"), object_pairs_hook=_hook, parse_int=_number
+            data.decode("utf-8", "surrogateescape"),
+            object_pairs_hook=_hook,
+            parse_int=_number,
+            parse_float=limits.finite_number,
+            parse_constant=_not_json,
         )
-    except (json.JSONDecodeError, UnicodeDecodeError, limits.LimitExceeded) as exc:
+    except (ValueError, limits.LimitExceeded) as exc:  # JSONDecodeError, UnicodeDecodeError, a number
         raise JsonError(f"Error unmarshaling input JSON: {exc}") from None
     if not isinstance(value, Branch):
         raise JsonError(_not_an_object(value))

@@ -143,6 +143,8 @@ def from_plain(raw: Any) -> Metadata:
     if not isinstance(raw, dict):
         raise SopsError("sops metadata is not a mapping")
     if raw.get("key_groups"):
+        if not isinstance(raw["key_groups"], list):
+            raise SopsError("sops metadata: key_groups must be a list")
         groups = [_group_from(g) for g in raw["key_groups"] if isinstance(g, dict)]
     else:
         groups = [_group_from(raw)]

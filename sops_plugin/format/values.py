@@ -36,10 +36,16 @@ class CipherError(Exception):
     """A value that cannot be decrypted; the message never contains plaintext."""
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")  # U+DC80..U+DCFF carry raw bytes
+
+
 def to_bytes(value: Any) -> bytes:
     """A leaf's byte form: what sops hashes into the MAC and encrypts."""
     if isinstance(value, str):
-        return value.encode("utf-8", "surrogateescape")
+        try:
+            return value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a lone surrogate from a \ud800 escape: Go decodes it to U+FFFD
+            return _LONE_SURROGATE.sub("\ufffd", value).encode("utf-8", "surrogateescape")
     if isinstance(value, bool):
         return format_bool(value).encode()
     if isinstance(value, int):
