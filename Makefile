@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-# kube-apiserver, etcd and kubeseal from the Go module proxy, cached in ~/.cache/lockstep (a no-op when built).
+# kube-apiserver, etcd, kubeseal and helm from the Go module proxy, cached in ~/.cache/lockstep (a no-op when built).
 binaries:
 	scripts/build-control-plane
 
