@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import subprocess
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import yaml
 
 from core_sync.kube import ApiError, KubeClient, KubeConfig
 from core_sync.testing import ControlPlane, GitServer, binaries
-from tests.core_sync.conftest import Apps, Operator, configmap, live
+from tests.core_sync.conftest import Apps, Operator, configmap, live, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -279,18 +280,27 @@ def deployed_operator(installed: ControlPlane, tmp_path: Path, tenant_namespace:
         env={"KUBECONFIG": str(kubeconfig)},
         args=(
             "--controllers",
-            "application,external",
+            "application,external,sealed",
             "--namespace",
             NS,
             "--namespace",
             tenant_namespace,
             *args,
+            *("--key-size", "2048"),  # a 4096-bit key takes long on a busy 2-core test machine
         ),
     )
     operator.workdir.mkdir()
     operator.start()
     yield operator
     operator.kill(signal.SIGTERM)
+
+
+def _cert(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url + "/v1/cert.pem", timeout=2) as response:  # noqa: S310 - loopback
+            return str(response.read().decode())
+    except OSError:
+        return None
 
 
 def test_deployed_operator_syncs_as_the_default_service_account_and_refuses_unbacked_tenants(
@@ -315,6 +325,10 @@ def test_deployed_operator_syncs_as_the_default_service_account_and_refuses_unba
             if w["objectRef"].get("resource") == "configmaps" and w["objectRef"].get("name") == "installed"
         ]
         assert writes and all((w.get("impersonatedUser") or {}).get("username") == applier for w in writes)
+
+        # the SealedSecret controller's key manager works with these rights: it serves a certificate
+        cert = wait_for(lambda: _cert(deployed_operator.url), 120, "/v1/cert.pem from the deployed operator")
+        assert cert.startswith("-----BEGIN CERTIFICATE-----")
 
         # an Application elsewhere without a ServiceAccount of its own: <ns>:lockstep-apply does not exist
         url = git_server.create_repo("unbacked", {"deploy/cm.yaml": configmap("unbacked", "1")})
