@@ -77,6 +77,16 @@ def _lockstep(*args: str, env: Mapping[str, str] | None = None) -> subprocess.Co
     )
 
 
+def _lockstep_input(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "core_sync.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
 def _embedded_environment(say: Callable[[str], None]) -> Environment:
     from core_sync.dev.cli import _running, _state_dir, _status
 
@@ -171,6 +181,28 @@ def _sops_encrypt(plain: str, recipient: str) -> str:
     )
     if result.returncode != 0:
         raise DemoFailed(f"sops encrypt failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def _fetch(url: str) -> bytes | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+            return bytes(response.read()) if response.status == 200 else None
+    except OSError:
+        return None
+
+
+def _seal(cert: bytes, namespace: str, workdir: Path) -> str:
+    """A SealedSecret for this namespace, sealed by `lockstep seal` with the running controller's cert."""
+    cert_file = workdir / "cert.pem"
+    cert_file.write_bytes(cert)
+    plain = (
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: demo-sealed\n  namespace: {namespace}\n"
+        "stringData:\n  TOKEN: sealed-for-the-demo\n"
+    )
+    result = _lockstep_input("seal", "--cert", str(cert_file), "--format", "yaml", stdin=plain)
+    if result.returncode != 0:
+        raise DemoFailed(f"lockstep seal failed: {result.stderr.strip()}")
     return result.stdout
 
 
@@ -463,11 +495,19 @@ def run_demo(args: argparse.Namespace) -> int:
         _aws_put(environment, "demo/api", "api-key-1")
         say("wrote demo/db to OpenBao and demo/api to AWS Secrets Manager (moto)")
 
-        git_server = stack.enter_context(GitHttpServer(workdir / "git"))
-        url = git_server.create_repo("demo", _repo_files(environment, str(identity.to_public())))
-        say(f"git repository {url}")
         operator_url = stack.enter_context(_operator(environment, namespace, workdir))
         say(f"operator {operator_url} (log {workdir / 'operator.log'})")
+        files = _repo_files(environment, str(identity.to_public()))
+        sealing = _has_controller("sealed")
+        if sealing:
+            cert = _wait(
+                lambda: _fetch(operator_url + "/v1/cert.pem"), args.timeout, "the sealing certificate"
+            )
+            files["deploy/sealed-secret.yaml"] = _seal(cert, namespace, workdir)
+            say("sealed demo-sealed with the certificate the running controller serves")
+        git_server = stack.enter_context(GitHttpServer(workdir / "git"))
+        url = git_server.create_repo("demo", files)
+        say(f"git repository {url}")
         app = {
             "apiVersion": "lockstep.dev/v1alpha1",
             "kind": "Application",
@@ -491,6 +531,15 @@ def run_demo(args: argparse.Namespace) -> int:
             results.append((name, "observed"))
 
         step("synced", board.settled, "every object Synced (and Healthy where a kubelet is not needed)")
+        if sealing:
+            step(
+                "sealed secret opened",
+                lambda: _secret_value(client, namespace, "demo-sealed", "TOKEN") == "sealed-for-the-demo",
+                "Secret demo-sealed made by the SealedSecret controller",
+            )
+        else:
+            board.say("pending: SealedSecret (the SealedSecret controller is not in this build)")
+            results.append(("sealed secret", "pending"))
         step(
             "external secrets",
             lambda: (
@@ -527,9 +576,6 @@ def run_demo(args: argparse.Namespace) -> int:
             lambda: _secret_value(client, namespace, "demo-db", "DB_PASSWORD") == "second-password",
             "demo-db refreshed from OpenBao",
         )
-        if not _has_controller("sealed"):
-            board.say("pending: SealedSecret (the SealedSecret controller is not in this build yet)")
-            results.append(("sealed secret", "pending"))
         if _keys_rotate_available():
             result = _lockstep("keys", "rotate", "--help")
             results.append(("keys rotate", "observed" if result.returncode == 0 else "failed"))

@@ -40,7 +40,9 @@ def test_demo_non_interactive_observes_every_step_and_cleans_up(tmp_path: Path) 
     for step in STEPS:
         assert f"observed: {step}" in lines, result.stdout
     # what this build cannot show yet is said, never claimed
-    if not any(ep.name == "sealed" for ep in entry_points(group="lockstep.controllers")):
+    if any(ep.name == "sealed" for ep in entry_points(group="lockstep.controllers")):
+        assert "observed: sealed secret opened" in lines
+    else:
         assert "pending: sealed secret" in lines
     assert ("pending: keys rotate" in lines) or ("observed: keys rotate" in lines)
     assert "\x1b[" not in result.stdout  # plain lines, no terminal control
