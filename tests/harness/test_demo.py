@@ -4,13 +4,11 @@ exits 0, and stops what it started."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
 from core_sync.dev.demo import _keys_rotate_available
+from tests.harness.test_dev import _lockstep, isolated_cache
 
 STEPS = (
     "synced",
@@ -21,19 +19,8 @@ STEPS = (
 )
 
 
-def _lockstep(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "core_sync.cli", *args], env=env, capture_output=True, text=True, timeout=600
-    )
-
-
 def test_demo_non_interactive_observes_every_step_and_cleans_up(tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
-    (cache / "bin").mkdir(parents=True)
-    real_bin = Path(os.environ.get("LOCKSTEP_CACHE", Path.home() / ".cache" / "lockstep")) / "bin"
-    for built in real_bin.iterdir():
-        (cache / "bin" / built.name).symlink_to(built)
-    env = {**os.environ, "LOCKSTEP_CACHE": str(cache)}
+    _, env = isolated_cache(tmp_path)
     env.pop("KUBECONFIG", None)
     result = _lockstep("demo", "--non-interactive", env=env)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
