@@ -9,6 +9,7 @@ import signal
 import subprocess
 import urllib.request
 from collections.abc import Iterator
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -280,7 +281,7 @@ def deployed_operator(installed: ControlPlane, tmp_path: Path, tenant_namespace:
         env={"KUBECONFIG": str(kubeconfig)},
         args=(
             "--controllers",
-            "application,external,sealed",
+            ",".join(["application", *(ep.name for ep in entry_points(group="lockstep.controllers"))]),
             "--namespace",
             NS,
             "--namespace",
