@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv binaries system-deps test lint demo clean
+.PHONY: venv binaries system-deps test test-image image lint demo clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-# kube-apiserver, etcd and kubeseal from the Go module proxy, cached in ~/.cache/lockstep (a no-op when built).
+# kube-apiserver, etcd, kubeseal and helm from the Go module proxy, cached in ~/.cache/lockstep (a no-op when built).
 binaries:
 	scripts/build-control-plane
 
@@ -27,14 +27,22 @@ system-deps:
 test: venv binaries system-deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# The operator image localhost/lockstep:<version>: buildah + a debootstrapped Debian, no Docker, no registry.
+image: venv
+	scripts/build-image
+
+# The tests that run the image (left out of `make test`: the image takes minutes to build).
+test-image: image binaries
+	$(VENV)/bin/pytest -m image tests/image $(PYTEST_ARGS)
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-# For now the demo is the local environment itself; `lockstep demo` joins it when the engine lands.
+# Builds what is missing, then `lockstep demo` (starts the embedded environment, syncs examples/demo/).
 demo: venv binaries
-	$(VENV)/bin/lockstep dev up
+	$(VENV)/bin/lockstep demo
 
 clean:
 	-$(VENV)/bin/lockstep dev down

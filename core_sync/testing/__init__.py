@@ -4,7 +4,16 @@
 other peers. The pytest plugin (entry point ``pytest11``) exposes them as fixtures.
 """
 
-from core_sync.testing.binaries import BinaryNotFound, bao, etcd, kube_apiserver, kubectl, kubeseal, sops
+from core_sync.testing.binaries import (
+    BinaryNotFound,
+    bao,
+    etcd,
+    helm,
+    kube_apiserver,
+    kubectl,
+    kubeseal,
+    sops,
+)
 from core_sync.testing.control_plane import ControlPlane
 from core_sync.testing.processes import ProcessFailed
 from core_sync.testing.services import GitHttpServer, GitServer, MotoServer, OpenBao, SshGitServer, git
@@ -21,6 +30,7 @@ __all__ = [
     "bao",
     "etcd",
     "git",
+    "helm",
     "kube_apiserver",
     "kubectl",
     "kubeseal",

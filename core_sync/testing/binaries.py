@@ -1,6 +1,6 @@
 """Where the real binaries the harness runs live, and a loud error when one is missing.
 
-kube-apiserver, etcd, kubeseal, Bitnami's sealed-secrets controller and the newest sops are built by
+kube-apiserver, etcd, kubeseal, Bitnami's sealed-secrets controller, the newest sops and helm are built by
 ``scripts/build-control-plane`` into ``~/.cache/lockstep/bin/<name>-<version>/``; sops, bao and kubectl come
 from PyPI wheels installed into the same environment as Lockstep. ``LOCKSTEP_<NAME>`` (e.g.
 ``LOCKSTEP_KUBE_APISERVER``) overrides any path.
@@ -21,6 +21,7 @@ _VERSION_KEYS = {
     "kubeseal": "KUBESEAL_VERSION",
     "sealed-secrets-controller": "KUBESEAL_VERSION",  # same module (github.com/bitnami/sealed-secrets)
     "sops-latest": "SOPS_VERSION",
+    "helm": "HELM_VERSION",
 }
 # A built binary whose file name differs from its locator name (sops-latest is built as .../sops-vX/sops).
 _FILE_NAMES = {"sops-latest": "sops"}
@@ -55,7 +56,7 @@ def _override(name: str) -> Path | None:
 
 
 def built_binary(name: str) -> Path:
-    """Path of a binary built from the Go module proxy (kube-apiserver, etcd, kubeseal, sops-latest)."""
+    """Path of a binary built from the Go module proxy (kube-apiserver, etcd, kubeseal, sops-latest, helm)."""
     override = _override(name)
     if override:
         if not override.is_file():
@@ -103,6 +104,10 @@ def kubeseal() -> Path:
 def sealed_secrets_controller() -> Path:
     """Bitnami's controller: an oracle for Lockstep's SealedSecret controller (keys, unseal, status)."""
     return built_binary("sealed-secrets-controller")
+
+
+def helm() -> Path:
+    return built_binary("helm")
 
 
 def sops() -> Path:

@@ -48,8 +48,11 @@ class Operator:
         env: dict[str, str] | None = None,
         args: tuple[str, ...] = (),
         stdin: int | None = None,
+        command: tuple[str, ...] = (str(LOCKSTEP),),
     ) -> None:
-        """``args`` follow ``--controllers application``: a later ``--controllers`` overrides it."""
+        """``args`` follow ``--controllers application``: a later ``--controllers`` overrides it.
+        ``command`` is what runs ``lockstep`` (a ``buildah run ... --`` prefix for the image)."""
+        self.command = command
         self.extra_env = env or {}
         self.args = args
         self.stdin = stdin
@@ -71,7 +74,7 @@ class Operator:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [
-                    str(LOCKSTEP),
+                    *self.command,
                     "operator",
                     "--http",
                     f"127.0.0.1:{self.port}",

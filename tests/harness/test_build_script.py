@@ -25,12 +25,14 @@ def test_second_run_reuses_the_binaries_and_prints_versions() -> None:
         ("kubeseal", "KUBESEAL_VERSION"),
         ("sealed-secrets-controller", "KUBESEAL_VERSION"),
         ("sops", "SOPS_VERSION"),
+        ("helm", "HELM_VERSION"),
     ):
         assert f"{name} {versions[key]} already built" in result.stderr
     assert f"Kubernetes {versions['KUBERNETES_VERSION']}" in result.stdout
     assert f"etcd Version: {versions['ETCD_VERSION'].lstrip('v')}" in result.stdout
     assert f"kubeseal version: {versions['KUBESEAL_VERSION']}" in result.stdout
     assert f"sops {versions['SOPS_VERSION'].lstrip('v')}" in result.stdout
+    assert versions["HELM_VERSION"] in result.stdout.splitlines()
 
 
 def test_the_newest_sops_is_built_where_the_locator_looks() -> None:

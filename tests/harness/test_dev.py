@@ -12,17 +12,22 @@ from core_sync.kube import KubeClient, KubeConfig
 
 def _lockstep(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "core_sync.cli", *args], env=env, capture_output=True, text=True, timeout=180
+        [sys.executable, "-m", "core_sync.cli", *args], env=env, capture_output=True, text=True, timeout=600
     )
 
 
-def test_dev_up_env_down(tmp_path: Path) -> None:
+def isolated_cache(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A private LOCKSTEP_CACHE (no one else's dev environment is seen) linking the built binaries."""
     cache = tmp_path / "cache"
     (cache / "bin").mkdir(parents=True)
     real_bin = Path(os.environ.get("LOCKSTEP_CACHE", Path.home() / ".cache" / "lockstep")) / "bin"
     for built in real_bin.iterdir():
         (cache / "bin" / built.name).symlink_to(built)
-    env = {**os.environ, "LOCKSTEP_CACHE": str(cache)}
+    return cache, {**os.environ, "LOCKSTEP_CACHE": str(cache)}
+
+
+def test_dev_up_env_down(tmp_path: Path) -> None:
+    cache, env = isolated_cache(tmp_path)
     up = _lockstep("dev", "up", env=env)
     try:
         assert up.returncode == 0, up.stderr

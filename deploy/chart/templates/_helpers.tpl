@@ -1,0 +1,3 @@
+{{- define "lockstep.labels" -}}
+app.kubernetes.io/name: lockstep
+{{- end -}}
