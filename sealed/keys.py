@@ -60,12 +60,14 @@ class KeySecret:
         return f"{self.namespace}/{self.name}"
 
 
-def _order(key: KeySecret) -> tuple[int, str]:
-    return (key.not_before if key.not_before is not None else -1, key.created)
+def _order(key: KeySecret) -> tuple[int, str, str]:
+    return (key.not_before if key.not_before is not None else -1, key.created, key.name)
 
 
 def newest_first(keys: Sequence[KeySecret]) -> list[KeySecret]:
-    """Newest certificate first (``--key-order-priority=CertNotBefore``, Bitnami's default), then creation."""
+    """Newest certificate first (``--key-order-priority=CertNotBefore``, Bitnami's default), then creation,
+    then name: both times have one-second resolution, and two keys made in one second must still sort the
+    same way in every process and after every restart (the served certificate must not flip)."""
     return sorted(keys, key=_order, reverse=True)
 
 

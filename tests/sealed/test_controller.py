@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -239,6 +240,9 @@ def test_added_and_relabelled_keys_take_effect_without_restart(
     compromised it opens nothing new, and the served certificate goes back to the newest active key."""
     client = control_plane.client
     keys, a, _ = spaces
+    # Key order has one-second resolution (the certificate's NotBefore): make the added key newer.
+    newest = max(k.not_before or 0 for k in list_keys(client, keys))
+    time.sleep(max(0.0, newest + 1.05 - time.time()))
     foreign = generate_key_pair(2048)
     cert = tmp_path / "bitnami.pem"
     cert.write_bytes(foreign.cert_pem)
