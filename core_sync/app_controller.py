@@ -16,6 +16,7 @@ from core_sync.http_server import HOOKS
 from core_sync.inventory import AppRef
 from core_sync.operator_settings import OperatorSettings
 from core_sync.reconciler import GROUP, PLURAL, VERSION, Reconciler
+from core_sync.sharding import owns, watch_only_shard
 
 HOOK_ANNOTATION = "lockstep.dev/hook-token"
 
@@ -58,7 +59,7 @@ class ApplicationController:
         trigger = self.triggers.setdefault(ref, asyncio.Event())
         reconciler = self.reconciler()
         try:
-            while not stopped:
+            while not stopped and owns(self.settings.shard, body.get("metadata", {}).get("labels")):
                 trigger.clear()
                 snapshot = copy.deepcopy(dict(body))
                 self.generations[ref] = int(snapshot["metadata"].get("generation", 0))
@@ -90,6 +91,10 @@ def register(registry: Any, settings: OperatorSettings | None = None) -> Applica
     import kopf
 
     controller = ApplicationController(settings or OperatorSettings())
+
+    @kopf.on.startup(registry=registry)
+    async def application_shard(settings: kopf.OperatorSettings, **_: Any) -> None:
+        watch_only_shard(settings, controller.settings.shard, GROUP, PLURAL)
 
     @kopf.daemon(GROUP, VERSION, PLURAL, registry=registry, cancellation_timeout=10.0)
     async def application_loop(**kwargs: Any) -> None:

@@ -34,6 +34,8 @@ class OperatorSettings:
     insecure_kubeconfig_exec: bool = False
     default_service_account: str | None = None
     no_cross_namespace_refs: bool = False
+    shard: str | None = None
+    """``--shard``: reconcile only objects labelled ``lockstep.dev/shard=<shard>``; ``None``: unlabelled."""
     # every parsed flag by its argparse name, including those package controllers add through the
     # ``lockstep.operator_options`` entry points (e.g. the SealedSecret controller's ``key_renew_period``)
     options: dict[str, Any] = field(default_factory=dict)
@@ -57,6 +59,7 @@ class OperatorSettings:
             insecure_kubeconfig_exec=args.insecure_kubeconfig_exec,
             default_service_account=args.default_service_account,
             no_cross_namespace_refs=args.no_cross_namespace_refs,
+            shard=getattr(args, "shard", None),
             options=dict(vars(args)),
         )
 

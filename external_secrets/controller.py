@@ -13,6 +13,8 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any
 
+from core_sync.sharding import owns, shard_selector
+
 if TYPE_CHECKING:
     from core_sync.operator_settings import OperatorSettings
 
@@ -29,7 +31,9 @@ class Controller:
         from external_secrets.cache import ProviderCache
         from external_secrets.reconcile import Reconciler
 
-        client = (settings or OperatorSettings()).kube_client()
+        settings = settings or OperatorSettings()
+        self.shard = settings.shard
+        client = settings.kube_client()
         env = os.environ.get
         cache = ProviderCache(
             rate=float(env("LOCKSTEP_EXTERNAL_STORE_QPS", "50")),
@@ -82,7 +86,9 @@ class Controller:
                 *self._list(f"{base}/secretstores", "SecretStore"),
                 *self._list(f"{base}/clustersecretstores", "ClusterSecretStore"),
             ]
-            externalsecrets = self._list(f"{base}/externalsecrets", "ExternalSecret")
+            externalsecrets = self._list(
+                f"{base}/externalsecrets", "ExternalSecret", labelSelector=shard_selector(self.shard)
+            )
         except (ApiError, OSError) as error:
             log.warning("resync failed", extra={"error": str(error)})
             return
@@ -102,8 +108,8 @@ class Controller:
         for namespace, name in [k for k in self.reconciler.externalsecrets if k not in live]:
             self.on_externalsecret("DELETED", {"metadata": {"namespace": namespace, "name": name}})
 
-    def _list(self, path: str, kind: str) -> list[dict[str, Any]]:
-        items = self.reconciler.client.get(path).get("items") or []
+    def _list(self, path: str, kind: str, **query: str) -> list[dict[str, Any]]:
+        items = self.reconciler.client.get(path, **query).get("items") or []
         return [{**item, "kind": kind, "apiVersion": "external-secrets.io/v1"} for item in items]
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -119,6 +125,8 @@ class Controller:
         namespace, name = meta.get("namespace"), meta.get("name")
         if not namespace or not name:
             return
+        if event_type != "DELETED" and not owns(self.shard, meta.get("labels")):
+            event_type = "DELETED"  # relabelled to another shard: that shard's replica takes it from here
         key = ("es", namespace, name)
         log.debug("externalsecret event %s %s/%s", event_type, namespace, name)
         old = self.reconciler.externalsecrets.get((namespace, name))
@@ -196,6 +204,10 @@ def register(registry: Any, settings: OperatorSettings | None = None) -> None:
     """Add the ExternalSecret handlers to ``registry`` (being built), on ``settings``' cluster access."""
     import kopf
 
+    from core_sync.sharding import watch_only_shard
+
+    operator_settings = settings
+
     from external_secrets.target import MANAGED_LABEL
 
     holder: dict[str, Controller] = {}
@@ -204,8 +216,9 @@ def register(registry: Any, settings: OperatorSettings | None = None) -> None:
         return holder.get("controller")
 
     @kopf.on.startup(registry=registry)
-    async def start_external(**_: Any) -> None:
-        holder["controller"] = Controller(settings)
+    async def start_external(settings: kopf.OperatorSettings, **_: Any) -> None:
+        holder["controller"] = Controller(operator_settings)
+        watch_only_shard(settings, holder["controller"].shard, "external-secrets.io", "externalsecrets")
         holder["controller"].start(asyncio.get_running_loop())
 
     @kopf.on.cleanup(registry=registry)
