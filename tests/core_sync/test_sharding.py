@@ -123,3 +123,21 @@ def test_each_application_is_reconciled_by_exactly_its_shard(
     expected = {f"cm-{name}" for group in names.values() for name in group}
     assert set(writes) == expected
     assert all(count == 1 for count in writes.values()), f"ConfigMaps written more than once: {writes}"
+
+
+def test_the_selector_reaches_kopfs_watch_of_applications_only() -> None:
+    """kopf (``_cogs/clients/watching.py``) joins ``settings.watching.label_selectors.collect(resource)``
+    into the watch and list requests' ``labelSelector``: the shard's selector must match the Application
+    resource and nothing else the operator watches."""
+    import kopf
+    from kopf._cogs.structs.references import Resource
+
+    from core_sync.reconciler import GROUP, PLURAL, VERSION
+    from core_sync.sharding import watch_only_shard
+
+    settings = kopf.OperatorSettings()
+    watch_only_shard(settings, "a", GROUP, PLURAL)
+    applications = Resource(GROUP, VERSION, PLURAL, kind="Application", namespaced=True)
+    secrets = Resource("", "v1", "secrets", kind="Secret", namespaced=True)
+    assert settings.watching.label_selectors.collect(applications) == [f"{SHARD_LABEL}=a"]
+    assert settings.watching.label_selectors.collect(secrets) == []
