@@ -80,7 +80,21 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
         metavar="NAME",
         default=os.environ.get("LOCKSTEP_SHARD") or None,
         help="reconcile only Applications and ExternalSecrets labelled lockstep.dev/shard=NAME "
-        "(default: only those without the label, as Flux's default shard does)",
+        "(default: only those without the label, as Flux's default shard does); 'auto': split the "
+        "unlabelled ones between the replicas started with --shard auto (per-replica Leases)",
+    )
+    parser.add_argument(
+        "--shard-namespace",
+        metavar="NS",
+        default=os.environ.get("LOCKSTEP_SHARD_NAMESPACE") or os.environ.get("POD_NAMESPACE") or "default",
+        help="namespace of the --shard auto replicas' Leases (default: $POD_NAMESPACE or default)",
+    )
+    parser.add_argument(
+        "--shard-lease-seconds",
+        type=int,
+        default=15,
+        metavar="S",
+        help="--shard auto: a replica silent this long is gone and its share moves (default 15)",
     )
     parser.add_argument("--log-format", choices=("json", "plain"), default="json")
     parser.add_argument("-v", "--verbose", action="store_true")

@@ -36,6 +36,9 @@ class OperatorSettings:
     no_cross_namespace_refs: bool = False
     shard: str | None = None
     """``--shard``: reconcile only objects labelled ``lockstep.dev/shard=<shard>``; ``None``: unlabelled."""
+    shard_namespace: str = "default"
+    """Where ``--shard auto`` replicas keep their ``lockstep-shard-<id>`` Leases."""
+    shard_lease_seconds: int = 15
     # every parsed flag by its argparse name, including those package controllers add through the
     # ``lockstep.operator_options`` entry points (e.g. the SealedSecret controller's ``key_renew_period``)
     options: dict[str, Any] = field(default_factory=dict)
@@ -60,6 +63,8 @@ class OperatorSettings:
             default_service_account=args.default_service_account,
             no_cross_namespace_refs=args.no_cross_namespace_refs,
             shard=getattr(args, "shard", None),
+            shard_namespace=getattr(args, "shard_namespace", "default"),
+            shard_lease_seconds=getattr(args, "shard_lease_seconds", 15),
             options=dict(vars(args)),
         )
 

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 SHARD_LABEL = "lockstep.dev/shard"
+AUTO = "auto"
+"""``--shard auto``: the unlabelled objects, split between the live replicas (:mod:`core_sync.auto_shard`)."""
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
 
 
@@ -32,14 +34,20 @@ def check_shard(name: str | None) -> str | None:
     return name
 
 
+def label_shard(shard: str | None) -> str | None:
+    """The label value ``shard`` selects on: ``auto`` replicas share the default shard's objects."""
+    return None if shard == AUTO else shard
+
+
 def shard_selector(shard: str | None) -> str:
     """The label selector of ``shard``'s objects; ``None``: the default shard (objects without it)."""
-    return f"{SHARD_LABEL}={shard}" if shard is not None else f"!{SHARD_LABEL}"
+    label = label_shard(shard)
+    return f"{SHARD_LABEL}={label}" if label is not None else f"!{SHARD_LABEL}"
 
 
 def owns(shard: str | None, labels: Mapping[str, Any] | None) -> bool:
     """Whether ``shard`` owns an object with ``labels`` (the same rule as :func:`shard_selector`)."""
-    return (labels or {}).get(SHARD_LABEL) == shard
+    return (labels or {}).get(SHARD_LABEL) == label_shard(shard)
 
 
 def watch_only_shard(kopf_settings: Any, shard: str | None, group: str, plural: str) -> None:
