@@ -16,7 +16,7 @@ from core_sync.http_server import HOOKS
 from core_sync.inventory import AppRef
 from core_sync.operator_settings import OperatorSettings
 from core_sync.reconciler import GROUP, PLURAL, VERSION, Reconciler
-from core_sync.sharding import AUTO, owns, watch_only_shard
+from core_sync.sharding import owns, watch_only_shard
 
 if TYPE_CHECKING:
     from core_sync.auto_shard import AutoShard
@@ -91,15 +91,11 @@ class ApplicationController:
                 self.trigger(ref)
 
     async def start_placement(self) -> None:
-        """``--shard auto``: hold this replica's Lease, learn the members, keep both fresh."""
-        from core_sync.auto_shard import AutoShard, replica_id
-
-        settings = self.settings
-        self.placement = AutoShard(
-            settings.kube_client(), settings.shard_namespace, settings.shard_lease_seconds, replica_id()
-        )
-        await asyncio.to_thread(self.placement.refresh)
-        asyncio.get_running_loop().create_task(self.placement.run(self.on_members_changed))
+        """``--shard auto``: join the replicas' membership and follow its changes."""
+        self.placement = self.settings.placement()
+        if self.placement is not None:
+            self.placement.listeners.append(self.on_members_changed)
+            await self.placement.start()
 
     def on_event(self, ref: AppRef, event_type: str, body: Any) -> None:
         """Track hook tokens, and wake the daemon early when the spec changed (a new generation)."""
@@ -125,8 +121,7 @@ def register(registry: Any, settings: OperatorSettings | None = None) -> Applica
     @kopf.on.startup(registry=registry)
     async def application_shard(settings: kopf.OperatorSettings, **_: Any) -> None:
         watch_only_shard(settings, controller.settings.shard, GROUP, PLURAL)
-        if controller.settings.shard == AUTO:
-            await controller.start_placement()
+        await controller.start_placement()
 
     @kopf.on.cleanup(registry=registry)
     async def application_shard_release(**_: Any) -> None:

@@ -44,6 +44,8 @@ class AutoShard:
         self.duration_seconds = duration_seconds
         self.lease = Lease(client, namespace, PREFIX + identity, identity, duration_seconds)
         self.members: tuple[str, ...] = ()
+        self.listeners: list[Callable[[], None]] = []  # called (in the event loop) when the members change
+        self._task: asyncio.Task[None] | None = None
 
     def mine(self, key: str) -> bool:
         return owner(key, self.members) == self.identity
@@ -79,12 +81,19 @@ class AutoShard:
         self.members = members
         return changed
 
-    async def run(self, on_change: Callable[[], None]) -> None:
-        """Refresh every third of the lease duration, calling ``on_change`` when the members changed."""
+    async def start(self) -> None:
+        """Learn the members now, then keep them fresh in a task (once, however many controllers ask)."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+            await asyncio.to_thread(self.refresh)
+
+    async def _run(self) -> None:
+        """Refresh every third of the lease duration, telling the listeners when the members changed."""
         while True:
-            if await asyncio.to_thread(self.refresh):
-                on_change()
             await asyncio.sleep(self.duration_seconds / 3)
+            if await asyncio.to_thread(self.refresh):
+                for listener in list(self.listeners):
+                    listener()
 
     def release(self) -> None:
         self.lease.release()

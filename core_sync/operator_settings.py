@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from core_sync.auto_shard import AutoShard
     from core_sync.kube import KubeClient, KubeConfig
     from core_sync.tenancy import TenancyPolicy
 
@@ -44,6 +45,7 @@ class OperatorSettings:
     options: dict[str, Any] = field(default_factory=dict)
     _config: KubeConfig | None = field(default=None, repr=False, compare=False)
     _client: KubeClient | None = field(default=None, repr=False, compare=False)
+    _placement: AutoShard | None = field(default=None, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
@@ -97,3 +99,17 @@ class OperatorSettings:
 
                 self._client = KubeClient(config)
             return self._client
+
+    def placement(self) -> AutoShard | None:
+        """``--shard auto``: the one membership view every controller shares; ``None`` otherwise."""
+        if self.shard != "auto":
+            return None
+        client = self.kube_client()
+        with self._lock:
+            if self._placement is None:
+                from core_sync.auto_shard import AutoShard, replica_id
+
+                self._placement = AutoShard(
+                    client, self.shard_namespace, self.shard_lease_seconds, replica_id()
+                )
+            return self._placement

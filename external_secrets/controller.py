@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 from typing import TYPE_CHECKING, Any
 
 from core_sync.sharding import owns, shard_selector
@@ -33,6 +34,9 @@ class Controller:
 
         settings = settings or OperatorSettings()
         self.shard = settings.shard
+        self.placement = settings.placement()  # ``--shard auto``: which ExternalSecrets are this replica's
+        self._waiting: set[tuple[str, ...]] = set()  # ExternalSecrets another replica owns
+        self._waiting_lock = threading.Lock()
         client = settings.kube_client()
         env = os.environ.get
         cache = ProviderCache(
@@ -55,6 +59,12 @@ class Controller:
 
     def _work(self, key: Any) -> float | None:
         if key[0] == "es":
+            if self.placement is not None:
+                theirs = not self.placement.mine(f"{key[1]}/{key[2]}")
+                with self._waiting_lock:
+                    (self._waiting.add if theirs else self._waiting.discard)(key)
+                if theirs:
+                    return None
             return self.reconciler.reconcile_es((key[1], key[2]))
         if key[0] == "store":
             return self.reconciler.reconcile_store((key[1], key[2], key[3]))
@@ -112,6 +122,15 @@ class Controller:
         items = self.reconciler.client.get(path, **query).get("items") or []
         return [{**item, "kind": kind, "apiVersion": "external-secrets.io/v1"} for item in items]
 
+    def on_members_changed(self) -> None:
+        """``--shard auto``: reconcile now the waiting ExternalSecrets this replica owns from now on."""
+        assert self.placement is not None
+        with self._waiting_lock:
+            gained = [key for key in self._waiting if self.placement.mine(f"{key[1]}/{key[2]}")]
+            self._waiting.difference_update(gained)
+        for key in gained:
+            self.scheduler.schedule(key, 0.0)
+
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self.scheduler.start(loop)
         self.scheduler.schedule(("purge",), 60.0)
@@ -136,6 +155,8 @@ class Controller:
             self.reconciler.externalsecrets.pop((namespace, name), None)
             self._seen.pop(key, None)
             self.scheduler.cancel(key)
+            with self._waiting_lock:
+                self._waiting.discard(key)
             return
         self.reconciler.externalsecrets[(namespace, name)] = body
         self._targets.setdefault((namespace, target_name(body)), set()).add(name)
@@ -217,13 +238,18 @@ def register(registry: Any, settings: OperatorSettings | None = None) -> None:
 
     @kopf.on.startup(registry=registry)
     async def start_external(settings: kopf.OperatorSettings, **_: Any) -> None:
-        holder["controller"] = Controller(operator_settings)
-        watch_only_shard(settings, holder["controller"].shard, "external-secrets.io", "externalsecrets")
+        current = holder["controller"] = Controller(operator_settings)
+        watch_only_shard(settings, current.shard, "external-secrets.io", "externalsecrets")
+        if current.placement is not None:
+            current.placement.listeners.append(current.on_members_changed)
+            await current.placement.start()
         holder["controller"].start(asyncio.get_running_loop())
 
     @kopf.on.cleanup(registry=registry)
     async def stop_external(**_: Any) -> None:
         current = holder.pop("controller", None)
+        if current is not None and current.placement is not None:
+            await asyncio.to_thread(current.placement.release)
         if current is not None:
             await current.scheduler.stop()
 

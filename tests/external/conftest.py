@@ -68,10 +68,13 @@ def es_crds(control_plane: Any) -> list[str]:
 
 
 @contextlib.contextmanager
-def running_operator(control_plane: Any, moto_server: Any, log: Path, *args: str) -> Iterator[ManagedProcess]:
+def running_operator(
+    control_plane: Any, moto_server: Any, log: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[ManagedProcess]:
     """The real ``lockstep operator --controllers external`` (and ``args``) on the test control plane."""
     port = free_port()
     env = {
+        **(env or {}),
         **control_plane.env(),
         "AWS_ENDPOINT_URL": moto_server.url,
         "AWS_ACCESS_KEY_ID": "testing",
