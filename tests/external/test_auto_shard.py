@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import running_operator
-from es_helpers import create, kv_put, make_secret, password_external_secret, vault_store_object, wait_ready
+from es_helpers import create, password_external_secret, secret_writes, vault_password_store, wait_ready
 
 from core_sync.shard_ring import owner
 
@@ -26,9 +26,7 @@ def test_auto_replicas_split_externalsecrets(
     namespace: str,
     tmp_path: Path,
 ) -> None:
-    kv_put(openbao, f"{namespace}/db", {"password": "pw"})
-    make_secret(kube, namespace, "vault-token", {"token": openbao.token})
-    create(kube, vault_store_object(openbao), namespace)
+    key = vault_password_store(kube, openbao, namespace)
     names = [f"es-{i}" for i in range(COUNT)]
     auto = ("--shard", "auto", "--shard-namespace", namespace, "--shard-lease-seconds", "4")
     with ExitStack() as stack:
@@ -40,15 +38,11 @@ def test_auto_replicas_split_externalsecrets(
             )
         time.sleep(3)  # both replicas have seen each other's Lease
         for name in names:
-            create(kube, password_external_secret(name, f"{namespace}/db"), namespace)
+            create(kube, password_external_secret(name, key), namespace)
         for name in names:
             wait_ready(kube, namespace, name)
         time.sleep(2)
     owners = Counter(owner(f"{namespace}/{name}", ["r0", "r1"]) for name in names)
     assert set(owners) == {"r0", "r1"}, f"the split put everything on one replica: {owners}"
-    writes = Counter(
-        event["objectRef"]["name"]
-        for event in control_plane.write_requests(namespaces=[namespace])
-        if event.get("objectRef", {}).get("resource") == "secrets" and event["objectRef"].get("name") in names
-    )
+    writes = secret_writes(control_plane, namespace, names)
     assert writes == dict.fromkeys(names, 1), f"target Secrets not written exactly once: {writes}"

@@ -5,18 +5,16 @@ API server's audit log)."""
 from __future__ import annotations
 
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from conftest import running_operator
 from es_helpers import (
     create,
-    kv_put,
-    make_secret,
     password_external_secret,
     read_secret,
-    vault_store_object,
+    secret_writes,
+    vault_password_store,
     wait_ready,
 )
 
@@ -32,11 +30,9 @@ def test_externalsecrets_follow_their_shard(
     namespace: str,
     tmp_path: Path,
 ) -> None:
-    kv_put(openbao, f"{namespace}/db", {"password": "pw"})
-    make_secret(kube, namespace, "vault-token", {"token": openbao.token})
-    create(kube, vault_store_object(openbao), namespace)
-    create(kube, password_external_secret("mine", f"{namespace}/db"), namespace)
-    theirs = password_external_secret("theirs", f"{namespace}/db")
+    key = vault_password_store(kube, openbao, namespace)
+    create(kube, password_external_secret("mine", key), namespace)
+    theirs = password_external_secret("theirs", key)
     theirs["metadata"]["labels"] = {SHARD_LABEL: "a"}
     create(kube, theirs, namespace)
 
@@ -51,10 +47,5 @@ def test_externalsecrets_follow_their_shard(
         time.sleep(2)  # and shard a leaves "mine" alone
     secret = read_secret(kube, namespace, "theirs")
     assert secret is not None
-    writes = Counter(
-        event["objectRef"]["name"]
-        for event in control_plane.write_requests(namespaces=[namespace])
-        if event.get("objectRef", {}).get("resource") == "secrets"
-        and event["objectRef"].get("name") in {"mine", "theirs"}
-    )
+    writes = secret_writes(control_plane, namespace, ["mine", "theirs"])
     assert writes == {"mine": 1, "theirs": 1}, f"target Secrets written by more than one replica: {writes}"
