@@ -4,6 +4,7 @@ and only its share moves. Its own module: no other operator may run beside these
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from collections import Counter
@@ -14,7 +15,7 @@ from core_sync.testing import ControlPlane, GitServer
 from tests.core_sync.conftest import Apps, Operator, configmap, wait_for
 from tests.core_sync.test_sharding import _synced
 
-COUNT = 30
+COUNT = int(os.environ.get("LOCKSTEP_TEST_AUTO_APPS", "150"))
 LEASE_S = 4
 
 

@@ -141,3 +141,30 @@ def test_the_selector_reaches_kopfs_watch_of_applications_only() -> None:
     secrets = Resource("", "v1", "secrets", kind="Secret", namespaced=True)
     assert settings.watching.label_selectors.collect(applications) == [f"{SHARD_LABEL}=a"]
     assert settings.watching.label_selectors.collect(secrets) == []
+
+
+def test_relabelling_moves_an_application_to_its_new_shard(
+    apps: Apps, git_server: GitServer, control_plane: ControlPlane, tmp_path: Path
+) -> None:
+    ns = apps.namespace
+    url = git_server.create_repo("moving", {"deploy/moving/cm.yaml": configmap("cm-moving", "1")})
+    replicas: dict[str | None, Operator] = {}
+    try:
+        for shard in ("a", None):
+            workdir = tmp_path / (shard or "default")
+            workdir.mkdir()
+            replicas[shard] = Operator(
+                control_plane, workdir, namespaces=(ns,), args=("--shard", shard) if shard else ()
+            )
+            replicas[shard].start()
+        _create(apps, "moving", url, None)
+        apps.wait_ready("moving", timeout=60)
+        apps.client.merge_patch(f"{apps.base}/moving", {"metadata": {"labels": {SHARD_LABEL: "a"}}})
+        wait_for(lambda: _synced(replicas["a"]) == ["moving"], 30, "shard a to take the Application")
+        apps.patch_spec("moving", {"interval": "59m"})  # a new generation: only its new owner reconciles
+        wait_for(lambda: _synced(replicas["a"]) == ["moving", "moving"], 30, "shard a to reconcile it again")
+        time.sleep(2)
+    finally:
+        for replica in replicas.values():
+            replica.kill(signal.SIGTERM)
+    assert _synced(replicas[None]) == ["moving"], "the default shard kept reconciling a relabelled one"
