@@ -10,6 +10,7 @@ killed replica's Lease expires and its share moves to the survivors within one d
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import os
 import re
@@ -46,6 +47,9 @@ class AutoShard:
         self.members: tuple[str, ...] = ()
         self.listeners: list[Callable[[], None]] = []  # called (in the event loop) when the members change
         self._task: asyncio.Task[None] | None = None
+        # its own thread: behind the reconciles in the loop's default executor, a renewal would wait until
+        # the Lease expired and the other replicas took this one's share while it still worked on it
+        self._thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="shard-lease")
 
     def mine(self, key: str) -> bool:
         return owner(key, self.members) == self.identity
@@ -84,14 +88,15 @@ class AutoShard:
     async def start(self) -> None:
         """Learn the members now, then keep them fresh in a task (once, however many controllers ask)."""
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
-            await asyncio.to_thread(self.refresh)
+            loop = asyncio.get_running_loop()
+            self._task = loop.create_task(self._run())
+            await loop.run_in_executor(self._thread, self.refresh)
 
     async def _run(self) -> None:
         """Refresh every third of the lease duration, telling the listeners when the members changed."""
         while True:
             await asyncio.sleep(self.duration_seconds / 3)
-            if await asyncio.to_thread(self.refresh):
+            if await asyncio.get_running_loop().run_in_executor(self._thread, self.refresh):
                 for listener in list(self.listeners):
                     listener()
 
