@@ -118,7 +118,7 @@ def run_case(plane: Any, git: Any, replicas: int, apps: int, per_app: int, work:
     print(
         f"{name}: {elapsed:.1f} s to all Ready, {cpu:.1f} CPU s, peak RSS {max(rss):.0f} MiB", file=sys.stderr
     )
-    return {"seconds": round(elapsed, 2), "cpu_s": round(cpu, 2), "rss_mib": round(max(rss), 1)}
+    return {"seconds": round(elapsed, 2), "cpu_s": round(cpu, 2), "rss_mib": round(max(rss), 1)}  # max per replica
 
 
 def main() -> int:
@@ -142,8 +142,6 @@ def main() -> int:
         result.update({f"one_{k}": v for k, v in one.items()})
         result.update({f"three_{k}": v for k, v in three.items()})
         result["cpu_ratio"] = round(three["cpu_s"] / one["cpu_s"], 3) if one["cpu_s"] else None
-        result["one_replica_rss_mib"] = one["rss_mib"]
-        result["three_replicas_rss_mib"] = three["rss_mib"]
         for objects in (int(o) for o in args.objects.split(",") if o):
             case = run_case(plane, git, 1, max(1, objects // args.per_app), args.per_app, work)
             result[f"objects_{objects}_seconds"] = case["seconds"]
