@@ -118,7 +118,8 @@ def run_case(plane: Any, git: Any, replicas: int, apps: int, per_app: int, work:
     print(
         f"{name}: {elapsed:.1f} s to all Ready, {cpu:.1f} CPU s, peak RSS {max(rss):.0f} MiB", file=sys.stderr
     )
-    return {"seconds": round(elapsed, 2), "cpu_s": round(cpu, 2), "rss_mib": round(max(rss), 1)}  # max per replica
+    # rss_mib: the largest replica's peak
+    return {"seconds": round(elapsed, 2), "cpu_s": round(cpu, 2), "rss_mib": round(max(rss), 1)}
 
 
 def main() -> int:
