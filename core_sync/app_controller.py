@@ -10,12 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core_sync.http_server import HOOKS
 from core_sync.inventory import AppRef
 from core_sync.operator_settings import OperatorSettings
 from core_sync.reconciler import GROUP, PLURAL, VERSION, Reconciler
+from core_sync.sharding import owns, watch_only_shard
+
+if TYPE_CHECKING:
+    from core_sync.auto_shard import AutoShard
 
 HOOK_ANNOTATION = "lockstep.dev/hook-token"
 
@@ -30,6 +34,8 @@ class ApplicationController:
         self.generations: dict[AppRef, int] = {}
         self.hook_apps: dict[str, set[AppRef]] = {}
         self._reconciler: Reconciler | None = None
+        self.placement: AutoShard | None = None  # ``--shard auto``: which Applications are this replica's
+        self.waiting: set[AppRef] = set()  # daemons of Applications another replica owns
 
     def reconciler(self) -> Reconciler:
         if self._reconciler is None:
@@ -58,17 +64,38 @@ class ApplicationController:
         trigger = self.triggers.setdefault(ref, asyncio.Event())
         reconciler = self.reconciler()
         try:
-            while not stopped:
+            while not stopped and owns(self.settings.shard, body.get("metadata", {}).get("labels")):
                 trigger.clear()
+                if self.placement is not None and not self.placement.mine(str(ref)):
+                    self.waiting.add(ref)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(trigger.wait(), timeout=5.0)
+                    continue
+                self.waiting.discard(ref)
                 snapshot = copy.deepcopy(dict(body))
                 self.generations[ref] = int(snapshot["metadata"].get("generation", 0))
                 outcome = await asyncio.to_thread(reconciler.reconcile, snapshot)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(trigger.wait(), timeout=outcome.requeue_after)
         finally:
+            self.waiting.discard(ref)
             self.triggers.pop(ref, None)
             self.generations.pop(ref, None)
             reconciler.forget(ref)
+
+    def on_members_changed(self) -> None:
+        """Wake the waiting daemons this replica now owns (the ones it keeps are left to their interval)."""
+        assert self.placement is not None
+        for ref in list(self.waiting):
+            if self.placement.mine(str(ref)):
+                self.trigger(ref)
+
+    async def start_placement(self) -> None:
+        """``--shard auto``: join the replicas' membership and follow its changes."""
+        self.placement = self.settings.placement()
+        if self.placement is not None:
+            self.placement.listeners.append(self.on_members_changed)
+            await self.placement.start()
 
     def on_event(self, ref: AppRef, event_type: str, body: Any) -> None:
         """Track hook tokens, and wake the daemon early when the spec changed (a new generation)."""
@@ -90,6 +117,16 @@ def register(registry: Any, settings: OperatorSettings | None = None) -> Applica
     import kopf
 
     controller = ApplicationController(settings or OperatorSettings())
+
+    @kopf.on.startup(registry=registry)
+    async def application_shard(settings: kopf.OperatorSettings, **_: Any) -> None:
+        watch_only_shard(settings, controller.settings.shard, GROUP, PLURAL)
+        await controller.start_placement()
+
+    @kopf.on.cleanup(registry=registry)
+    async def application_shard_release(**_: Any) -> None:
+        if controller.placement is not None:
+            await asyncio.to_thread(controller.placement.release)
 
     @kopf.daemon(GROUP, VERSION, PLURAL, registry=registry, cancellation_timeout=10.0)
     async def application_loop(**kwargs: Any) -> None:

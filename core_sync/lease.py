@@ -35,6 +35,13 @@ def _parse(text: str | None) -> dt.datetime | None:
         return None
 
 
+def expired(spec: dict[str, Any], default_seconds: int) -> bool:
+    """Whether a Lease ``spec`` was not renewed within its duration (``default_seconds`` if it names none)."""
+    renewed = _parse(spec.get("renewTime"))
+    duration = int(spec.get("leaseDurationSeconds") or default_seconds)
+    return renewed is None or _now() - renewed > dt.timedelta(seconds=duration)
+
+
 class Lease:
     """A named Lease this process competes for as ``identity``."""
 
@@ -92,9 +99,7 @@ class Lease:
             pass  # it expires on its own
 
     def _expired(self, spec: dict[str, Any]) -> bool:
-        renewed = _parse(spec.get("renewTime"))
-        duration = int(spec.get("leaseDurationSeconds") or self.duration_seconds)
-        return renewed is None or _now() - renewed > dt.timedelta(seconds=duration)
+        return expired(spec, self.duration_seconds)
 
     def _try(self) -> bool:
         from core_sync.kube import ApiError

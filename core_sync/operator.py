@@ -75,6 +75,27 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
         help="let kubeconfig Secrets of remote-cluster Applications run credential plugins (exec, "
         "auth-provider) in the operator; off by default, as a Secret's author would run commands here",
     )
+    parser.add_argument(
+        "--shard",
+        metavar="NAME",
+        default=os.environ.get("LOCKSTEP_SHARD") or None,
+        help="reconcile only Applications and ExternalSecrets labelled lockstep.dev/shard=NAME "
+        "(default: only those without the label, as Flux's default shard does); 'auto': split the "
+        "unlabelled ones between the replicas started with --shard auto (per-replica Leases)",
+    )
+    parser.add_argument(
+        "--shard-namespace",
+        metavar="NS",
+        default=os.environ.get("LOCKSTEP_SHARD_NAMESPACE") or os.environ.get("POD_NAMESPACE") or "default",
+        help="namespace of the --shard auto replicas' Leases (default: $POD_NAMESPACE or default)",
+    )
+    parser.add_argument(
+        "--shard-lease-seconds",
+        type=int,
+        default=15,
+        metavar="S",
+        help="--shard auto: a replica silent this long is gone and its share moves (default 15)",
+    )
     parser.add_argument("--log-format", choices=("json", "plain"), default="json")
     parser.add_argument("-v", "--verbose", action="store_true")
     from importlib.metadata import entry_points
@@ -119,7 +140,14 @@ def register_controller(register: Callable[..., Any], registry: Any, settings: O
 
 
 def main(argv: list[str], prog: str = "lockstep operator") -> int:
-    args = build_parser(prog).parse_args(argv)
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
+    from core_sync.sharding import ShardNameError, check_shard
+
+    try:
+        check_shard(args.shard)
+    except ShardNameError as error:
+        parser.error(str(error))
     settings = OperatorSettings.from_args(args)
     from core_sync.logs import configure_logging
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from core_sync.auto_shard import AutoShard
     from core_sync.kube import KubeClient, KubeConfig
     from core_sync.tenancy import TenancyPolicy
 
@@ -34,11 +35,17 @@ class OperatorSettings:
     insecure_kubeconfig_exec: bool = False
     default_service_account: str | None = None
     no_cross_namespace_refs: bool = False
+    shard: str | None = None
+    """``--shard``: reconcile only objects labelled ``lockstep.dev/shard=<shard>``; ``None``: unlabelled."""
+    shard_namespace: str = "default"
+    """Where ``--shard auto`` replicas keep their ``lockstep-shard-<id>`` Leases."""
+    shard_lease_seconds: int = 15
     # every parsed flag by its argparse name, including those package controllers add through the
     # ``lockstep.operator_options`` entry points (e.g. the SealedSecret controller's ``key_renew_period``)
     options: dict[str, Any] = field(default_factory=dict)
     _config: KubeConfig | None = field(default=None, repr=False, compare=False)
     _client: KubeClient | None = field(default=None, repr=False, compare=False)
+    _placement: AutoShard | None = field(default=None, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
@@ -57,6 +64,9 @@ class OperatorSettings:
             insecure_kubeconfig_exec=args.insecure_kubeconfig_exec,
             default_service_account=args.default_service_account,
             no_cross_namespace_refs=args.no_cross_namespace_refs,
+            shard=getattr(args, "shard", None),
+            shard_namespace=getattr(args, "shard_namespace", "default"),
+            shard_lease_seconds=getattr(args, "shard_lease_seconds", 15),
             options=dict(vars(args)),
         )
 
@@ -89,3 +99,17 @@ class OperatorSettings:
 
                 self._client = KubeClient(config)
             return self._client
+
+    def placement(self) -> AutoShard | None:
+        """``--shard auto``: the one membership view every controller shares; ``None`` otherwise."""
+        if self.shard != "auto":
+            return None
+        client = self.kube_client()
+        with self._lock:
+            if self._placement is None:
+                from core_sync.auto_shard import AutoShard, replica_id
+
+                self._placement = AutoShard(
+                    client, self.shard_namespace, self.shard_lease_seconds, replica_id()
+                )
+            return self._placement

@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 from typing import TYPE_CHECKING, Any
+
+from core_sync.sharding import owns, shard_selector
 
 if TYPE_CHECKING:
     from core_sync.operator_settings import OperatorSettings
@@ -29,7 +32,12 @@ class Controller:
         from external_secrets.cache import ProviderCache
         from external_secrets.reconcile import Reconciler
 
-        client = (settings or OperatorSettings()).kube_client()
+        settings = settings or OperatorSettings()
+        self.shard = settings.shard
+        self.placement = settings.placement()  # ``--shard auto``: which ExternalSecrets are this replica's
+        self._waiting: set[tuple[str, ...]] = set()  # ExternalSecrets another replica owns
+        self._waiting_lock = threading.Lock()
+        client = settings.kube_client()
         env = os.environ.get
         cache = ProviderCache(
             rate=float(env("LOCKSTEP_EXTERNAL_STORE_QPS", "50")),
@@ -51,6 +59,12 @@ class Controller:
 
     def _work(self, key: Any) -> float | None:
         if key[0] == "es":
+            if self.placement is not None:
+                theirs = not self.placement.mine(f"{key[1]}/{key[2]}")
+                with self._waiting_lock:
+                    (self._waiting.add if theirs else self._waiting.discard)(key)
+                if theirs:
+                    return None
             return self.reconciler.reconcile_es((key[1], key[2]))
         if key[0] == "store":
             return self.reconciler.reconcile_store((key[1], key[2], key[3]))
@@ -82,7 +96,9 @@ class Controller:
                 *self._list(f"{base}/secretstores", "SecretStore"),
                 *self._list(f"{base}/clustersecretstores", "ClusterSecretStore"),
             ]
-            externalsecrets = self._list(f"{base}/externalsecrets", "ExternalSecret")
+            externalsecrets = self._list(
+                f"{base}/externalsecrets", "ExternalSecret", labelSelector=shard_selector(self.shard)
+            )
         except (ApiError, OSError) as error:
             log.warning("resync failed", extra={"error": str(error)})
             return
@@ -102,9 +118,18 @@ class Controller:
         for namespace, name in [k for k in self.reconciler.externalsecrets if k not in live]:
             self.on_externalsecret("DELETED", {"metadata": {"namespace": namespace, "name": name}})
 
-    def _list(self, path: str, kind: str) -> list[dict[str, Any]]:
-        items = self.reconciler.client.get(path).get("items") or []
+    def _list(self, path: str, kind: str, **query: str) -> list[dict[str, Any]]:
+        items = self.reconciler.client.get(path, **query).get("items") or []
         return [{**item, "kind": kind, "apiVersion": "external-secrets.io/v1"} for item in items]
+
+    def on_members_changed(self) -> None:
+        """``--shard auto``: reconcile now the waiting ExternalSecrets this replica owns from now on."""
+        assert self.placement is not None
+        with self._waiting_lock:
+            gained = [key for key in self._waiting if self.placement.mine(f"{key[1]}/{key[2]}")]
+            self._waiting.difference_update(gained)
+        for key in gained:
+            self.scheduler.schedule(key, 0.0)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self.scheduler.start(loop)
@@ -119,6 +144,8 @@ class Controller:
         namespace, name = meta.get("namespace"), meta.get("name")
         if not namespace or not name:
             return
+        if event_type != "DELETED" and not owns(self.shard, meta.get("labels")):
+            event_type = "DELETED"  # relabelled to another shard: that shard's replica takes it from here
         key = ("es", namespace, name)
         log.debug("externalsecret event %s %s/%s", event_type, namespace, name)
         old = self.reconciler.externalsecrets.get((namespace, name))
@@ -128,6 +155,8 @@ class Controller:
             self.reconciler.externalsecrets.pop((namespace, name), None)
             self._seen.pop(key, None)
             self.scheduler.cancel(key)
+            with self._waiting_lock:
+                self._waiting.discard(key)
             return
         self.reconciler.externalsecrets[(namespace, name)] = body
         self._targets.setdefault((namespace, target_name(body)), set()).add(name)
@@ -196,6 +225,10 @@ def register(registry: Any, settings: OperatorSettings | None = None) -> None:
     """Add the ExternalSecret handlers to ``registry`` (being built), on ``settings``' cluster access."""
     import kopf
 
+    from core_sync.sharding import watch_only_shard
+
+    operator_settings = settings
+
     from external_secrets.target import MANAGED_LABEL
 
     holder: dict[str, Controller] = {}
@@ -204,13 +237,19 @@ def register(registry: Any, settings: OperatorSettings | None = None) -> None:
         return holder.get("controller")
 
     @kopf.on.startup(registry=registry)
-    async def start_external(**_: Any) -> None:
-        holder["controller"] = Controller(settings)
+    async def start_external(settings: kopf.OperatorSettings, **_: Any) -> None:
+        current = holder["controller"] = Controller(operator_settings)
+        watch_only_shard(settings, current.shard, "external-secrets.io", "externalsecrets")
+        if current.placement is not None:
+            current.placement.listeners.append(current.on_members_changed)
+            await current.placement.start()
         holder["controller"].start(asyncio.get_running_loop())
 
     @kopf.on.cleanup(registry=registry)
     async def stop_external(**_: Any) -> None:
         current = holder.pop("controller", None)
+        if current is not None and current.placement is not None:
+            await asyncio.to_thread(current.placement.release)
         if current is not None:
             await current.scheduler.stop()
 

@@ -67,24 +67,20 @@ def es_crds(control_plane: Any) -> list[str]:
     return names
 
 
-@pytest.fixture(scope="module")
-def operator(
-    control_plane: Any,
-    es_crds: list[str],
-    openbao: Any,
-    moto_server: Any,
-    tmp_path_factory: pytest.TempPathFactory,
+@contextlib.contextmanager
+def running_operator(
+    control_plane: Any, moto_server: Any, log: Path, *args: str, env: dict[str, str] | None = None
 ) -> Iterator[ManagedProcess]:
-    """The real ``lockstep operator --controllers external`` against the test control plane."""
+    """The real ``lockstep operator --controllers external`` (and ``args``) on the test control plane."""
     port = free_port()
     env = {
+        **(env or {}),
         **control_plane.env(),
         "AWS_ENDPOINT_URL": moto_server.url,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "LOCKSTEP_EXTERNAL_MAX_BACKOFF": "2",
     }
-    log = tmp_path_factory.mktemp("operator") / "operator.log"
     process = ManagedProcess(
         "lockstep-operator",
         [
@@ -96,6 +92,7 @@ def operator(
             f"127.0.0.1:{port}",
             "--log-format",
             "plain",
+            *args,
         ],
         log,
         env=env,
@@ -108,6 +105,21 @@ def operator(
         process.stop()
         _drop_finalizers(control_plane.client)
         print(f"--- operator log tail ({log}) ---\n{process.log_tail(60)}")
+
+
+@pytest.fixture(scope="module")
+def operator(
+    control_plane: Any,
+    es_crds: list[str],
+    openbao: Any,
+    moto_server: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ManagedProcess]:
+    """The real ``lockstep operator --controllers external`` against the test control plane."""
+    with running_operator(
+        control_plane, moto_server, tmp_path_factory.mktemp("operator") / "operator.log"
+    ) as process:
+        yield process
 
 
 def _drop_finalizers(client: KubeClient) -> None:

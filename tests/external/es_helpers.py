@@ -7,7 +7,8 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -276,3 +277,23 @@ def wait_for_store_api(client: KubeClient, timeout: float = 30.0) -> None:
         return True
 
     wait_for(serves, timeout, "the SecretStore API to serve")
+
+
+def vault_password_store(client: KubeClient, openbao: Any, namespace: str) -> str:
+    """A SecretStore ``vault`` in ``namespace`` and a remote key holding ``password``; returns the key."""
+    key = f"{namespace}/db"
+    kv_put(openbao, key, {"password": "pw"})
+    make_secret(client, namespace, "vault-token", {"token": openbao.token})
+    create(client, vault_store_object(openbao), namespace)
+    return key
+
+
+def secret_writes(control_plane: Any, namespace: str, names: Iterable[str]) -> Counter[str]:
+    """How many times the API server's audit log saw the Secrets ``names`` in ``namespace`` written."""
+    wanted = set(names)
+    return Counter(
+        event["objectRef"]["name"]
+        for event in control_plane.write_requests(namespaces=[namespace])
+        if event.get("objectRef", {}).get("resource") == "secrets"
+        and event["objectRef"].get("name") in wanted
+    )
