@@ -91,8 +91,18 @@ def kubeconfig_for(
     }
 
 
-def grant(client: KubeClient, namespace: str, subject: dict[str, str], name: str) -> None:
-    """A Role in ``namespace`` allowing ConfigMaps (all verbs), bound to ``subject``."""
+CONFIGMAPS_ONLY: list[dict[str, Any]] = [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["*"]}]
+
+
+def grant(
+    client: KubeClient,
+    namespace: str,
+    subject: dict[str, str],
+    name: str,
+    rules: list[dict[str, Any]] = CONFIGMAPS_ONLY,
+) -> None:
+    """A Role ``name`` in ``namespace`` with ``rules`` (default: ConfigMaps, all verbs), bound to
+    ``subject``."""
     rbac = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}"
     client.create(
         f"{rbac}/roles",
@@ -100,7 +110,7 @@ def grant(client: KubeClient, namespace: str, subject: dict[str, str], name: str
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "Role",
             "metadata": {"name": name},
-            "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["*"]}],
+            "rules": rules,
         },
     )
     client.create(

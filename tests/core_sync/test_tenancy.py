@@ -20,6 +20,7 @@ import yaml
 from core_sync.kube import ApiError, KubeClient
 from core_sync.tenancy import CrossNamespaceRef, TenancyPolicy, impersonated_user, namespace_refs
 from core_sync.testing import ControlPlane, GitServer, OpenBao
+from core_sync.testing.credentials import grant
 from core_sync.testing.services import git
 from tests.core_sync.conftest import Apps, Operator, configmap, live, wait_for
 from tests.core_sync.test_secret_stages import _seal_secret, _sealing_key
@@ -96,30 +97,12 @@ def _tenant_may_manage_configmaps(control_plane: ControlPlane, ns: str) -> None:
         f"/api/v1/namespaces/{ns}/serviceaccounts",
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": TENANT}},
     )
-    client.create(
-        f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "Role",
-            "metadata": {"name": "configmaps"},
-            "rules": [
-                {
-                    "apiGroups": [""],
-                    "resources": ["configmaps"],
-                    "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
-                }
-            ],
-        },
-    )
-    client.create(
-        f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": {"name": "tenant-configmaps"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "configmaps"},
-            "subjects": [{"kind": "ServiceAccount", "name": TENANT, "namespace": ns}],
-        },
+    everything = ["get", "list", "watch", "create", "update", "patch", "delete"]
+    _grant(
+        control_plane,
+        ns,
+        "configmaps",
+        [{"apiGroups": [""], "resources": ["configmaps"], "verbs": everything}],
     )
 
 
@@ -270,27 +253,7 @@ def test_no_cross_namespace_refs_flag_refuses_other_namespaces(
 
 
 def _grant(control_plane: ControlPlane, ns: str, name: str, rules: list[dict[str, Any]]) -> None:
-    client = control_plane.client
-    rbac = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}"
-    client.create(
-        f"{rbac}/roles",
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "Role",
-            "metadata": {"name": name},
-            "rules": rules,
-        },
-    )
-    client.create(
-        f"{rbac}/rolebindings",
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": {"name": name},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
-            "subjects": [{"kind": "ServiceAccount", "name": TENANT, "namespace": ns}],
-        },
-    )
+    grant(control_plane.client, ns, {"kind": "ServiceAccount", "name": TENANT, "namespace": ns}, name, rules)
 
 
 def test_render_stages_read_as_the_tenant_except_the_sealing_keys(
