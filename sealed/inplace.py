@@ -37,24 +37,42 @@ class Planned:
 
 def manifest_files(paths: list[str]) -> Iterator[Path]:
     """YAML/JSON files under ``paths`` in a stable order, skipping our own ``*.sealed.*`` outputs; a file
-    reached twice (``a.yaml`` and its directory, or a symlink to it) is sealed once."""
+    reached twice (``a.yaml`` and its directory, or a symlink to it) is sealed once.
+
+    Each file is confined to the root it was reached from (the directory given, or a named file's own
+    directory), as sources are: a symlink that is absolute or leaves that root, a symlink loop, or a FIFO,
+    socket or device with a manifest's name is refused with a :class:`FormatError` naming it, so the run
+    writes nothing rather than rewrite (or block on) a file outside the tree it was given.
+    """
     seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             raise FormatError("no such file or directory", raw)
-        candidates = sorted(path.rglob("*")) if path.is_dir() else [path]
+        is_dir = path.is_dir() and not path.is_symlink()
+        root = path.resolve() if is_dir else path.absolute().parent.resolve()
+        candidates = sorted(path.rglob("*")) if is_dir else [path]
         for file in candidates:
             hidden = file != path and any(p.startswith(".") for p in file.relative_to(path).parts[:-1])
-            if (
-                file.is_file()
-                and file.suffix in EXTENSIONS
-                and not file.stem.endswith(SEALED_MARK)
-                and not hidden
-                and file.resolve() not in seen
-            ):
+            if file.suffix not in EXTENSIONS or file.stem.endswith(SEALED_MARK) or hidden:
+                continue
+            _confine(file, root / file.relative_to(path) if is_dir else root / file.name, root)
+            if file.is_file() and file.resolve() not in seen:
                 seen.add(file.resolve())
                 yield file
+
+
+def _confine(file: Path, entry: Path, root: Path) -> None:
+    """``entry`` (``file`` as seen from the resolved ``root``) must be a regular file, a directory or a
+    relative symlink staying inside ``root``, and must not be reached through a directory symlink that
+    leaves it."""
+    from core_sync.confine import ConfinementError, check_entry, resolve
+
+    try:
+        check_entry(entry, root)
+        resolve(entry, root)
+    except ConfinementError as error:
+        raise FormatError(f"{error.reason} (in-place sealing stays inside {root})", str(file)) from None
 
 
 def target_for(source: Path, replace: bool) -> Path:

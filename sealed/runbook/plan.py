@@ -1,9 +1,11 @@
 """Which files of each repo the runbook touches, and how: pure apart from reading the tracked files.
 
 Only files git tracks are considered (the working tree is clean, so that is every file that matters, and
-build output or vendored trees in ``.gitignore`` stay out). A YAML/JSON file holding a SealedSecret is a
-``sealed`` item; a file a rotator plugin claims (SOPS) is an item of that plugin. A file that mentions
-``SealedSecret`` but cannot be parsed (a Helm template, say) is listed as skipped with the reason.
+build output or vendored trees in ``.gitignore`` stay out), and only regular files: a tracked symlink is
+skipped with its reason, never written through (see :func:`_not_regular`). A YAML/JSON file holding a
+SealedSecret is a ``sealed`` item; a file a rotator plugin claims (SOPS) is an item of that plugin. A
+file that mentions ``SealedSecret`` but cannot be parsed (a Helm template, say) is listed as skipped with
+the reason.
 """
 
 from __future__ import annotations
@@ -48,8 +50,12 @@ def plan_repo(repo: GitRepo, rotators: list[FileRotator]) -> RepoPlan:
         if not path.endswith(CANDIDATE_SUFFIXES):
             continue
         file = repo.root / path
+        refused = _not_regular(file, repo.root)
+        if refused:
+            plan.skipped.append(f"{path}: {refused}")
+            continue
         try:
-            if not file.is_file() or file.stat().st_size > MAX_FILE_BYTES:
+            if file.stat().st_size > MAX_FILE_BYTES:
                 continue
             data = file.read_bytes()
         except OSError as error:
@@ -69,3 +75,20 @@ def plan_repo(repo: GitRepo, rotators: list[FileRotator]) -> RepoPlan:
                 plan.items.append(Item(repo, path, rotator.name, rotator))
                 break
     return plan
+
+
+def _not_regular(file: Path, root: Path) -> str | None:
+    """Why ``file`` is not rewritten in place, or None for a regular file. The runbook never writes
+    through a symlink: one leaving the repository (or absolute, or looping) would rewrite a file outside
+    it, and one inside points at a tracked file that is rotated where it lives. Special files are not
+    read (a FIFO would block)."""
+    from core_sync.confine import ConfinementError, check_entry
+
+    try:
+        real_root = root.resolve()
+        check_entry(real_root / file.relative_to(root), real_root)
+    except ConfinementError as error:
+        return f"{error.reason}: not followed, skipped"
+    if file.is_symlink():
+        return "symlink: skipped (its target is rotated where it lives)"
+    return None if file.is_file() else "not a regular file: skipped"

@@ -204,6 +204,9 @@ def _symlinks() -> Iterator[Case]:
         "kustomization-file-link": lambda t: {
             "kustomization.yaml": Link("../../../outside/kustomization.yaml")
         },
+        # in-place sealing must not rewrite the Secret outside through the link (the copy a writing
+        # command gets keeps an absolute link pointing at the same file)
+        "secret-outside-absolute": lambda t: {"s.yaml": Link(str(t.outside / "secret.yaml"))},
     }
     for name, build in variants.items():
         yield Case("symlinks", name, build)
@@ -699,6 +702,7 @@ def write_outside(outside: Path) -> None:
     outside.mkdir(parents=True, exist_ok=True)
     (outside / "cm.yaml").write_bytes(b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: outside\n")
     (outside / "secret.txt").write_text(f"LEAKED={MARKER}\n")
+    (outside / "secret.yaml").write_bytes(SECRET_YAML)
     (outside / "kustomization.yaml").write_bytes(_kustomization(resources=["cm.yaml"]))
 
 

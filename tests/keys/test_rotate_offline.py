@@ -291,3 +291,30 @@ def test_a_file_no_key_opens_fails_alone_and_a_fixed_repo_starts_over(
     report = json.loads(done.stdout)
     assert report["summary"] == {"rotated": SEALED_FILES + SOPS_FILES}
     assert any("started over" in note for note in report["notes"])
+
+
+def test_tracked_symlinks_are_skipped_never_written_through(
+    repo: Path, sealing_keys: Keys, age_keys: tuple[AgeKey, AgeKey], tmp_path: Path
+) -> None:
+    """A tracked symlink to a SealedSecret outside the repository (relative or absolute) is listed as
+    skipped with its reason and the file outside keeps its bytes; one inside is skipped too (its target
+    is rotated where it lives), so each file is rewritten once."""
+    outside = tmp_path / "outside.yaml"
+    outside.write_bytes((repo / "apps" / "api0.yaml").read_bytes())
+    (repo / "links").mkdir()
+    (repo / "links" / "relative.yaml").symlink_to(Path("..") / ".." / "outside.yaml")
+    (repo / "links" / "absolute.yaml").symlink_to(outside)
+    (repo / "links" / "inside.yaml").symlink_to(Path("..") / "apps" / "api1.yaml")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "links")
+    before = outside.read_bytes()
+    done = rotate(repo, sealing_keys, "--yes", "-o", "json", env=sops_env(age_keys[0]))
+    assert done.returncode == 0, done.stderr + done.stdout
+    report = json.loads(done.stdout)
+    assert report["summary"] == {"rotated": SEALED_FILES + SOPS_FILES}
+    skipped = "\n".join(report["skipped"])
+    assert "links/relative.yaml: symlink points outside the repository: not followed" in skipped
+    assert "links/absolute.yaml: absolute symlink is not allowed" in skipped
+    assert "links/inside.yaml: symlink: skipped" in skipped
+    assert outside.read_bytes() == before
+    assert (repo / "links" / "relative.yaml").is_symlink()

@@ -178,6 +178,46 @@ def test_a_file_named_twice_is_sealed_once(sealing_key: SealingKey, tmp_path: Pa
     assert (tmp_path / "link.yaml").is_symlink()
 
 
+@pytest.mark.parametrize("link", ["relative", "absolute", "chain", "named-file", "inside-absolute"])
+def test_symlinks_leaving_the_tree_are_refused_and_nothing_is_written(
+    link: str, sealing_key: SealingKey, tmp_path: Path
+) -> None:
+    """A symlink under the tree that leads outside it is refused (never written through): the Secret
+    outside keeps its plaintext, the tree is unchanged, and the error names the link."""
+    outside, tree = tmp_path / "outside", tmp_path / "tree"
+    outside.mkdir()
+    tree.mkdir()
+    (outside / "secret.yaml").write_text(secret_yaml("outside", "outside-pw"))
+    _three_files(tree)
+    named = tree / "link.yaml"
+    if link == "relative":
+        named.symlink_to("../outside/secret.yaml")
+    elif link == "absolute":
+        named.symlink_to(outside / "secret.yaml")
+    elif link == "chain":
+        (tree / "b.yaml").symlink_to("../outside/secret.yaml")
+        named.symlink_to("b.yaml")
+    elif link == "inside-absolute":  # absolute links are refused even when they stay inside, as sources do
+        named.symlink_to(tree / "s0.yaml")
+    else:
+        named.symlink_to("../outside/secret.yaml")
+    before_outside = _snapshot(outside)
+    target = [str(named)] if link == "named-file" else [str(tree)]
+    reason = "absolute symlink" if link in ("absolute", "inside-absolute") else "points outside"
+    failing = tree / "b.yaml" if link == "chain" else named
+    _fails_changing_nothing(sealing_key, tree, f"error: {failing}: ", *target, "--replace")
+    message = _seal(sealing_key, *target, "--replace").stderr.decode()
+    assert reason in message and "in-place sealing stays inside" in message
+    assert _snapshot(outside) == before_outside
+
+
+def test_a_fifo_named_like_a_manifest_is_refused(sealing_key: SealingKey, tmp_path: Path) -> None:
+    _three_files(tmp_path)
+    os.mkfifo(tmp_path / "pipe.yaml")
+    expected = f"error: {tmp_path / 'pipe.yaml'}: is a FIFO, not a regular file"
+    _fails_changing_nothing(sealing_key, tmp_path, expected, str(tmp_path), "--replace")
+
+
 def test_missing_file_changes_nothing(sealing_key: SealingKey, tmp_path: Path) -> None:
     files = _three_files(tmp_path)
     missing = tmp_path / "missing.yaml"
