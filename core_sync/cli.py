@@ -54,14 +54,14 @@ TREE = Command(
                 Command(
                     "usage",
                     "Per key: how many SealedSecrets in the cluster and in directories it opens.",
-                    "sealed.keys_cli:usage",
+                    "sealed.keys_cli:key_usage",
                 ),
                 Command(
                     "rotate",
                     "Rotate keys and re-encrypt SealedSecrets and SOPS files in repos.",
-                    "sealed.keys_cli:rotate",
+                    "sealed.keys_cli:rotate_keys",
                 ),
-                Command("backup", "Write every sealing key pair to a file.", "sealed.keys_cli:backup"),
+                Command("backup", "Write every sealing key pair to a file.", "sealed.keys_cli:backup_keys"),
                 Command(
                     "restore", "Restore sealing key pairs from a backup file.", "sealed.keys_cli:restore"
                 ),

@@ -120,8 +120,16 @@ def read_file(path: Path, root: Path, limit: int = MAX_FILE_BYTES) -> bytes:
     Opened with ``O_NONBLOCK`` and checked with ``fstat`` on the open descriptor, so a FIFO or device
     swapped in after a check can neither block nor be read.
     """
-    rel = relative(path, root)
-    real = resolve(path, root)
+    return _read_regular(resolve(path, root), relative(path, root), limit)
+
+
+def read_named_file(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a file a user named on the command line (a backup, say): wherever it lives, but a
+    regular file of at most ``limit`` bytes, read as :func:`read_file` reads (a FIFO cannot block)."""
+    return _read_regular(path, str(path), limit)
+
+
+def _read_regular(real: Path, rel: str, limit: int) -> bytes:
     try:
         fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:

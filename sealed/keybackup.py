@@ -10,6 +10,7 @@ backup can live in Git beside the repos it protects.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from sealed.format.documents import load_documents
@@ -121,6 +122,16 @@ def _dearmor(data: bytes, source: str) -> bytes:
         raise FormatError("age armor is not valid base64", source) from None
 
 
+def read_backup_file(path: Path) -> bytes:
+    """A backup's bytes (a regular file within the input size limit; a FIFO cannot block the command)."""
+    from core_sync.confine import ConfinementError, read_named_file
+
+    try:
+        return read_named_file(path)
+    except ConfinementError as error:
+        raise FormatError(error.reason, str(path)) from None
+
+
 def read_backup(data: bytes, source: str) -> list[tuple[KeySecret, dict[str, Any]]]:
     """Every key in a plain backup (a ``List`` of Secrets, or Secret documents), newest first, each with
     its Secret; a Secret whose key or certificate is unusable is refused, naming it."""
@@ -131,7 +142,10 @@ def read_backup(data: bytes, source: str) -> list[tuple[KeySecret, dict[str, Any
     secrets: list[dict[str, Any]] = []
     for document in documents:
         if isinstance(document, Mapping) and document.get("kind") == "List":
-            secrets += [dict(i) for i in document.get("items") or [] if isinstance(i, Mapping)]
+            items = document.get("items") or []
+            if not isinstance(items, list):
+                raise FormatError("not a key backup: the List's items is not a list", source)
+            secrets += [dict(i) for i in items if isinstance(i, Mapping)]
         elif isinstance(document, Mapping) and document.get("kind") == "Secret":
             secrets.append(dict(document))
         else:

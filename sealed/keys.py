@@ -78,15 +78,15 @@ def newest_active(keys: Sequence[KeySecret]) -> KeySecret | None:
 
 def parse_key_secret(secret: Mapping[str, Any]) -> KeySecret:
     """A key Secret (as the API returns it) read into a :class:`KeySecret`; never raises."""
-    meta = secret.get("metadata") or {}
+    meta = _mapping(secret.get("metadata"))
     name, namespace = str(meta.get("name") or "?"), str(meta.get("namespace") or "")
-    labels = meta.get("labels") or {}
+    labels = _mapping(meta.get("labels"))
     state = str(labels.get(KEY_LABEL) or (ACTIVE if name == KEY_PREFIX else ""))
-    data = secret.get("data") or {}
+    data = _mapping(secret.get("data"))
     where = f"Secret {namespace}/{name}"
     cert_pem, not_before, print_, problem = b"", None, "", ""
     try:
-        cert_pem = b64.decode(data.get("tls.crt") or "")
+        cert_pem = b64.decode(_text(data.get("tls.crt") or ""))
         cert = parse_certificate_pem(cert_pem)
         not_before, print_ = cert.not_before, fingerprint(public_key(cert))
     except (FormatError, ValueError) as error:
@@ -97,11 +97,14 @@ def parse_key_secret(secret: Mapping[str, Any]) -> KeySecret:
         problem = f"{where}: no tls.key"
     else:
         try:
-            loaded = load_private_keys(b64.decode(encoded), where)
+            loaded = load_private_keys(b64.decode(_text(encoded)), where)
             key = loaded[0] if loaded else None
         except ValueError as error:
             reason = error.message if isinstance(error, FormatError) else "tls.key is not base64"
             problem = f"{where}: {reason}"
+    shape = _shape_problem(secret, meta)
+    if shape:
+        problem = f"{where}: {shape}"
     if key is not None:
         if print_ and print_ != key.fingerprint:
             problem = f"{where}: tls.crt does not belong to tls.key"
@@ -118,6 +121,28 @@ def parse_key_secret(secret: Mapping[str, Any]) -> KeySecret:
         problem=problem,
         uid=str(meta.get("uid") or ""),
     )
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: Any) -> str:
+    """A base64 field's text; anything else (a number, a mapping from a hand-edited backup) is refused."""
+    if not isinstance(value, str):
+        raise ValueError("not a string")
+    return value
+
+
+def _shape_problem(secret: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
+    for where, value in (
+        ("metadata", secret.get("metadata")),
+        ("metadata.labels", meta.get("labels")),
+        ("data", secret.get("data")),
+    ):
+        if value is not None and not isinstance(value, Mapping):
+            return f"{where} is not a mapping"
+    return ""
 
 
 def key_secret_objects(client: KubeClient, namespace: str = KEY_NAMESPACE) -> list[dict[str, Any]]:

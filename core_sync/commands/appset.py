@@ -32,19 +32,20 @@ def _preview(args: argparse.Namespace) -> int:
     from core_sync.appset import cluster
     from core_sync.appset.plan import changes, desired
     from core_sync.appset.template import AppSetError
-    from core_sync.limits import LimitExceeded, safe_load
 
     try:
-        appset = safe_load(args.file.read_text())
-    except (OSError, UnicodeDecodeError) as problem:
-        common.error(f"{args.file}: cannot read: {getattr(problem, 'strerror', None) or problem}")
+        documents = common.read_manifests(args.file)
+    except common.InputError as problem:
+        common.error(str(problem))
         return common.EXIT_ERROR
-    except (yaml.YAMLError, LimitExceeded) as problem:
-        common.error(f"{args.file}: not valid YAML: {str(problem).strip().splitlines()[0]}")
-        return common.EXIT_ERROR
+    appset = documents[0] if len(documents) == 1 else None
     if not isinstance(appset, dict) or appset.get("kind") != "ApplicationSet":
-        common.error(f"{args.file}: not an ApplicationSet")
+        common.error(f"{args.file}: not an ApplicationSet (one ApplicationSet document expected)")
         return common.EXIT_ERROR
+    for field in ("metadata", "spec"):
+        if not isinstance(appset.get(field) or {}, dict):
+            common.error(f"{args.file}: ApplicationSet {field} is not a mapping")
+            return common.EXIT_ERROR
     kube = common.client(args)
     meta = appset.setdefault("metadata", {})
     meta["namespace"] = args.namespace or meta.get("namespace") or "default"

@@ -7,6 +7,7 @@ import base64
 import re
 import sys
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 EXIT_ERROR = 2
@@ -154,3 +155,28 @@ def dump_yaml_stream(objects: Iterable[dict[str, Any]]) -> str:
     return "".join(
         "---\n" + yaml.safe_dump(obj, sort_keys=False, default_flow_style=False) for obj in objects
     )
+
+
+class InputError(Exception):
+    """A file named on the command line that cannot be read or parsed; the message names it and why."""
+
+
+def read_manifests(path: Path) -> list[Any]:
+    """The YAML/JSON documents of a file the user named: a regular file (a FIFO cannot block), within the
+    input size limit, UTF-8, parsed with the engine's limits (aliases, depth, size)."""
+    import yaml
+
+    from core_sync.confine import ConfinementError, read_named_file
+    from core_sync.limits import LimitExceeded, iter_yaml
+
+    try:
+        text = read_named_file(path).decode("utf-8")
+    except ConfinementError as problem:
+        raise InputError(f"{path}: cannot read: {problem.reason}") from None
+    except UnicodeDecodeError as problem:
+        raise InputError(f"{path}: cannot read: not UTF-8 (byte {problem.start})") from None
+    try:
+        return list(iter_yaml(text))
+    except (yaml.YAMLError, LimitExceeded, ValueError) as problem:  # ValueError: a 5,000-digit integer
+        first = str(problem).strip().splitlines()[0] if str(problem).strip() else type(problem).__name__
+        raise InputError(f"{path}: not valid YAML: {first}") from None

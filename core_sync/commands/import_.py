@@ -53,26 +53,33 @@ def main(argv: list[str], prog: str = "lockstep import") -> int:
 
 
 def _documents(paths: list[Path]) -> Iterator[tuple[str, dict[str, Any]]]:
-    import yaml
-
-    from core_sync.limits import LimitExceeded, iter_yaml
-
     for file in _files(paths):
         try:
-            text = file.read_text()
-            docs = list(iter_yaml(text))
-        except (OSError, UnicodeDecodeError) as problem:
-            raise ImportInputError(
-                f"{file}: cannot read: {getattr(problem, 'strerror', None) or problem}"
-            ) from None
-        except (yaml.YAMLError, LimitExceeded) as problem:
-            raise ImportInputError(f"{file}: not valid YAML: {_first_line(problem)}") from None
-        for doc in docs:
+            docs = common.read_manifests(file)
+        except common.InputError as problem:
+            raise ImportInputError(str(problem)) from None
+        for index, doc in enumerate(docs):
             if doc is None:
                 continue
             if not isinstance(doc, dict):
                 raise ImportInputError(f"{file}: a document is not a mapping (a Kubernetes object)")
+            shape = _metadata_problem(doc)
+            if shape:
+                raise ImportInputError(f"{file}: document {index + 1}: {shape}")
             yield str(file), doc
+
+
+def _metadata_problem(doc: dict[str, Any]) -> str | None:
+    """Why the object's metadata cannot be read (the converters read names, labels and annotations)."""
+    meta = doc.get("metadata")
+    if meta is None:
+        return None
+    if not isinstance(meta, dict):
+        return "metadata is not a mapping"
+    for field in ("labels", "annotations"):
+        if meta.get(field) is not None and not isinstance(meta[field], dict):
+            return f"metadata.{field} is not a mapping"
+    return None
 
 
 def _files(paths: list[Path]) -> Iterator[Path]:
@@ -83,7 +90,3 @@ def _files(paths: list[Path]) -> Iterator[Path]:
             yield path
         else:
             raise ImportInputError(f"{path}: no such file or directory")
-
-
-def _first_line(problem: Exception) -> str:
-    return str(problem).strip().splitlines()[0] if str(problem).strip() else type(problem).__name__

@@ -1,7 +1,9 @@
 """``lockstep keys ...``: the entry points the CLI table names (``sealed.keys_cli:<command>``).
 
 Each is a thin door that imports only its own command module, so ``lockstep keys list`` does not load the
-runbook and ``lockstep --help`` loads none of this.
+runbook and ``lockstep --help`` loads none of this. No door is named like a submodule (``usage``,
+``rotate``, ``backup``): importing ``sealed.keys_cli.usage`` binds that module as the package's ``usage``
+attribute, so a second command in the same interpreter would call a module instead of the door.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ def cert(argv: list[str], prog: str = "lockstep keys cert") -> int:
     return cert_command(argv, prog)
 
 
-def usage(argv: list[str], prog: str = "lockstep keys usage") -> int:
+def key_usage(argv: list[str], prog: str = "lockstep keys usage") -> int:
     from sealed.keys_cli.usage import usage_command
 
     return usage_command(argv, prog)
@@ -31,7 +33,7 @@ def retire(argv: list[str], prog: str = "lockstep keys retire") -> int:
     return retire_command(argv, prog)
 
 
-def backup(argv: list[str], prog: str = "lockstep keys backup") -> int:
+def backup_keys(argv: list[str], prog: str = "lockstep keys backup") -> int:
     from sealed.keys_cli.backup import backup_command
 
     return backup_command(argv, prog)
@@ -43,7 +45,7 @@ def restore(argv: list[str], prog: str = "lockstep keys restore") -> int:
     return restore_command(argv, prog)
 
 
-def rotate(argv: list[str], prog: str = "lockstep keys rotate") -> int:
+def rotate_keys(argv: list[str], prog: str = "lockstep keys rotate") -> int:
     from sealed.keys_cli.rotate import rotate_command
 
     return rotate_command(argv, prog)

@@ -103,10 +103,10 @@ def restore_command(argv: list[str], prog: str) -> int:
 
 def _restore(args: argparse.Namespace) -> int:
     from core_sync.kube import ApiError
-    from sealed.keybackup import age_decrypt, is_age, read_backup
+    from sealed.keybackup import age_decrypt, is_age, read_backup, read_backup_file
     from sealed.keys import ensure_namespace, list_keys
 
-    data = Path(args.file).read_bytes()
+    data = read_backup_file(Path(args.file))
     if is_age(data):
         data = age_decrypt(data, identity_sources(args.age_identity), args.file)
     entries = read_backup(data, args.file)  # every key checked before anything is created

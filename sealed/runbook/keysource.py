@@ -198,12 +198,9 @@ class ClusterKeys:
 
 def load_backup_keys(path: Path, identities: Callable[[], list[tuple[str, str]]]) -> BackupKeys:
     """The keys of a plain or age-encrypted backup; ``identities`` is asked only for an encrypted one."""
-    from sealed.keybackup import age_decrypt, is_age, read_backup
+    from sealed.keybackup import age_decrypt, is_age, read_backup, read_backup_file
 
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise FormatError(error.strerror or str(error), str(path)) from None
+    data = read_backup_file(path)
     if is_age(data):
         data = age_decrypt(data, identities(), str(path))
     keys = [key for key, _ in read_backup(data, str(path))]
