@@ -134,12 +134,13 @@ def _read_regular(real: Path, rel: str, limit: int) -> bytes:
         fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         raise ConfinementError(rel, f"cannot read: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(fd)
+    info = os.fstat(fd)  # before fdopen, which refuses a directory with an error naming the descriptor
+    if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+        os.close(fd)
         if not stat.S_ISREG(info.st_mode):
             raise ConfinementError(rel, f"is a {_kind(info.st_mode)}, not a regular file")
-        if info.st_size > limit:
-            raise ConfinementError(rel, f"is {info.st_size} bytes, over the limit of {limit} bytes")
+        raise ConfinementError(rel, f"is {info.st_size} bytes, over the limit of {limit} bytes")
+    with os.fdopen(fd, "rb") as handle:
         data = handle.read(limit + 1)
     if len(data) > limit:
         raise ConfinementError(rel, f"is over the limit of {limit} bytes")

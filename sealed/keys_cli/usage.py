@@ -67,9 +67,15 @@ def _manifests(directory: Path) -> Iterator[Path]:
         return
     if not directory.is_dir():
         raise CommandError(f"{directory}: no such directory")
+    from sealed.runbook.plan import MAX_FILE_BYTES, not_rewritable
+
     for path in sorted(directory.rglob("*")):
         hidden = any(part.startswith(".") for part in path.relative_to(directory).parts)
-        if not hidden and path.suffix in (".yaml", ".yml", ".json") and path.is_file():
+        if hidden or path.suffix not in (".yaml", ".yml", ".json"):
+            continue
+        # the files the runbook would rotate: no symlinks (one leaving the tree is never followed), no
+        # FIFOs, nothing over the runbook's size limit
+        if not_rewritable(path, directory) is None and path.stat().st_size <= MAX_FILE_BYTES:
             yield path
 
 
@@ -94,7 +100,10 @@ def directory_usage(directories: list[str], keys: list[Any]) -> dict[str, list[s
             except FormatError:
                 continue  # not a manifest (a template, say): nothing a key could open
             for document in documents:
-                metadata, _, encrypted, legacy = sealed_parts(document)
+                try:
+                    metadata, _, encrypted, legacy = sealed_parts(document)
+                except FormatError as error:
+                    raise error.at(str(path)) from None
                 ref = f"{path}: {metadata.get('namespace') or ''}/{metadata['name']}"
                 label = label_for(metadata)
                 found = set()

@@ -2,7 +2,7 @@
 
 Only files git tracks are considered (the working tree is clean, so that is every file that matters, and
 build output or vendored trees in ``.gitignore`` stay out), and only regular files: a tracked symlink is
-skipped with its reason, never written through (see :func:`_not_regular`). A YAML/JSON file holding a
+skipped with its reason, never written through (see :func:`not_rewritable`). A YAML/JSON file holding a
 SealedSecret is a ``sealed`` item; a file a rotator plugin claims (SOPS) is an item of that plugin. A
 file that mentions ``SealedSecret`` but cannot be parsed (a Helm template, say) is listed as skipped with
 the reason.
@@ -50,7 +50,7 @@ def plan_repo(repo: GitRepo, rotators: list[FileRotator]) -> RepoPlan:
         if not path.endswith(CANDIDATE_SUFFIXES):
             continue
         file = repo.root / path
-        refused = _not_regular(file, repo.root)
+        refused = not_rewritable(file, repo.root)
         if refused:
             plan.skipped.append(f"{path}: {refused}")
             continue
@@ -77,7 +77,7 @@ def plan_repo(repo: GitRepo, rotators: list[FileRotator]) -> RepoPlan:
     return plan
 
 
-def _not_regular(file: Path, root: Path) -> str | None:
+def not_rewritable(file: Path, root: Path) -> str | None:
     """Why ``file`` is not rewritten in place, or None for a regular file. The runbook never writes
     through a symlink: one leaving the repository (or absolute, or looping) would rewrite a file outside
     it, and one inside points at a tracked file that is rotated where it lives. Special files are not

@@ -13,6 +13,7 @@ any binary runs; ``materialize()`` builds the files. Expected outcomes live in `
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import subprocess
@@ -668,6 +669,127 @@ def _crlf_separators() -> Iterator[Case]:
         yield Case("crlf-separators", name, lambda t, d=data, e=ext: {f"secret.{e}": d})
 
 
+# --- key backups (``keys restore``, ``keys usage --keys``, ``keys rotate --keys``) ----------------------
+
+
+@functools.cache
+def _backup_pair() -> tuple[str, str]:
+    """A throwaway sealing key (base64 of its certificate and private key), made once per run."""
+    from sealed.format.keygen import generate_key_pair
+
+    pair = generate_key_pair(2048)
+    return base64.b64encode(pair.cert_pem).decode(), base64.b64encode(pair.key_pem).decode()
+
+
+def key_backup_secret(name: str, **overrides: object) -> dict[str, object]:
+    crt, key = _backup_pair()
+    body: dict[str, object] = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/tls",
+        "metadata": {
+            "name": name,
+            "labels": {"sealedsecrets.bitnami.com/sealed-secrets-key": "active"},
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+        },
+        "data": {"tls.crt": crt, "tls.key": key},
+    }
+    body.update(overrides)
+    return body
+
+
+def _backup(*items: object) -> bytes:
+    return yaml_bytes({"apiVersion": "v1", "kind": "List", "items": list(items)})
+
+
+def _age(data: bytes, recipient: str, armor: bool = True) -> bytes:
+    from sealed.keybackup import age_encrypt
+
+    return age_encrypt(data, [recipient], armor=armor)
+
+
+def _key_backups() -> Iterator[Case]:
+    def data(**fields: object) -> dict[str, object]:
+        crt, key = _backup_pair()
+        return {"tls.crt": crt, "tls.key": key, **fields}
+
+    def one(**overrides: object) -> Builder:
+        return lambda t: {"backup.yaml": _backup(key_backup_secret("corpus-key-bad", **overrides))}
+
+    _, key_b64 = _backup_pair()
+    variants: dict[str, Builder] = {
+        "truncated-list": lambda t: {"backup.yaml": _backup(key_backup_secret("corpus-key-t"))[:700]},
+        "tls-key-truncated": one(data=data(**{"tls.key": key_b64[: len(key_b64) // 2]})),
+        "tls-key-not-base64": one(data=data(**{"tls.key": "not base64 !!!"})),
+        "tls-key-not-pem": one(data=data(**{"tls.key": base64.b64encode(b"garbage").decode()})),
+        "tls-key-missing": one(data={"tls.crt": _backup_pair()[0]}),
+        "tls-crt-other-key": one(data=data(**{"tls.crt": base64.b64encode(b"-----BEGIN X").decode()})),
+        "tls-key-number": one(data=data(**{"tls.key": 12345})),
+        "tls-key-mapping": one(data=data(**{"tls.key": {"a": "b"}})),
+        "data-list": one(data=["tls.crt", "tls.key"]),
+        "data-string": one(data="tls.key"),
+        "metadata-string": one(metadata="corpus-key"),
+        "labels-list": one(metadata={"name": "corpus-key-l", "labels": ["a"]}),
+        "items-number": lambda t: {
+            "backup.yaml": yaml_bytes({"apiVersion": "v1", "kind": "List", "items": 5})
+        },
+        "items-mapping": lambda t: {
+            "backup.yaml": yaml_bytes({"apiVersion": "v1", "kind": "List", "items": {"a": 1}})
+        },
+        "items-strings": lambda t: {"backup.yaml": _backup("a", "b")},
+        "empty-list": lambda t: {"backup.yaml": _backup()},
+        "empty-file": lambda t: {"backup.yaml": b""},
+        "configmap-list": lambda t: {
+            "backup.yaml": _backup({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})
+        },
+        "opaque-secret": lambda t: {"backup.yaml": _backup(secret())},
+        "json-truncated": lambda t: {
+            "backup.json": json.dumps({"kind": "List", "items": [key_backup_secret("k")]}).encode()[:300]
+        },
+        "age-armor-no-end": lambda t: {
+            "backup.age": _age(_backup(key_backup_secret("corpus-key-a")), t.age_recipient)[:-40]
+        },
+        "age-armor-bad-base64": lambda t: {
+            "backup.age": b"-----BEGIN AGE ENCRYPTED FILE-----\n!!!!\n-----END AGE ENCRYPTED FILE-----\n"
+        },
+        "age-armor-empty": lambda t: {
+            "backup.age": b"-----BEGIN AGE ENCRYPTED FILE-----\n-----END AGE ENCRYPTED FILE-----\n"
+        },
+        "age-binary-truncated": lambda t: {
+            "backup.age": _age(_backup(key_backup_secret("corpus-key-b")), t.age_recipient, armor=False)[:120]
+        },
+        "age-binary-header-only": lambda t: {"backup.age": b"age-encryption.org/v1\n"},
+        "age-other-recipient": lambda t: {
+            "backup.age": _age(_backup(key_backup_secret("corpus-key-c")), _stranger())
+        },
+        "age-body-flipped": lambda t: {
+            "backup.age": _flip_last(_age(_backup(key_backup_secret("corpus-key-d")), t.age_recipient, False))
+        },
+        "age-of-malformed-yaml": lambda t: {"backup.age": _age(b"items: [\n  - {a: \n", t.age_recipient)},
+        "age-of-bomb": lambda t: {"backup.age": _age(_alias_bomb(10, 10), t.age_recipient)},
+        "age-of-deep-json": lambda t: {"backup.age": _age(_deep_json(10000), t.age_recipient)},
+        "age-of-configmap": lambda t: {"backup.age": _age(CONFIGMAP_YAML, t.age_recipient)},
+        "bomb": lambda t: {"backup.yaml": _alias_bomb(10, 10)},
+        "deep-json": lambda t: {"backup.json": _deep_json(10000)},
+        "fifo": lambda t: {"backup.yaml": Fifo()},
+        "directory": lambda t: {"backup.yaml": Directory()},
+        "binary-garbage": lambda t: {"backup.yaml": bytes(range(256)) * 4},
+    }
+    for name, build in variants.items():
+        yield Case("key-backups", name, build)
+
+
+def _stranger() -> str:
+    """An age recipient whose identity is thrown away at once: nobody can open what is sealed to it."""
+    import pyrage
+
+    return str(pyrage.x25519.Identity.generate().to_public())
+
+
+def _flip_last(data: bytes) -> bytes:
+    return data[:-1] + bytes([data[-1] ^ 1])
+
+
 # --- the plan -------------------------------------------------------------------------------------------
 
 
@@ -689,6 +811,7 @@ def plan() -> list[Case]:
         _sops_config_cases,
         _sops_empty,
         _crlf_separators,
+        _key_backups,
     )
     cases = [case for family in families for case in family()]
     ids = [c.id for c in cases]

@@ -9,6 +9,7 @@ failed write must leave every file as it was; a successful ``--in-place --replac
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -27,7 +28,7 @@ from tests.corpus.generate import MARKER
 TIMEOUT = float(os.environ.get("LOCKSTEP_CORPUS_TIMEOUT", "30"))
 MEMORY_LIMIT = 3 << 30  # address space per command: a bomb that allocates without bound fails, not the host
 BATCH = Path(__file__).with_name("batch.py")
-WRITING = {"seal-in-place", "seal-merge-into", "sops-updatekeys"}
+WRITING = {"seal-in-place", "seal-merge-into", "sops-updatekeys", "keys-rotate"}
 PRINTS_PLAINTEXT = {"sops-decrypt", "seal-recovery"}  # by design, on success, on stdout only
 
 
@@ -48,6 +49,8 @@ class World:
     cache: Path
     scratch: Path
     valid_secret: bytes
+    key_namespace: str  # a scratch namespace ``keys restore`` writes to (never lockstep-system)
+    key_backup: Path  # a plain backup holding the corpus sealing key (for ``keys usage``/``rotate``)
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {
@@ -227,6 +230,51 @@ def _sops_updatekeys(w: World, case: str, d: Path) -> Invocation:
     return Invocation(["sops", "updatekeys", "-y", _main(d).name], cwd=copy, env=_sops_env(w), watched=copy)
 
 
+def _keys_restore(w: World, case: str, d: Path) -> Invocation:
+    argv = ["keys", "restore", str(_main(d)), "--controller-namespace", w.key_namespace]
+    return Invocation(argv, env=_sops_env(w))
+
+
+def _keys_usage_backup(w: World, case: str, d: Path) -> Invocation:
+    argv = ["keys", "usage", "--offline", "--repo", str(w.valid_dir), "--keys", str(_main(d))]
+    return Invocation(argv, env=_sops_env(w))
+
+
+def _keys_usage(w: World, case: str, d: Path) -> Invocation:
+    return Invocation(["keys", "usage", "--offline", "--repo", str(d), "--keys", str(w.key_backup)])
+
+
+def _keys_rotate(w: World, case: str, d: Path) -> Invocation:
+    """A dry run on a Git work tree holding the case (the runbook reads only tracked files)."""
+    from core_sync.testing import git
+
+    copy = _copy(w, d, case, "keys-rotate")
+    git("init", "-q", "-b", "main", cwd=copy)
+    with contextlib.suppress(RuntimeError):  # a FIFO cannot be added: it stays an untracked file
+        git("add", "--ignore-errors", "-A", cwd=copy)
+    git("commit", "-q", "--allow-empty", "-m", "corpus", cwd=copy)
+    argv = [
+        "keys",
+        "rotate",
+        "--offline",
+        "--keys",
+        str(w.key_backup),
+        "--repo",
+        str(copy),
+        "--dry-run",
+        "--yes",
+    ]
+    return Invocation(argv, watched=copy)
+
+
+def _import(w: World, case: str, d: Path) -> Invocation:
+    return Invocation(["import", str(_main(d))])
+
+
+def _appset_preview(w: World, case: str, d: Path) -> Invocation:
+    return Invocation(["appset", "preview", str(_main(d)), "-n", w.namespace])
+
+
 COMMANDS: dict[str, Build] = {
     "render": _render,
     "diff": _diff,
@@ -244,6 +292,12 @@ COMMANDS: dict[str, Build] = {
     "sops-encrypt": _sops_encrypt,
     "sops-rotate": _sops_rotate,
     "sops-updatekeys": _sops_updatekeys,
+    "keys-restore": _keys_restore,
+    "keys-usage-backup": _keys_usage_backup,
+    "keys-usage": _keys_usage,
+    "keys-rotate": _keys_rotate,
+    "import": _import,
+    "appset-preview": _appset_preview,
 }
 
 
