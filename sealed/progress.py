@@ -1,11 +1,13 @@
-"""A one-line progress bar on a terminal; a line every 10% in logs (for 50 items or more).
+"""Progress for commands that walk many files: a ``rich`` bar on a terminal, a line every 10% in logs.
 
-Shared by ``lockstep seal --in-place`` and ``lockstep keys rotate``: both walk many files in one process.
+Shared by ``lockstep seal --in-place`` and ``lockstep keys rotate``. ``rich`` (the library ``lockstep demo``
+draws its table with) is imported only when stderr is a terminal, so scripted runs pay nothing for it.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 
 class Progress:
@@ -13,22 +15,32 @@ class Progress:
         self.total = total
         self.verb = verb
         self.count = 0
-        self.tty = sys.stderr.isatty()
         self.every = max(total // 10, 1)
+        self._bar: Any = None
+        self._task: Any = None
+        if sys.stderr.isatty() and total:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[item]}"),
+                console=Console(stderr=True),
+                transient=False,
+            )
+            self._task = self._bar.add_task(verb, total=total, item="")
+            self._bar.start()
 
     def step(self, item: object) -> None:
         self.count += 1
-        if not self.tty:
-            if self.total >= 50 and self.count % self.every == 0:
-                sys.stderr.write(f"{self.verb}: {self.count}/{self.total} files\n")
-            return
-        if self.count == self.total or self.count % 10 == 1:
-            width = 30
-            filled = width * self.count // max(self.total, 1)
-            bar = "#" * filled + "-" * (width - filled)
-            sys.stderr.write(f"\r{self.verb} [{bar}] {self.count}/{self.total} {str(item)[-40:]:<40}")
-            sys.stderr.flush()
+        if self._bar is not None:
+            self._bar.update(self._task, advance=1, item=str(item)[-40:])
+        elif self.total >= 50 and self.count % self.every == 0:
+            sys.stderr.write(f"{self.verb}: {self.count}/{self.total} files\n")
 
     def done(self) -> None:
-        if self.tty and self.total:
-            sys.stderr.write("\n")
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
