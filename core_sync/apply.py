@@ -156,22 +156,13 @@ class Cluster:
         return (resource.collection_path(meta.get("namespace")), meta.get("namespace") or "", meta["name"])
 
     def get(self, obj: KubeObject) -> KubeObject | None:
-        try:
-            return self.client.get(self.path(obj))
-        except ApiError as error:
-            if error.not_found:
-                return None
-            raise
+        return self.client.get_or_none(self.path(obj))
 
     def get_entry(self, entry: InventoryEntry) -> KubeObject | None:
         try:
-            return self.client.get(self.entry_path(entry))
+            return self.client.get_or_none(self.entry_path(entry))
         except UnknownKind:
             return None  # the kind itself is gone (its CRD was deleted): nothing left to prune
-        except ApiError as error:
-            if error.not_found:
-                return None
-            raise
 
     def dry_run(self, obj: KubeObject) -> KubeObject:
         return self._apply(obj, dry_run=True)

@@ -110,7 +110,7 @@ def reconcile(client: KubeClient, name: str) -> float | None:
         path = f"/apis/external-secrets.io/v1/namespaces/{namespace}/externalsecrets"
         body = child(ces, namespace)
         try:
-            existing = _get(client, f"{path}/{es_name}")
+            existing = client.get_or_none(f"{path}/{es_name}")
             if existing is None:
                 client.create(path, body)
             elif not owned_by(existing, ces):
@@ -125,7 +125,7 @@ def reconcile(client: KubeClient, name: str) -> float | None:
     previous = (ces.get("status") or {}).get("provisionedNamespaces") or []
     for namespace in sorted(set(previous) - set(wanted)):
         path = f"/apis/external-secrets.io/v1/namespaces/{namespace}/externalsecrets/{es_name}"
-        existing = _get(client, path)
+        existing = client.get_or_none(path)
         if existing is not None and owned_by(existing, ces):
             try:
                 client.delete(path)
@@ -158,17 +158,6 @@ def reconcile(client: KubeClient, name: str) -> float | None:
         return parse_duration(spec.get("refreshTime"), DEFAULT_REFRESH_S)
     except ValueError:  # an unreadable refreshTime only changes how often namespaces are re-checked
         return DEFAULT_REFRESH_S
-
-
-def _get(client: KubeClient, path: str) -> dict[str, Any] | None:
-    from core_sync.kube import ApiError
-
-    try:
-        return client.get(path)
-    except ApiError as error:
-        if error.not_found:
-            return None
-        raise
 
 
 def _differs(existing: Mapping[str, Any], body: Mapping[str, Any]) -> bool:

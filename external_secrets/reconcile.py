@@ -296,7 +296,7 @@ class Reconciler:
         policy = spec.get("refreshPolicy") or "Periodic"
         current_version = synced_resource_version(es)
         path = f"/api/v1/namespaces/{meta['namespace']}/secrets/{target_name(es)}"
-        existing = self._get(path)
+        existing = self.client.get_or_none(path)
         valid = (
             creation in ("Orphan", "None")
             or (creation == "Merge" and existing is None)
@@ -517,7 +517,7 @@ class Reconciler:
         target = (es.get("spec") or {}).get("target") or {}
         if target.get("deletionPolicy") == "Delete" and target.get("creationPolicy", "Owner") == "Owner":
             path = f"/api/v1/namespaces/{meta['namespace']}/secrets/{target_name(es)}"
-            existing = self._get(path)
+            existing = self.client.get_or_none(path)
             if existing is not None and _owned_by(es, existing):
                 self._delete(path)
         self._patch_finalizers(es, [f for f in finalizers if f != FINALIZER])
@@ -536,19 +536,11 @@ class Reconciler:
         """A generator object (``Password`` → ``passwords``) in the ExternalSecret's namespace."""
         path = f"/apis/{GENERATOR_GROUP}/v1alpha1/namespaces/{namespace}/{kind.lower()}s/{name}"
         try:
-            return self._get(path)
+            return self.client.get_or_none(path)
         except ApiError as error:
             raise ResolveError(
                 f"cannot read {kind} {namespace}/{name}: {error.reason or error.status}"
             ) from None
-
-    def _get(self, path: str) -> dict[str, Any] | None:
-        try:
-            return self.client.get(path)
-        except ApiError as error:
-            if error.not_found:
-                return None
-            raise
 
     def _delete(self, path: str) -> None:
         try:
@@ -560,7 +552,7 @@ class Reconciler:
     def _read_source(self, es: Mapping[str, Any], kind: str, name: str) -> dict[str, str]:
         namespace = es["metadata"]["namespace"]
         plural = "configmaps" if kind == "ConfigMap" else "secrets"
-        obj = self._get(f"/api/v1/namespaces/{namespace}/{plural}/{name}")
+        obj = self.client.get_or_none(f"/api/v1/namespaces/{namespace}/{plural}/{name}")
         if obj is None:
             raise ResolveError(f"template source {kind} {namespace}/{name} not found")
         if kind == "ConfigMap":

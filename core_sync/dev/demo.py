@@ -320,14 +320,7 @@ class Board:
             print(line, flush=True)
 
     def application(self) -> dict[str, Any]:
-        from core_sync.kube import ApiError
-
-        try:
-            return dict(self.client.get(self.path))
-        except ApiError as error:
-            if error.not_found:
-                return {}
-            raise
+        return dict(self.client.get_or_none(self.path) or {})
 
     def rows(self) -> list[Row]:
         status = self.application().get("status") or {}

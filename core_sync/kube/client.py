@@ -278,6 +278,15 @@ class KubeClient:
     def get(self, path: str, **params: Any) -> dict[str, Any]:
         return self.request("GET", path, params=params)
 
+    def get_or_none(self, path: str, **params: Any) -> dict[str, Any] | None:
+        """:meth:`get`, with ``None`` for a 404 (any other :class:`ApiError` is raised)."""
+        try:
+            return self.get(path, **params)
+        except ApiError as error:
+            if error.not_found:
+                return None
+            raise
+
     def create(self, path: str, obj: Mapping[str, Any], **params: Any) -> dict[str, Any]:
         return self.request("POST", path, params=params, body=obj)
 

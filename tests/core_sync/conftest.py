@@ -244,12 +244,7 @@ def configmap(name: str, value: str, **annotations: str) -> str:
 
 
 def live(client: KubeClient, path: str) -> dict[str, Any] | None:
-    try:
-        return client.get(path)
-    except ApiError as error:
-        if error.not_found:
-            return None
-        raise
+    return client.get_or_none(path)
 
 
 def write(root: Path, rel: str, text: str) -> Path:
