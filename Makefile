@@ -39,6 +39,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 # Builds what is missing, then `lockstep demo` (starts the embedded environment, syncs examples/demo/).
 demo: venv binaries

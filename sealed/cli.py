@@ -9,20 +9,27 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from types import SimpleNamespace as Args
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sealed.format.convert import Encrypt, SealOptions
+    from sealed.format.convert import Encrypt
     from sealed.format.crypto import PrivateKey
-    from sealed.remote import Controller
 
 from sealed.flags import DEFAULT_CONTROLLER_NAME, DEFAULT_CONTROLLER_NAMESPACE, ENV_PREFIX, parse
-
-SEALED_FILE_MODE = 0o644  # a new output file: SealedSecrets are made to be published
-PLAINTEXT_FILE_MODE = 0o600  # a new file of unsealed Secrets (--recovery-unseal)
+from sealed.seal_args import SealArgs
+from sealed.sealing import (
+    PLAINTEXT_FILE_MODE,
+    SEALED_FILE_MODE,
+    Fail,
+    certificate_bytes,
+    certificate_encrypter,
+    controller_for,
+    default_namespace,
+    format_error,
+    render,
+    seal_options,
+)
 
 DESCRIPTION = "Seal a Secret into a SealedSecret that Lockstep's and Bitnami's controllers can open."
 EPILOG = f"""\
@@ -41,15 +48,8 @@ Every flag can also be set as {ENV_PREFIX}<FLAG> (e.g. {ENV_PREFIX}CERT); the co
 """
 
 
-class Fail(Exception):
-    """A fatal error already phrased for the user (``where``: file or key)."""
-
-    def __init__(self, message: str, where: str = "") -> None:
-        super().__init__(f"{where}: {message}" if where else message)
-
-
 def main(argv: list[str], prog: str = "lockstep seal") -> int:
-    args = Args(**parse(argv, os.environ, prog, DESCRIPTION, EPILOG))
+    args = SealArgs(parse(argv, os.environ, prog, DESCRIPTION, EPILOG))
     try:
         return _run(args)
     except Fail as error:
@@ -59,16 +59,7 @@ def main(argv: list[str], prog: str = "lockstep seal") -> int:
         return 1
 
 
-def _format_error(error: Exception, where: str = "") -> Fail:
-    from sealed.format.errors import FormatError
-
-    if isinstance(error, FormatError):
-        located = error.at(where) if where else error
-        return Fail(located.message, located.where)
-    return Fail(str(error), where)
-
-
-def _run(args: Args) -> int:
+def _run(args: SealArgs) -> int:
     from sealed.format.errors import FormatError
 
     if args.format not in ("json", "yaml"):
@@ -86,7 +77,7 @@ def _run(args: Args) -> int:
         if args.in_place:
             from sealed.inplace import run_in_place
 
-            return run_in_place(args, _certificate_encrypter(args), _default_namespace(args))
+            return run_in_place(args, certificate_encrypter(args), default_namespace(args))
         if args.recovery_unseal:
             return _recovery_unseal(args)
         if args.validate:
@@ -94,26 +85,26 @@ def _run(args: Args) -> int:
         if args.re_encrypt:
             return _re_encrypt(args)
         if args.fetch_cert:
-            _write_output(args, _certificate_bytes(args))
+            _write_output(args, certificate_bytes(args))
             return 0
-        encrypt = _certificate_encrypter(args)
+        encrypt = certificate_encrypter(args)
         if args.merge_into:
-            return _merge_into(args, encrypt)
+            return _merge_into(args, Path(args.merge_into), encrypt)
         if args.raw:
             return _raw(args, encrypt)
         return _seal(args, encrypt)
     except FormatError as error:
-        raise _format_error(error) from None
+        raise format_error(error) from None
 
 
 # --- input and output ----------------------------------------------------------------------------------
 
 
-def _input_name(args: Args) -> str:
+def _input_name(args: SealArgs) -> str:
     return str(args.secret_file) if args.secret_file else "<stdin>"
 
 
-def _read_input(args: Args, raw: bool = False) -> bytes:
+def _read_input(args: SealArgs, raw: bool = False) -> bytes:
     if args.secret_file:
         try:
             return Path(args.secret_file).read_bytes()
@@ -125,7 +116,7 @@ def _read_input(args: Args, raw: bool = False) -> bytes:
     return sys.stdin.buffer.read()
 
 
-def _documents(args: Args) -> list[Any]:
+def _documents(args: SealArgs) -> list[Any]:
     from sealed.format.documents import load_documents
     from sealed.format.errors import FormatError
 
@@ -133,10 +124,10 @@ def _documents(args: Args) -> list[Any]:
     try:
         return load_documents(data)
     except FormatError as error:
-        raise _format_error(error, _input_name(args)) from None
+        raise format_error(error, _input_name(args)) from None
 
 
-def _write_output(args: Args, data: bytes, path: str | None = None, mode: int = SEALED_FILE_MODE) -> None:
+def _write_output(args: SealArgs, data: bytes, path: str | None = None, mode: int = SEALED_FILE_MODE) -> None:
     """``data`` to stdout or, all or nothing, to the output file (a new file gets ``mode``)."""
     target = path or args.sealed_secret_file
     if target:
@@ -151,100 +142,10 @@ def _write_output(args: Args, data: bytes, path: str | None = None, mode: int = 
         sys.stdout.flush()
 
 
-def render(obj: Any, output_format: str) -> str:
-    """One object as kubeseal prints it: JSON plus a newline, or ``---`` and YAML."""
-    from sealed.format.serialize import to_json, to_yaml
-
-    if output_format == "yaml":
-        return "---\n" + to_yaml(obj)
-    return to_json(obj) + "\n"
-
-
-# --- certificates and the controller -------------------------------------------------------------------
-
-
-def controller_for(args: Args) -> Controller:
-    from sealed.remote import DirectController, ProxyController
-
-    if args.controller_url:
-        return DirectController(args.controller_url)
-    return ProxyController(args.controller_namespace, args.controller_name, args.kubeconfig, args.context)
-
-
-def _certificate_bytes(args: Args) -> bytes:
-    if args.cert and "://" not in args.cert:
-        try:
-            return Path(args.cert).read_bytes()  # the common case, without loading the network code
-        except OSError as error:
-            raise Fail(error.strerror or str(error), args.cert) from None
-    from sealed.remote import fetch_controller_cert, read_cert_source
-
-    if args.cert:
-        return read_cert_source(args.cert)
-    return fetch_controller_cert(controller_for(args))
-
-
-def _certificate_encrypter(args: Args) -> Encrypt:
-    """``encrypt(plaintext, label)`` bound to the sealing certificate (checked: PEM, RSA, not expired)."""
-    import time
-
-    from sealed.format import crypto
-    from sealed.format.certs import parse_certificate_pem
-    from sealed.format.errors import FormatError
-
-    where = args.cert or args.controller_url or f"{args.controller_namespace}/{args.controller_name}"
-    data = _certificate_bytes(args)
-    try:
-        cert = parse_certificate_pem(data)
-        cert.check_valid(time.time())
-    except FormatError as error:
-        raise _format_error(error, where) from None
-    key = crypto.public_key(cert)
-
-    def encrypt(plaintext: bytes, label: bytes) -> bytes:
-        return crypto.hybrid_encrypt(key, plaintext, label)
-
-    return encrypt
-
-
-def _default_namespace(args: Args) -> str:
-    """``-n``, else the kubeconfig context's namespace; empty when there is no kubeconfig (as kubeseal)."""
-    if args.namespace:
-        return str(args.namespace)
-    from core_sync.kube import KubeConfig, KubeConfigError
-
-    try:
-        return KubeConfig.load(args.kubeconfig, args.context).namespace
-    except (KubeConfigError, OSError, KeyError):
-        return ""
-
-
-def seal_options(args: Args, documents: Sequence[Any]) -> SealOptions:
-    from sealed.format.convert import SealOptions
-    from sealed.format.scopes import Scope, scope_of
-
-    scope = Scope.parse(args.scope)
-    metadatas = [d.get("metadata") for d in documents if isinstance(d, dict)]
-    needs_namespace = any(
-        isinstance(m, dict)  # anything else is reported by parse_secret, naming the field
-        and not m.get("namespace")
-        and scope is not Scope.CLUSTER_WIDE
-        and scope_of(m) is not Scope.CLUSTER_WIDE
-        for m in metadatas
-    )
-    return SealOptions(
-        scope=scope,
-        default_namespace=_default_namespace(args) if needs_namespace else "",
-        explicit_namespace=args.namespace or None,
-        name=args.name or None,
-        allow_empty_data=args.allow_empty_data,
-    )
-
-
 # --- the modes -----------------------------------------------------------------------------------------
 
 
-def _seal(args: Args, encrypt: Encrypt) -> int:
+def _seal(args: SealArgs, encrypt: Encrypt) -> int:
     from sealed.format.convert import parse_secret, seal
     from sealed.format.errors import FormatError
 
@@ -259,12 +160,12 @@ def _seal(args: Args, encrypt: Encrypt) -> int:
         try:
             out.append(render(seal(parse_secret(document), encrypt, options), args.format))
         except FormatError as error:
-            raise _format_error(error, where) from None
+            raise format_error(error, where) from None
     _write_output(args, "".join(out).encode())
     return 0
 
 
-def _raw(args: Args, encrypt: Encrypt) -> int:
+def _raw(args: SealArgs, encrypt: Encrypt) -> int:
     from sealed.format.convert import seal_raw
     from sealed.format.scopes import Scope
 
@@ -279,18 +180,17 @@ def _raw(args: Args, encrypt: Encrypt) -> int:
     else:
         value = _read_input(args, raw=True)
     scope = Scope.parse(args.scope)
-    namespace = args.namespace or (_default_namespace(args) if scope is not Scope.CLUSTER_WIDE else "")
+    namespace = args.namespace or (default_namespace(args) if scope is not Scope.CLUSTER_WIDE else "")
     _write_output(args, seal_raw(value, encrypt, scope, namespace, args.name or "").encode())
     return 0
 
 
-def _merge_into(args: Args, encrypt: Encrypt) -> int:
+def _merge_into(args: SealArgs, target: Path, encrypt: Encrypt) -> int:
     from sealed.format.convert import parse_secret, seal, sealed_parts
     from sealed.format.documents import load_documents
     from sealed.format.errors import FormatError
     from sealed.format.objects import sealed_secret
 
-    target = Path(args.merge_into)
     try:
         original_bytes = target.read_bytes()
         existing = load_documents(original_bytes)
@@ -301,7 +201,7 @@ def _merge_into(args: Args, encrypt: Encrypt) -> int:
     except OSError as error:
         raise Fail(error.strerror or str(error), str(target)) from None
     except FormatError as error:
-        raise _format_error(error, str(target)) from None
+        raise format_error(error, str(target)) from None
     documents = _documents(args)
     if not documents:
         raise Fail("no secrets found. Ensure the input is valid and UTF-8 encoded", _input_name(args))
@@ -314,7 +214,7 @@ def _merge_into(args: Args, encrypt: Encrypt) -> int:
                 secret.metadata["namespace"] = metadata["namespace"]
             update = seal(secret, encrypt, options)
         except FormatError as error:
-            raise _format_error(error, _input_name(args)) from None
+            raise format_error(error, _input_name(args)) from None
         spec, new_spec = merged["spec"], update["spec"]
         spec["encryptedData"] = dict(sorted({**spec["encryptedData"], **new_spec["encryptedData"]}.items()))
         meta, new_meta = spec["template"]["metadata"], new_spec["template"]["metadata"]
@@ -333,7 +233,7 @@ def _reorder_meta(meta: dict[str, Any]) -> dict[str, Any]:
     return object_meta(meta)
 
 
-def _load_keys(args: Args) -> list[PrivateKey]:
+def _load_keys(args: SealArgs) -> list[PrivateKey]:
     from sealed.format.errors import FormatError
     from sealed.format.keys import load_private_keys
 
@@ -347,11 +247,11 @@ def _load_keys(args: Args) -> list[PrivateKey]:
         except OSError as error:
             raise Fail(error.strerror or str(error), path) from None
         except FormatError as error:
-            raise _format_error(error, path) from None
+            raise format_error(error, path) from None
     return keys
 
 
-def _recovery_unseal(args: Args) -> int:
+def _recovery_unseal(args: SealArgs) -> int:
     from sealed.format.convert import unseal
     from sealed.format.errors import FormatError
 
@@ -366,12 +266,12 @@ def _recovery_unseal(args: Args) -> int:
         try:
             out.append(render(unseal(document, keys), args.format))
         except FormatError as error:
-            raise _format_error(error, where) from None
+            raise format_error(error, where) from None
     _write_output(args, "".join(out).encode(), mode=PLAINTEXT_FILE_MODE)
     return 0
 
 
-def _sealed_inputs(args: Args) -> list[tuple[str, bytes]]:
+def _sealed_inputs(args: SealArgs) -> list[tuple[str, bytes]]:
     """Each input SealedSecret as ``(name, compact JSON)`` for the controller's endpoints."""
     from sealed.format.convert import sealed_parts
     from sealed.format.errors import FormatError
@@ -385,12 +285,12 @@ def _sealed_inputs(args: Args) -> list[tuple[str, bytes]]:
         try:
             metadata, _, _, _ = sealed_parts(document)
         except FormatError as error:
-            raise _format_error(error, _input_name(args)) from None
+            raise format_error(error, _input_name(args)) from None
         out.append((str(metadata["name"]), to_compact_json(document).encode()))
     return out
 
 
-def _validate(args: Args) -> int:
+def _validate(args: SealArgs) -> int:
     from sealed.remote import verify
 
     controller = controller_for(args)
@@ -399,7 +299,7 @@ def _validate(args: Args) -> int:
     return 0
 
 
-def _re_encrypt(args: Args) -> int:
+def _re_encrypt(args: SealArgs) -> int:
     import json
 
     from sealed.format.errors import FormatError

@@ -13,13 +13,15 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sealed.format.convert import is_kind, parse_secret, seal
 from sealed.format.documents import BOM, line_ending, load_documents, split_stream
 from sealed.format.errors import FormatError
 from sealed.progress import Progress
+
+if TYPE_CHECKING:
+    from sealed.seal_args import SealArgs
 
 EXTENSIONS = (".yaml", ".yml", ".json")
 SEALED_MARK = ".sealed"
@@ -164,12 +166,12 @@ def _nested_secret(document: Any) -> bool:
     return isinstance(items, list) and any(_holds_secret_data(item) for item in items)
 
 
-def run_in_place(args: SimpleNamespace, encrypt: Encrypt, default_namespace: str) -> int:
+def run_in_place(args: SealArgs, encrypt: Encrypt, default_namespace: str) -> int:
     from core_sync.files import WriteError, check_writable, write_files
-    from sealed.cli import SEALED_FILE_MODE, render, seal_options
+    from sealed.sealing import SEALED_FILE_MODE, render, seal_options
 
     try:
-        files = list(manifest_files(args.in_place))
+        files = list(manifest_files(args.in_place or []))
     except FormatError as error:
         return _report_failure([str(error)])
     options = seal_options(args, [])
@@ -229,7 +231,7 @@ def _report_failure(errors: list[str]) -> int:
 
 def _check_written(item: Planned) -> None:
     """Read the written file back: another process racing us must not leave plaintext unnoticed."""
-    from sealed.cli import Fail
+    from sealed.sealing import Fail
 
     try:
         ok = item.target.read_bytes() == item.content

@@ -9,7 +9,6 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from sealed.flags import FLAGS, defaults
@@ -78,9 +77,10 @@ def kube_client(args: argparse.Namespace) -> KubeClient:
 
 
 def controller(args: argparse.Namespace) -> Controller:
-    from sealed.cli import controller_for
+    from sealed.seal_args import ControllerRef
+    from sealed.sealing import controller_for
 
-    return controller_for(SimpleNamespace(**{k: getattr(args, k) for k in CONTROLLER_FLAGS}))
+    return controller_for(ControllerRef(args))
 
 
 def key_namespace(args: argparse.Namespace) -> str:

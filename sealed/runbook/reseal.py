@@ -200,8 +200,8 @@ def _carries(content: bytes, results: Sequence[Resealed]) -> bool:
 
 
 def _rerender(data: bytes, document: Mapping[str, Any], result: Resealed) -> bytes:
-    from sealed.cli import render
     from sealed.format.objects import sealed_secret
+    from sealed.sealing import render
 
     updated = sealed_secret(document)
     if result.encrypted:

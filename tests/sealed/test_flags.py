@@ -58,3 +58,11 @@ def test_ordinary_command_lines_take_the_fast_path(argv: list[str]) -> None:
     fast = fast_parse(argv, {"SEALED_SECRETS_CERT": "env.pem"})
     assert fast is not None
     assert fast == with_argparse(argv, {"SEALED_SECRETS_CERT": "env.pem"})
+
+
+def test_seal_args_has_exactly_the_flag_table() -> None:
+    """The typed options object and the flag table cannot drift apart: one attribute per destination."""
+    from sealed.seal_args import SealArgs
+
+    assert sorted(SealArgs.__slots__) == sorted(flag[1] for flag in FLAGS)
+    assert set(SealArgs.__annotations__) == set(SealArgs.__slots__)

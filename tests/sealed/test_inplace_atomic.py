@@ -369,12 +369,12 @@ def _streams(draw: st.DrawFn) -> str:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=_streams())
 def test_replace_seals_every_secret_of_any_stream(text: str, sealing_key: SealingKey, tmp_path: Path) -> None:
-    from sealed.cli import render
     from sealed.format.certs import parse_certificate_pem
     from sealed.format.convert import SealOptions
     from sealed.format.crypto import hybrid_encrypt, public_key
     from sealed.format.documents import load_documents, split_stream
     from sealed.inplace import Encrypt, plan_file
+    from sealed.sealing import render
 
     assert "".join(split_stream(text)) == text
     key = public_key(parse_certificate_pem(sealing_key.cert_pem))

@@ -15,12 +15,12 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from sealed.cli import render
 from sealed.format import crypto
 from sealed.format.certs import parse_certificate_pem
 from sealed.format.convert import SealOptions, parse_secret, seal, unseal
 from sealed.format.keys import load_private_keys
 from sealed.format.yamlrules import possible_orders
+from sealed.sealing import render
 from tests.sealed.conftest import SealingKey, mask_ciphertexts, ok, run_kubeseal
 
 # kubeseal itself fails on raw C1 controls and DEL in YAML output, and folds NEL / escapes oddly after a
