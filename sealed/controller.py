@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import socket
 import threading
 from collections.abc import Callable, Mapping
@@ -59,6 +60,7 @@ class Settings:
     key_backup: str = ""
     namespaces: tuple[str, ...] = ()  # watched namespaces (the operator's -n); empty: all
     skip_recreate: bool = False
+    key_order: str = "CertNotBefore"
     key_backup_recipients: tuple[str, ...] = ()
 
     @classmethod
@@ -96,6 +98,7 @@ class Settings:
         return cls(
             namespaces=namespaces,
             skip_recreate=bool(get("skip_recreate", False)),
+            key_order=str(get("key_order_priority", cls.key_order)),
             key_backup=backup,
             key_backup_recipients=recipients,
             key_namespace=str(get("key_namespace", cls.key_namespace)),
@@ -193,6 +196,7 @@ class Controller:
     async def shutdown(self) -> None:
         """Stop, and hand the key Lease over at once instead of letting it expire."""
         self.stop.set()
+        self.keys.wake()
         await self.scheduler.stop()
         await asyncio.to_thread(self.keys.lease.release)
 
@@ -295,13 +299,16 @@ def register(registry: Any, operator: OperatorSettings | None = None) -> None:
     operator = operator or OperatorSettings()
     settings = Settings.from_options(operator.options, operator.namespaces)
     holder: dict[str, Controller] = {}
-    ring = KeyRing()
+    ring = KeyRing(settings.key_order)
     ROUTE_HOOKS.append(add_routes(ring, RateLimiter(settings.rate_limit, settings.rate_limit_burst)))
 
     @kopf.on.startup(registry=registry)
     async def start_sealed(**_: Any) -> None:
         holder["controller"] = Controller(settings, ring, operator.kube_client())
-        holder["controller"].start(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        holder["controller"].start(loop)
+        # Bitnami's controller makes a key at once on SIGUSR1 (`kill -USR1 <pid>` / `kubectl exec ... kill`)
+        loop.add_signal_handler(signal.SIGUSR1, holder["controller"].keys.request_renewal)
 
     @kopf.on.cleanup(registry=registry)
     async def stop_sealed(**_: Any) -> None:

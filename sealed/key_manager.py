@@ -18,7 +18,16 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sealed.keys import ACTIVE, KeySecret, create_key_secret, ensure_namespace, list_keys, newest_active
+from sealed.keys import (
+    ACTIVE,
+    CERT_NOT_BEFORE,
+    SECRET_CREATION,
+    KeySecret,
+    create_key_secret,
+    ensure_namespace,
+    list_keys,
+    newest_active,
+)
 
 if TYPE_CHECKING:
     from core_sync.kube import KubeClient
@@ -45,9 +54,10 @@ def parse_cutoff(text: str) -> float | None:
     return moment.timestamp()
 
 
-def key_birth(key: KeySecret) -> float:
-    """When a key was made: its certificate's NotBefore, else its Secret's creation time."""
-    if key.not_before is not None:
+def key_birth(key: KeySecret, order: str = CERT_NOT_BEFORE) -> float:
+    """When a key was made, as ``--key-order-priority`` counts it: its certificate's NotBefore (else its
+    Secret's creation time), or its Secret's creation time."""
+    if key.not_before is not None and order != SECRET_CREATION:
         return float(key.not_before)
     try:
         return dt.datetime.fromisoformat(key.created.replace("Z", "+00:00")).timestamp()
@@ -56,12 +66,16 @@ def key_birth(key: KeySecret) -> float:
 
 
 def seconds_until_new_key(
-    newest: KeySecret | None, now: float, renew_period: float, cutoff: float | None
+    newest: KeySecret | None,
+    now: float,
+    renew_period: float,
+    cutoff: float | None,
+    order: str = CERT_NOT_BEFORE,
 ) -> float:
     """0 when a key must be made now; ``inf`` when renewal is off and the newest key is fine."""
     if newest is None:
         return 0.0
-    born = key_birth(newest)
+    born = key_birth(newest, order)
     if cutoff is not None and born < cutoff:
         return 0.0
     if renew_period <= 0:
@@ -97,6 +111,8 @@ class KeyManager:
         self.lease_seconds = lease_seconds
         self.backup = backup
         self.backup_pending = False  # a key was made and its backup has not been written yet
+        self.renew_requested = False  # SIGUSR1: make a key now, whatever the schedule says
+        self._wakeup = threading.Event()
         from core_sync.lease import Lease
 
         self.lease = Lease(client, namespace, LEASE_NAME, identity, lease_seconds)
@@ -116,9 +132,27 @@ class KeyManager:
                 if lease.acquire():
                     wait = min(wait, self.ensure_current())
                     self.write_backup()
+                elif self.renew_requested:
+                    self.renew_requested = False
+                    log.warning(
+                        "new sealing key requested, but another replica holds the key Lease and makes keys: "
+                        "signal that replica",
+                        extra={"object": f"{self.namespace}/{LEASE_NAME}"},
+                    )
             except (ApiError, OSError, ValueError) as error:
                 log.warning("sealing key renewal failed; retrying", extra={"error": str(error)})
-            stop.wait(max(wait, 0.5))
+            self._wakeup.wait(max(wait, 0.5))
+            self._wakeup.clear()
+
+    def wake(self) -> None:
+        """Run the next round now (shutdown, or a renewal request)."""
+        self._wakeup.set()
+
+    def request_renewal(self) -> None:
+        """Make a new key at once (Bitnami's SIGUSR1); only the replica holding the key Lease makes it."""
+        self.renew_requested = True
+        log.info("new sealing key requested (SIGUSR1)")
+        self.wake()
 
     def write_backup(self) -> None:
         """Back up all keys if a key was made since the last backup; a failure is retried next round."""
@@ -134,11 +168,16 @@ class KeyManager:
 
     def ensure_current(self) -> float:
         """Make a key if one is due (checked against a fresh listing); seconds until the next is due."""
-        due = seconds_until_new_key(self.ring.newest(), time.time(), self.renew_period, self.cutoff)
-        if due > 0:
+        order = self.ring.order
+        requested, self.renew_requested = self.renew_requested, False
+        due = seconds_until_new_key(self.ring.newest(), time.time(), self.renew_period, self.cutoff, order)
+        if due > 0 and not requested:
             return due
         keys = [k for k in list_keys(self.client, self.namespace) if k.state == ACTIVE]
-        if seconds_until_new_key(newest_active(keys), time.time(), self.renew_period, self.cutoff) > 0:
+        due = seconds_until_new_key(
+            newest_active(keys, order), time.time(), self.renew_period, self.cutoff, order
+        )
+        if due > 0 and not requested:
             for key in keys:
                 self.ring.add(key)
             return 0.5
@@ -152,4 +191,4 @@ class KeyManager:
         log.info("made a new sealing key", extra={"key": created.ref, "fingerprint": created.fingerprint})
         self.ring.add(created)
         self.backup_pending = self.backup is not None
-        return seconds_until_new_key(created, time.time(), self.renew_period, None)
+        return seconds_until_new_key(created, time.time(), self.renew_period, None, order)

@@ -13,7 +13,15 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sealed.format.crypto import PrivateKey
-from sealed.keys import KEY_LABEL, KEY_PREFIX, KeySecret, newest_active, newest_first, parse_key_secret
+from sealed.keys import (
+    CERT_NOT_BEFORE,
+    KEY_LABEL,
+    KEY_PREFIX,
+    KeySecret,
+    newest_active,
+    newest_first,
+    parse_key_secret,
+)
 
 if TYPE_CHECKING:
     from core_sync.kube import KubeClient
@@ -24,7 +32,8 @@ log = logging.getLogger("lockstep.sealed.keys")
 class KeyRing:
     """Thread-safe map of key Secret name → :class:`KeySecret`; listeners hear about every change."""
 
-    def __init__(self) -> None:
+    def __init__(self, order: str = CERT_NOT_BEFORE) -> None:
+        self.order = order  # --key-order-priority: which key is "newest"
         self._lock = threading.Lock()
         self._keys: dict[str, KeySecret] = {}
         self._private: list[PrivateKey] = []
@@ -70,7 +79,9 @@ class KeyRing:
         self._notify()
 
     def _rebuild(self) -> None:
-        self._private = [k.key for k in newest_first(list(self._keys.values())) if k.active and k.key]
+        self._private = [
+            k.key for k in newest_first(list(self._keys.values()), self.order) if k.active and k.key
+        ]
 
     def _notify(self) -> None:
         for listener in self._listeners:
@@ -85,10 +96,10 @@ class KeyRing:
 
     def all(self) -> list[KeySecret]:
         with self._lock:
-            return newest_first(list(self._keys.values()))
+            return newest_first(list(self._keys.values()), self.order)
 
     def newest(self) -> KeySecret | None:
-        return newest_active(self.all())
+        return newest_active(self.all(), self.order)
 
     def names_by_fingerprint(self) -> dict[str, str]:
         return {k.fingerprint: k.name for k in self.all() if k.fingerprint}

@@ -60,20 +60,29 @@ class KeySecret:
         return f"{self.namespace}/{self.name}"
 
 
+CERT_NOT_BEFORE = "CertNotBefore"  # --key-order-priority values, as Bitnami names them; its default first
+SECRET_CREATION = "SecretCreationTimestamp"  # noqa: S105 - a flag value, not a password
+
+
 def _order(key: KeySecret) -> tuple[int, str, str]:
     return (key.not_before if key.not_before is not None else -1, key.created, key.name)
 
 
-def newest_first(keys: Sequence[KeySecret]) -> list[KeySecret]:
+def _order_by_creation(key: KeySecret) -> tuple[str, str]:
+    return (key.created, key.name)
+
+
+def newest_first(keys: Sequence[KeySecret], order: str = CERT_NOT_BEFORE) -> list[KeySecret]:
     """Newest certificate first (``--key-order-priority=CertNotBefore``, Bitnami's default), then creation,
     then name: both times have one-second resolution, and two keys made in one second must still sort the
-    same way in every process and after every restart (the served certificate must not flip)."""
-    return sorted(keys, key=_order, reverse=True)
+    same way in every process and after every restart (the served certificate must not flip).
+    ``SecretCreationTimestamp`` orders by the Secrets' creation (for brought-in certificates back-dated)."""
+    return sorted(keys, key=_order_by_creation if order == SECRET_CREATION else _order, reverse=True)
 
 
-def newest_active(keys: Sequence[KeySecret]) -> KeySecret | None:
+def newest_active(keys: Sequence[KeySecret], order: str = CERT_NOT_BEFORE) -> KeySecret | None:
     """The key that seals new secrets and whose certificate ``/v1/cert.pem`` serves."""
-    return next((key for key in newest_first(keys) if key.active), None)
+    return next((key for key in newest_first(keys, order) if key.active), None)
 
 
 def parse_key_secret(secret: Mapping[str, Any]) -> KeySecret:

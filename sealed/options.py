@@ -45,6 +45,13 @@ def add_arguments(group: Any) -> None:
         default=_env("key-cutoff-time", ""),
         help="make a new key at start-up if the newest is older than this RFC 1123 time (`date -R`)",
     )
+    add(
+        "--key-order-priority",
+        default=_env("key-order-priority", "CertNotBefore"),
+        choices=("CertNotBefore", "SecretCreationTimestamp"),
+        help="which key is the newest (seals, is served, dates renewal): certificate NotBefore (default) "
+        "or the key Secret's creation time",
+    )
     add("--my-cn", default=_env("my-cn", ""), help="common name of new keys' certificates (default empty)")
     add(
         "--key-backup",

@@ -119,3 +119,60 @@ def test_bad_cutoff_time_is_refused_with_the_flag_named(
     operator.process.start()
     wait_for(lambda: not operator.process.running(), what="the operator to exit")
     assert "--key-cutoff-time: 'yesterday' is not an RFC 1123 time" in operator.process.log_tail(20)
+
+
+def test_sigusr1_makes_a_new_key_at_once(
+    control_plane: ControlPlane, key_namespace: str, tmp_path: Path, started: list[SealedOperator]
+) -> None:
+    """Bitnami's manual renewal: ``kill -USR1`` makes a key now (renewal off here), which is then served."""
+    client = control_plane.client
+    operator = SealedOperator(
+        control_plane, tmp_path, key_namespace, (), "--key-renew-period", "0", env=FAST_LEASE
+    )
+    started.append(operator)
+    operator.start()
+    (first,) = list_keys(client, key_namespace)
+    time.sleep(1.1)  # certificates have one-second resolution: the new key must be strictly newer
+    os.kill(operator.process.pid, signal.SIGUSR1)
+    keys = wait_for(lambda: [k for k in list_keys(client, key_namespace) if k.name != first.name], 30)
+    (second,) = keys
+    wait_for(lambda: operator.get("/v1/cert.pem")[1] == second.cert_pem, what="the new key served")
+    assert operator.process.running()  # the signal did not end the operator
+    time.sleep(2)
+    assert len(list_keys(client, key_namespace)) == 2  # one signal, one key
+
+
+@pytest.mark.parametrize("order", ["CertNotBefore", "SecretCreationTimestamp"])
+def test_key_order_priority_picks_the_sealing_key(
+    control_plane: ControlPlane, key_namespace: str, tmp_path: Path, started: list[SealedOperator], order: str
+) -> None:
+    """A brought-in key with a back-dated certificate, created after the current key: Bitnami's default
+    (CertNotBefore) keeps sealing with the current key; SecretCreationTimestamp switches to the new Secret."""
+    import datetime as dt
+
+    from sealed.format.keygen import generate_key_pair
+    from sealed.keys import create_key_secret
+
+    client = control_plane.client
+    operator = SealedOperator(
+        control_plane, tmp_path, key_namespace, (), "--key-renew-period", "0", "--key-order-priority", order
+    )
+    started.append(operator)
+    operator.start()
+    (current,) = list_keys(client, key_namespace)
+    time.sleep(1.1)  # a strictly later creationTimestamp
+    old_cert = generate_key_pair(2048, not_before=dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+    brought = create_key_secret(client, old_cert, key_namespace)
+    expected = brought if order == "SecretCreationTimestamp" else current
+    wait_for(lambda: operator.get("/v1/cert.pem")[1] == expected.cert_pem, what=f"{order} picks its key")
+    time.sleep(1)
+    assert operator.get("/v1/cert.pem")[1] == expected.cert_pem
+
+
+def test_bad_key_order_priority_is_refused(
+    control_plane: ControlPlane, key_namespace: str, tmp_path: Path
+) -> None:
+    operator = SealedOperator(control_plane, tmp_path, key_namespace, (), "--key-order-priority", "Newest")
+    operator.process.start()
+    wait_for(lambda: not operator.process.running(), what="the operator to exit")
+    assert "--key-order-priority: invalid choice: 'Newest'" in operator.process.log_tail(20)
