@@ -143,7 +143,7 @@ TREE = Command(
         Command(
             "demo",
             "Create a demo repo from examples/ and sync it until Synced and Healthy.",
-            "core_sync.dev.demo:main",
+            "core_sync.dev.demo.cli:main",
         ),
     ),
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from core_sync.dev.demo import _keys_rotate_available
+from core_sync.dev.demo.story import keys_rotate_available
 from tests.harness.test_dev import _lockstep, isolated_cache
 
 STEPS = (
@@ -33,7 +33,7 @@ def test_demo_non_interactive_observes_every_step_and_cleans_up(tmp_path: Path) 
         assert "observed: sealed secret decrypted" in lines
     else:
         assert "pending: sealed secret" in lines
-    if _keys_rotate_available():
+    if keys_rotate_available():
         assert "observed: keys rotated" in lines
     else:
         assert "pending: keys rotate" in lines
