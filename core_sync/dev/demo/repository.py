@@ -65,7 +65,7 @@ def repo_files(environment: Environment, recipient: str) -> dict[str, str]:
     for path in sorted((EXAMPLES_DIR / "deploy").glob("*.yaml")):
         files[f"deploy/{path.name}"] = path.read_text().replace("${BAO_ADDR}", environment.bao_addr)
     if not files:  # an install without the examples must say so, not sync an empty repository
-        raise DemoFailed(f"{EXAMPLES_DIR / 'deploy'}: no example manifests found (the demo needs examples/demo)")
+        raise DemoFailed(f"{EXAMPLES_DIR / 'deploy'}: no example manifests found (the demo needs them)")
     plain = (
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: demo-sops\n"
         "stringData:\n  SESSION_KEY: generated-for-the-demo\n"
