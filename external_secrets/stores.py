@@ -195,22 +195,14 @@ def _check_vault(config: Mapping[str, Any]) -> None:
 
 
 def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    """A Kubernetes LabelSelector (matchLabels + matchExpressions) against ``labels``."""
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or ():
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        present = key in labels
-        if op == "In" and not (present and labels[key] in values):
-            return False
-        if op == "NotIn" and present and labels[key] in values:
-            return False
-        if op == "Exists" and not present:
-            return False
-        if op == "DoesNotExist" and present:
-            return False
-    return True
+    """A Kubernetes LabelSelector against ``labels``; an invalid one (unknown operator) matches nothing, so a
+    mistyped condition can never widen who may use a store."""
+    from core_sync.selectors import SelectorError, label_selector_matches
+
+    try:
+        return label_selector_matches(selector, labels)
+    except SelectorError:
+        return False
 
 
 def namespace_allowed(store: Store, namespace: str, namespace_labels: Mapping[str, str]) -> bool:

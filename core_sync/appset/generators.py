@@ -72,28 +72,13 @@ def _flatten(value: Any, where: str, prefix: str = "") -> Params:
 
 
 def matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    """A Kubernetes label selector (matchLabels and matchExpressions) against ``labels``."""
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expression in selector.get("matchExpressions") or ():
-        key, operator, values = (
-            expression.get("key"),
-            expression.get("operator"),
-            expression.get("values") or [],
-        )
-        present = key in labels
-        if operator == "In" and not (present and labels[key] in values):
-            return False
-        if operator == "NotIn" and present and labels[key] in values:
-            return False
-        if operator == "Exists" and not present:
-            return False
-        if operator == "DoesNotExist" and present:
-            return False
-        if operator not in ("In", "NotIn", "Exists", "DoesNotExist"):
-            raise AppSetError(f"selector operator {operator!r} is not In, NotIn, Exists or DoesNotExist")
-    return True
+    """A Kubernetes label selector against ``labels`` (an invalid selector is the set's error)."""
+    from core_sync.selectors import SelectorError, label_selector_matches
+
+    try:
+        return label_selector_matches(selector, labels)
+    except SelectorError as error:
+        raise AppSetError(str(error)) from None
 
 
 def cluster_params(secret: Mapping[str, Any]) -> Params:
