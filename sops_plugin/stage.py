@@ -78,8 +78,9 @@ class SopsStage:
     def _identities(context: StageContext) -> tuple[list[Any], str | None]:
         """The Secret's identities (``spec.decryption.sops.secretRef`` / ``--sops-secret``) and, when the
         user runs the CLI (``context.local_identities``), every identity sops itself would load."""
+        from core_sync.age_keys import default_key_file
         from sops_plugin.errors import SopsError
-        from sops_plugin.identities import default_key_file, from_environment
+        from sops_plugin.identities import from_environment
 
         sops_cfg = (context.decryption or {}).get("sops") or {}
         name = ((sops_cfg.get("secretRef") or {}) if isinstance(sops_cfg, dict) else {}).get("name")

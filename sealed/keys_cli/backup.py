@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 from pathlib import Path
 
@@ -33,18 +32,15 @@ examples:
 
 def identity_sources(files: list[str]) -> list[tuple[str, str]]:
     """Age identity texts: ``--age-identity`` files, else the places sops reads them from."""
-    sources: list[tuple[str, str]] = []
-    paths = [Path(f) for f in files]
+    from core_sync.age_keys import AgeKeyError, identity_texts
+
     if not files:
-        if os.environ.get("SOPS_AGE_KEY"):
-            sources.append(("SOPS_AGE_KEY", os.environ["SOPS_AGE_KEY"]))
-        if os.environ.get("SOPS_AGE_KEY_FILE"):
-            paths.append(Path(os.environ["SOPS_AGE_KEY_FILE"]).expanduser())
-        config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-        default = Path(config) / "sops" / "age" / "keys.txt"
-        if default.is_file():
-            paths.append(default)
-    for path in paths:
+        try:
+            return identity_texts()
+        except AgeKeyError as error:
+            raise CommandError(str(error)) from None
+    sources: list[tuple[str, str]] = []
+    for path in map(Path, files):
         try:
             sources.append((str(path), path.read_text()))
         except OSError as error:
