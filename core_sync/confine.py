@@ -49,8 +49,16 @@ def check_tree(directory: Path, root: Path) -> None:
     not descended (their targets are inside ``root`` and checked where they are built from). Hidden
     entries (``.git``, ``.venv``, ...) are skipped as the build skips them; a kustomization that names
     one has that reference checked on its own."""
+    for _ in checked_entries(directory, root):
+        pass
+
+
+def checked_entries(directory: Path, root: Path) -> Iterator[Path]:
+    """Every entry under ``directory`` (hidden ones skipped), each checked as :func:`check_tree` checks it,
+    for commands that walk a directory the user named (``lockstep import DIR``)."""
     for entry in _entries(directory, root):
         check_entry(entry, root)
+        yield entry
 
 
 def _entries(directory: Path, root: Path) -> Iterator[Path]:

@@ -83,9 +83,18 @@ def _metadata_problem(doc: dict[str, Any]) -> str | None:
 
 
 def _files(paths: list[Path]) -> Iterator[Path]:
+    """The manifests named or found under named directories. A directory is a tree like a repository:
+    its symlinks must stay inside it and it may hold no FIFO, socket or device (``core_sync.confine``)."""
+    from core_sync.confine import ConfinementError, checked_entries
+
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+            root = path.resolve()
+            try:
+                found = [p for p in checked_entries(root, root) if p.suffix in SUFFIXES and p.is_file()]
+            except ConfinementError as problem:
+                raise ImportInputError(f"{path / problem.path}: {problem.reason}") from None
+            yield from sorted(path / p.relative_to(root) for p in found)  # named as the user named them
         elif path.exists():
             yield path
         else:

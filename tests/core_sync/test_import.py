@@ -6,7 +6,9 @@ control plane has crds/ installed) and read back, its stderr lists what did not 
 
 from __future__ import annotations
 
+import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -260,3 +262,40 @@ def test_cli_bad_input_is_one_clear_error_and_no_output(tmp_path: Path) -> None:
     nothing.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
     empty = run_import(str(nothing))
     assert empty.returncode == 2 and "skipped" in empty.stderr and empty.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda d, outside: (d / "leak.yaml").symlink_to(outside), "absolute symlink"),
+        (lambda d, outside: (d / "leak.yaml").symlink_to(os.path.relpath(outside, d)), "outside"),
+        (lambda d, outside: os.mkfifo(d / "pipe.yaml"), "FIFO"),
+        (lambda d, outside: (d / "loop.yaml").symlink_to("loop.yaml"), "loop"),
+    ],
+    ids=["absolute-symlink", "escaping-symlink", "fifo", "loop"],
+)
+def test_a_directory_is_confined_like_a_repository(
+    tmp_path: Path, make: Callable[[Path, Path], object], reason: str
+) -> None:
+    """``lockstep import DIR`` walks a tree someone else may have written: a symlink out of it (to a
+    kubeconfig, say) or a FIFO is refused by name, nothing is printed, nothing hangs."""
+    outside = tmp_path / "kubeconfig.yaml"
+    outside.write_text(ARGO_APPLICATION.replace("my-app", "from-outside"))
+    tree = tmp_path / "platform"
+    (tree / "apps").mkdir(parents=True)
+    (tree / "apps" / "app.yaml").write_text(ARGO_APPLICATION)
+    make(tree / "apps", outside)
+    done = run_import(str(tree))
+    assert done.returncode == 2 and done.stdout == "", done.stderr
+    assert "apps/" in done.stderr and reason in done.stderr and "Traceback" not in done.stderr
+    assert "from-outside" not in done.stderr
+
+
+def test_a_symlink_inside_the_directory_is_followed(tmp_path: Path) -> None:
+    tree = tmp_path / "platform"
+    (tree / "apps").mkdir(parents=True)
+    (tree / "apps" / "app.yaml").write_text(ARGO_APPLICATION)
+    (tree / "alias.yaml").symlink_to("apps/app.yaml")
+    done = run_import(str(tree))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("kind: Application\n") == 2
