@@ -16,7 +16,7 @@ import inspect
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from core_sync.operator_settings import OperatorSettings
@@ -183,6 +183,9 @@ def main(argv: list[str], prog: str = "lockstep operator") -> int:
             prefix="lockstep.dev", key="last-handled-configuration"
         )
         settings.execution.max_workers = 8
+        # kopf gives up after 8 retries (about a minute) and the operator exits with tracebacks; an API
+        # server that is down for longer (an upgrade, a network partition) must be waited out instead.
+        settings.networking.error_backoffs = EndlessBackoff()
         asyncio.get_running_loop().create_task(serve_forever(host or "0.0.0.0", int(port)))  # noqa: S104
 
     try:
@@ -197,3 +200,16 @@ def main(argv: list[str], prog: str = "lockstep operator") -> int:
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+class EndlessBackoff:
+    """kopf's retry delays for API errors (1, 1, 2, 3, 5, 8, 13, 21 s), then every 30 s for as long as it
+    takes: re-iterable (each request starts afresh) and unsized (so kopf never escalates)."""
+
+    STEPS = (1.0, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0)
+    CEILING = 30.0
+
+    def __iter__(self) -> Iterator[float]:
+        yield from self.STEPS
+        while True:
+            yield self.CEILING

@@ -35,6 +35,7 @@ GROUP, VERSION, PLURAL = "lockstep.dev", "v1alpha1", "applications"
 DEFAULT_INTERVAL_S = 60.0
 DEFAULT_TIMEOUT_S = 300.0
 UNREACHABLE = "ClusterUnreachable"
+UNREACHABLE_RETRY_CAP_S = 30.0  # backoff ceiling while the API server cannot be reached at all
 # what a request raises while the API server restarts or the network drops (refused, reset, timeout,
 # TLS, a response cut short)
 CONNECTION_ERRORS = (OSError, http.client.HTTPException)
@@ -213,6 +214,8 @@ class Reconciler:
                 retry = st.parse_duration(
                     spec.get("retryInterval"), min(interval, 5.0 * 2 ** min(state.failures, 6))
                 )
+                if failed.reason == UNREACHABLE:  # costs nothing to try, and the outage may be over
+                    retry = min(retry, UNREACHABLE_RETRY_CAP_S)
                 return Outcome(False, min(retry, interval) if state.failures > 1 else min(retry, 5.0))
         state.failures = 0
         RECONCILE_TOTAL.inc(result="success")

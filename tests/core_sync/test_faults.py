@@ -97,6 +97,18 @@ def test_apiserver_restarted_mid_apply_converges(
     assert UNREACHABLE in log, "the outage did not interrupt the reconcile"  # it failed, then retried
 
 
+def test_apiserver_down_longer_than_kopfs_retries_is_waited_out(
+    apps: Apps, git_server: GitServer, control_plane: ControlPlane, tmp_path: Path
+) -> None:
+    """kopf alone gives up after 8 retries (54 s) and the operator exits with tracebacks; an API server
+    down for longer (an upgrade, a partition) must be waited out and the sync resumed."""
+    plane = control_plane
+    log = _interrupt_apply(
+        apps, git_server, plane, tmp_path, plane.stop_apiserver, plane.start_apiserver, down_for=62.0
+    )
+    assert "escalating" not in log and "Request attempt #9 failed; will retry" in log
+
+
 def test_etcd_restarted_mid_apply_converges(
     apps: Apps, git_server: GitServer, control_plane: ControlPlane, tmp_path: Path
 ) -> None:
