@@ -220,3 +220,50 @@ def test_http_sender_classifies_answers_and_never_names_the_address(answering: t
     secret["address"] = url.encode()
     with pytest.raises(DeliveryFailed, match="token"):
         sender(_notifier(type="generic-hmac"), _note())
+
+
+def test_controller_sends_only_new_events_and_watches_only_while_a_notifier_exists(
+    control_plane: Any, namespace: str
+) -> None:
+    from core_sync.events import post_event
+    from core_sync.notify.controller import NotificationController
+
+    client = control_plane.client
+    app = {
+        "apiVersion": "lockstep.dev/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "web", "namespace": namespace},
+    }
+    post_event(client, app, "Synced", "before any Notifier: history")
+    send = Recorder()
+    controller = NotificationController(client, send=send, namespaces=(namespace,))
+    notifiers = f"/apis/lockstep.dev/v1alpha1/namespaces/{namespace}/notifiers"
+    spec = {"type": "generic", "secretRef": {"name": "hook"}, "eventSources": [{"kind": "Application"}]}
+    body = {
+        "apiVersion": "lockstep.dev/v1alpha1",
+        "kind": "Notifier",
+        "metadata": {"name": "n"},
+        "spec": spec,
+    }
+    try:
+        assert not controller.feed.running()
+        controller.on_notifier("ADDED", client.create(notifiers, body))
+        assert controller.feed.running()
+        time.sleep(1.1)  # Event times have one-second resolution: this one is after the feed started
+        post_event(client, app, "DriftCorrected", "after")
+        post_event(client, app, "Synced", "from elsewhere", component="kubelet")
+        _until(lambda: send.sent)
+        time.sleep(1)
+        assert [n.reason for n in send.sent] == ["DriftCorrected"]
+        assert client.get(f"{notifiers}/n")["status"]["conditions"][0]["reason"] == "Initialized"
+
+        bad = {**body, "metadata": {"name": "bad"}, "spec": {**spec, "exclusionList": ["(unclosed"]}}
+        controller.on_notifier("ADDED", client.create(notifiers, bad))
+        condition = client.get(f"{notifiers}/bad")["status"]["conditions"][0]
+        assert (condition["status"], condition["reason"]) == ("False", "InvalidSpec")
+        assert "exclusionList[0]" in condition["message"]
+
+        controller.on_notifier("DELETED", client.get(f"{notifiers}/n"))
+        assert not controller.feed.running() and not controller.deliveries
+    finally:
+        controller.stop()
