@@ -23,6 +23,7 @@ from sealed.keys import (
     CERT_NOT_BEFORE,
     SECRET_CREATION,
     KeySecret,
+    announce_key,
     create_key_secret,
     ensure_namespace,
     list_keys,
@@ -166,26 +167,6 @@ class KeyManager:
         self.backup_pending = False
         log.info("backed up the sealing keys", extra={"object": where})
 
-    def _announce(self, created: KeySecret, previous: KeySecret | None) -> None:
-        """A ``KeyRotated`` Event on the new key Secret (``KeyCreated`` for the first), which Notifiers
-        watching ``Secret`` events of the key namespace send on: names and the key fingerprint only."""
-        from core_sync.events import post_event
-
-        involved = {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": created.name, "namespace": created.namespace, "uid": created.uid},
-        }
-        if previous is None:
-            reason, message = "KeyCreated", f"made the first sealing key {created.name}"
-        else:
-            reason, message = (
-                "KeyRotated",
-                f"new sealing key {created.name} replaces {previous.name} for sealing",
-            )
-        message += f" (certificate fingerprint {created.fingerprint})"
-        post_event(self.client, involved, reason, message, component="sealed-secrets")
-
     def ensure_current(self) -> float:
         """Make a key if one is due (checked against a fresh listing); seconds until the next is due."""
         order = self.ring.order
@@ -209,7 +190,7 @@ class KeyManager:
             annotations={CREATED_BY_ANNOTATION: self.identity},
         )
         log.info("made a new sealing key", extra={"key": created.ref, "fingerprint": created.fingerprint})
-        self._announce(created, previous=newest_active(keys))
+        announce_key(self.client, created, previous=newest_active(keys, order))
         self.ring.add(created)
         self.backup_pending = self.backup is not None
         return seconds_until_new_key(created, time.time(), self.renew_period, None, order)
