@@ -92,9 +92,14 @@ class NotificationController:
     """The Notifiers of the cluster and one :class:`Delivery` each."""
 
     def __init__(
-        self, client: KubeClient, send: Send | None = None, namespaces: tuple[str, ...] = ()
+        self,
+        client: KubeClient,
+        send: Send | None = None,
+        namespaces: tuple[str, ...] = (),
+        cross_namespace: bool = True,
     ) -> None:
         self.client = client
+        self.cross_namespace = cross_namespace
         self.send = send or HttpSender(self.read_secret)
         self.deliveries: dict[tuple[str, str], Delivery] = {}
         self.lock = threading.Lock()
@@ -112,7 +117,7 @@ class NotificationController:
             self._drop(key)
             return
         try:
-            notifier = parse(obj)
+            notifier = parse(obj, self.cross_namespace)
         except NotifierInvalid as invalid:
             self._drop(key)
             self._status(obj, False, "InvalidSpec", str(invalid))
@@ -184,7 +189,11 @@ def register(registry: Any, settings: OperatorSettings | None = None) -> Notific
     import kopf
 
     settings = settings or OperatorSettings()
-    controller = NotificationController(settings.kube_client(), namespaces=settings.namespaces)
+    controller = NotificationController(
+        settings.kube_client(),
+        namespaces=settings.namespaces,
+        cross_namespace=not settings.no_cross_namespace_refs,
+    )
 
     @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
     async def notifier_event(**kwargs: Any) -> None:

@@ -117,8 +117,10 @@ def _source_matches(source: Source, note: Note) -> bool:
     )
 
 
-def parse(obj: Mapping[str, Any]) -> Notifier:
-    """A :class:`Notifier` from the object; :class:`NotifierInvalid` naming the field that is wrong."""
+def parse(obj: Mapping[str, Any], cross_namespace: bool = True) -> Notifier:
+    """A :class:`Notifier` from the object; :class:`NotifierInvalid` naming the field that is wrong.
+    Without ``cross_namespace`` (``--no-cross-namespace-refs``) a tenant's Notifier may select only its own
+    namespace's events, as Flux's Alerts under the same flag."""
     meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
     namespace = str(meta.get("namespace") or "default")
     kind = spec.get("type")
@@ -136,6 +138,12 @@ def parse(obj: Mapping[str, Any]) -> Notifier:
         )
     if not sources:
         raise NotifierInvalid("spec.eventSources must name at least one kind")
+    for index, source in enumerate(sources):
+        if not cross_namespace and source.namespace != namespace:
+            raise NotifierInvalid(
+                f"spec.eventSources[{index}].namespace {source.namespace!r} is outside the Notifier's "
+                "namespace (the operator runs with --no-cross-namespace-refs)"
+            )
     severity = spec.get("eventSeverity") or "info"
     if severity not in ("info", "error"):
         raise NotifierInvalid(f"spec.eventSeverity {severity!r} is not info or error")

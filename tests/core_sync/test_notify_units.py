@@ -85,6 +85,17 @@ def test_invalid_specs_name_the_field(spec: dict[str, Any], message: str) -> Non
         _notifier(**spec)
 
 
+def test_no_cross_namespace_refs_keeps_a_notifier_to_its_namespace() -> None:
+    sources = [{"kind": "Application", "namespace": "other"}]
+    spec = {"type": "generic", "secretRef": {"name": "hook"}, "eventSources": sources}
+    other = {"metadata": {"namespace": "team", "name": "n"}, "spec": spec}
+    assert parse(other).sources[0].namespace == "other"
+    with pytest.raises(NotifierInvalid, match=r"eventSources\[0\].namespace 'other' is outside"):
+        parse(other, cross_namespace=False)
+    own = {**other, "spec": {**spec, "eventSources": [{"kind": "Application"}]}}
+    assert parse(own, cross_namespace=False).sources[0].namespace == "team"
+
+
 def test_generic_payload_is_flux_event_json_and_hmac_signs_it() -> None:
     notifier = _notifier(type="generic-hmac", summary="prod")
     data = payloads.body(_note(), notifier)
