@@ -369,8 +369,12 @@ class Reconciler:
             },
         )
         if result.changed or old_status.get("lastAppliedRevision") != result.revision:
+            pinned = " (rollback)" if history.pinned_revision(spec) else ""
             post_event(
-                self.client, app, "Synced", f"Applied revision {result.revision[:12]}: {result.summary()}"
+                self.client,
+                app,
+                "Synced",
+                f"Applied revision {result.revision[:12]}{pinned}: {result.summary()}",
             )
         degraded = _newly_failed(old_status.get("resources") or [], [r.to_dict() for r in result.resources])
         if degraded:

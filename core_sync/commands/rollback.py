@@ -16,6 +16,7 @@ from typing import Any
 
 from core_sync.commands import common
 
+FIELD_MANAGER = "lockstep-rollback"  # its own: an ApplicationSet's apply (another manager) keeps the pin
 EXAMPLE_ROLLBACK = "lockstep rollback team-a/web        # to the previous revision in status.history"
 
 
@@ -84,7 +85,7 @@ def _rollback(args: argparse.Namespace) -> int:
         "spec": {"rollback": {"revision": entry["revision"], "historyId": int(entry["id"])}},
     }
     try:
-        kube.merge_patch(_path(namespace, name), patch)
+        kube.merge_patch(_path(namespace, name), patch, fieldManager=FIELD_MANAGER)
     except ApiError as error:
         if error.status != 409:
             raise
@@ -155,6 +156,6 @@ def _set(args: argparse.Namespace, spec: dict[str, Any], done: str) -> int:
     if _get(kube, namespace, name) is None:
         common.error(f"Application {namespace}/{name} not found")
         return common.EXIT_ERROR
-    kube.merge_patch(_path(namespace, name), {"spec": spec})
+    kube.merge_patch(_path(namespace, name), {"spec": spec}, fieldManager=FIELD_MANAGER)
     sys.stdout.write(f"Application {namespace}/{name} {done}\n")
     return 0

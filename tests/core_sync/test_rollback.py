@@ -73,6 +73,9 @@ def test_rollback_to_the_first_of_three_commits_then_resume(
     assert app["status"]["lastAppliedRevision"] == first
     assert [e["revision"] for e in app["status"]["history"]] == [first, second, third, first]
     assert "rolled back" in apps.condition("web")["message"]  # type: ignore[index]
+    assert any(f"{first[:12]} (rollback)" in e["message"] for e in apps.events("Synced"))
+    managers = {m["manager"] for m in app["metadata"]["managedFields"]}
+    assert "lockstep-rollback" in managers  # the pin has its own field manager
     for secret in ("pw-first-3f9a", "pw-second-77c1", "pw-third-0b2e"):
         assert secret not in str(app)  # history and status hold revisions only
 
