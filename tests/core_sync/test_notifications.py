@@ -5,14 +5,9 @@ HMAC signature and count deliveries."""
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
-import json
 import signal
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +18,7 @@ from core_sync.testing import ControlPlane, GitServer
 from core_sync.testing.oracles import sops_encrypt
 from core_sync.testing.processes import free_port
 from tests.core_sync.conftest import Apps, Operator, configmap, wait_for
+from tests.core_sync.receivers import Receiver
 from tests.external.es_helpers import password_external_secret, wait_for_store_api
 
 TOKEN = b"hmac-key-5e1c0d"
@@ -30,59 +26,9 @@ SOPS_PLAINTEXT = "sops-plaintext-7f3b2a9d"
 NOTIFIERS = "/apis/lockstep.dev/v1alpha1/namespaces/{ns}/notifiers"
 
 
-class Receiver:
-    """An HTTP server on 127.0.0.1 that records each POST, checks ``X-Signature`` against ``TOKEN``, and
-    can be stopped and started again on the same port (a receiver that is down for a while)."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.received: list[tuple[str, dict[str, str], bytes]] = []
-        self.bad_signatures = 0
-        self.lock = threading.Lock()
-        self.server: ThreadingHTTPServer | None = None
-
-    def start(self) -> None:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.path == "/slow":
-                    time.sleep(8)
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                with receiver.lock:
-                    receiver.received.append((self.path, headers, body))
-                    if self.path == "/hmac":
-                        expected = "sha256=" + hmac.new(TOKEN, body, hashlib.sha256).hexdigest()
-                        receiver.bad_signatures += headers.get("x-signature") != expected
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        ThreadingHTTPServer.allow_reuse_address = True
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    def events(self, path: str = "/hmac") -> list[dict[str, Any]]:
-        with self.lock:
-            return [json.loads(body) for where, _, body in self.received if where == path]
-
-    def reasons(self, path: str = "/hmac") -> list[str]:
-        return [e["reason"] for e in self.events(path)]
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    running = Receiver()
+    running = Receiver(TOKEN)
     running.start()
     yield running
     running.stop()

@@ -6,10 +6,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -17,6 +15,7 @@ import pytest
 from core_sync.notify import delivery, payloads
 from core_sync.notify.delivery import Delivery, DeliveryFailed, HttpSender
 from core_sync.notify.rules import Note, Notifier, NotifierInvalid, parse
+from tests.core_sync.receivers import Receiver
 
 
 def _event(
@@ -193,22 +192,10 @@ def test_a_permanent_failure_is_not_retried(monkeypatch: pytest.MonkeyPatch) -> 
 @pytest.fixture
 def answering() -> Iterator[tuple[str, list[int]]]:
     """A receiver answering each POST with the next status of the list (then 200)."""
-    statuses: list[int] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self.send_response(statuses.pop(0) if statuses else 200)
-            self.end_headers()
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook?token=url-secret", statuses
-    server.shutdown()
-    server.server_close()
+    receiver = Receiver(b"")
+    receiver.start()
+    yield f"{receiver.url}/hook?token=url-secret", receiver.statuses
+    receiver.stop()
 
 
 def test_http_sender_classifies_answers_and_never_names_the_address(answering: tuple[str, list[int]]) -> None:
