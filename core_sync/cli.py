@@ -111,6 +111,21 @@ TREE = Command(
             "core_sync.commands.sync:main",
         ),
         Command(
+            "rollback",
+            "Sync a previous revision of an Application and suspend automatic sync until resumed.",
+            "core_sync.commands.rollback:rollback",
+        ),
+        Command(
+            "suspend",
+            "Suspend an Application: no sync, no drift correction until resumed.",
+            "core_sync.commands.rollback:suspend",
+        ),
+        Command(
+            "resume",
+            "Resume automatic sync of an Application (drops a rollback pin and suspend).",
+            "core_sync.commands.rollback:resume",
+        ),
+        Command(
             "import",
             "Convert Argo CD and Flux manifests into Lockstep objects (what has no equivalent: stderr).",
             "core_sync.commands.import_:main",

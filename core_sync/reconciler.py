@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from core_sync import history
 from core_sync import inventory as inv
 from core_sync import status as st
 from core_sync.apply import Cluster, ObjectError
@@ -287,7 +288,8 @@ class Reconciler:
                 self.read_secret(ref.namespace, source["secretRef"]["name"])
             )
         try:
-            checkout = self.source.fetch(source["repoURL"], source.get("targetRevision"), credentials)
+            wanted = history.pinned_revision(spec) or source.get("targetRevision")  # a rollback pins
+            checkout = self.source.fetch(source["repoURL"], wanted, credentials)
             directory = checkout.path(source.get("path"))
         except SourceError as error:
             known = [credentials.password, credentials.bearer_token] if credentials else []
@@ -345,17 +347,13 @@ class Reconciler:
 
     def _record_success(self, app: dict[str, Any], result: SyncResult, old_status: Mapping[str, Any]) -> None:
         generation = int(app["metadata"].get("generation", 0))
+        spec = app.get("spec") or {}
+        message = f"Applied revision: {result.revision}"
+        if history.pinned_revision(spec):
+            message += " (rolled back: automatic sync suspended until `lockstep resume`)"
         conditions = st.merge_conditions(
             old_status.get("conditions"),
-            [
-                st.condition(
-                    "Ready",
-                    True,
-                    "ReconciliationSucceeded",
-                    f"Applied revision: {result.revision}",
-                    generation,
-                )
-            ],
+            [st.condition("Ready", True, "ReconciliationSucceeded", message, generation)],
             drop=("Reconciling", "Stalled"),
         )
         self.patch_status(
@@ -368,12 +366,22 @@ class Reconciler:
                 "conditions": conditions,
                 "inventory": {"entries": [e.to_dict() for e in result.inventory]},
                 "resources": [r.to_dict() for r in result.resources],
+                "history": history.record(
+                    old_status.get("history") or [], result.revision, st.now(), history.limit(spec)
+                ),
             },
         )
         if result.changed or old_status.get("lastAppliedRevision") != result.revision:
+            pinned = " (rollback)" if history.pinned_revision(spec) else ""
             post_event(
-                self.client, app, "Synced", f"Applied revision {result.revision[:12]}: {result.summary()}"
+                self.client,
+                app,
+                "Synced",
+                f"Applied revision {result.revision[:12]}{pinned}: {result.summary()}",
             )
+        degraded = _newly_failed(old_status.get("resources") or [], [r.to_dict() for r in result.resources])
+        if degraded:
+            post_event(self.client, app, "HealthDegraded", "; ".join(degraded), warning=True)
 
     def _record_failure(self, app: dict[str, Any], failed: SyncFailed) -> None:
         log.warning(
@@ -453,3 +461,18 @@ def _admission(project: Mapping[str, Any] | None) -> Callable[[Mapping[str, Any]
     if project is None:
         return None
     return lambda obj: check_object(project, obj)
+
+
+def _newly_failed(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
+    """``Kind/name: message`` of each object whose health turned Failed since the last status (so the
+    HealthDegraded event fires once per degradation, not at every interval)."""
+
+    def key(r: Mapping[str, Any]) -> tuple[str, str, str]:
+        return (str(r.get("kind")), str(r.get("namespace", "")), str(r.get("name")))
+
+    failed_before = {key(r) for r in old if r.get("health") == "Failed"}
+    return [
+        f"{r.get('kind')}/{r.get('name')}: {r.get('message') or 'Failed'}"
+        for r in new
+        if r.get("health") == "Failed" and key(r) not in failed_before
+    ]

@@ -23,6 +23,7 @@ from sealed.keys import (
     CERT_NOT_BEFORE,
     SECRET_CREATION,
     KeySecret,
+    announce_key,
     create_key_secret,
     ensure_namespace,
     list_keys,
@@ -189,6 +190,7 @@ class KeyManager:
             annotations={CREATED_BY_ANNOTATION: self.identity},
         )
         log.info("made a new sealing key", extra={"key": created.ref, "fingerprint": created.fingerprint})
+        announce_key(self.client, created, previous=newest_active(keys, order))
         self.ring.add(created)
         self.backup_pending = self.backup is not None
         return seconds_until_new_key(created, time.time(), self.renew_period, None, order)

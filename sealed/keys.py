@@ -273,3 +273,21 @@ def ensure_namespace(client: KubeClient, namespace: str) -> None:
     except ApiError as error:
         if not error.conflict:
             raise
+
+
+def announce_key(client: KubeClient, created: KeySecret, previous: KeySecret | None, by: str = "") -> None:
+    """A ``KeyRotated`` Event on the new key Secret (``KeyCreated`` for the first), which Notifiers
+    watching ``Secret`` events of the key namespace send on: names and the key fingerprint only."""
+    from core_sync.events import post_event
+
+    involved = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": created.name, "namespace": created.namespace, "uid": created.uid},
+    }
+    if previous is None:
+        reason, message = "KeyCreated", f"made the first sealing key {created.name}"
+    else:
+        reason, message = "KeyRotated", f"new sealing key {created.name} replaces {previous.name} for sealing"
+    message += f" (certificate fingerprint {created.fingerprint}){by}"
+    post_event(client, involved, reason, message, component="sealed-secrets")

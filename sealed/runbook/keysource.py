@@ -162,9 +162,11 @@ class ClusterKeys:
         if use_current or dry_run:
             served = self.served_fingerprint()
             return Target(names.get(served, served), served, created=False)
-        from sealed.keys import store_new_key
+        from sealed.keys import announce_key, store_new_key
 
+        previous = newest_active(self.keys())
         new = store_new_key(self.client, self.namespace)
+        announce_key(self.client, new, previous, by=" by `lockstep keys rotate`")
         self._wait_for(new.fingerprint)
         self.keys(refresh=True)
         return Target(new.name, new.fingerprint, created=True)

@@ -340,3 +340,35 @@ def test_deployed_operator_syncs_as_the_default_service_account_and_refuses_unba
     finally:
         admin_apps.cleanup()
         tenant_apps.cleanup()
+
+
+def _may(client: KubeClient, verb: str, resource: str, group: str = "", subresource: str = "") -> bool:
+    review = client.create(
+        "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+        {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {
+                "resourceAttributes": {
+                    "verb": verb,
+                    "group": group,
+                    "resource": resource,
+                    "subresource": subresource,
+                    "namespace": "team-a",
+                }
+            },
+        },
+    )
+    return bool(review["status"]["allowed"])
+
+
+def test_operator_may_notify_and_nothing_more(as_operator: KubeClient) -> None:
+    """The notification controller reads Notifiers, Events and the address Secrets and writes only the
+    Notifier's status: it cannot create, edit or delete a Notifier (a tenant's object)."""
+    for verb in ("get", "list", "watch"):
+        assert _may(as_operator, verb, "notifiers", "lockstep.dev")
+        assert _may(as_operator, verb, "events")
+    assert _may(as_operator, "get", "secrets")
+    assert _may(as_operator, "patch", "notifiers", "lockstep.dev", "status")
+    for verb in ("create", "update", "patch", "delete"):
+        assert not _may(as_operator, verb, "notifiers", "lockstep.dev"), verb

@@ -91,6 +91,9 @@ def test_online_runbook_makes_a_new_key_and_reseals_through_the_controller(
     new = next(k for k in keys if k.fingerprint != sealing_keys.old.pair.fingerprint)
     assert new.name == report["target_key"] and new.fingerprint == report["target_fingerprint"]
     assert operator.get("/v1/cert.pem")[1] == new.cert_pem
+    events = control_plane.client.get(f"/api/v1/namespaces/{key_ns}/events")["items"]
+    rotated = [e for e in events if e["reason"] == "KeyRotated" and e["involvedObject"]["name"] == new.name]
+    assert len(rotated) == 1 and "lockstep keys rotate" in rotated[0]["message"]  # what Notifiers send on
     new_key_file = tmp_path / "new.key"
     assert new.key is not None
     from sealed.format.keygen import private_key_pem
