@@ -236,7 +236,7 @@ def build(
         built = _build(root, fence, kubectl, timeout)
     except confine.ConfinementError as error:
         raise BuildError(error.path, error.reason) from None
-    _check_duplicates(built, namespace)
+    check_duplicates(built, namespace)
     return built
 
 
@@ -327,7 +327,7 @@ def _tail(stderr: bytes, base: Path, limit: int = 2000) -> str:
     return text[-limit:] if text else "no error output"
 
 
-def _check_duplicates(objects: list[BuiltObject], namespace: str | None) -> None:
+def check_duplicates(objects: list[BuiltObject], namespace: str | None) -> None:
     """Two documents for one object: an error naming both files.
 
     Without discovery the scope of a kind is unknown here, but defaulting a missing namespace to the
