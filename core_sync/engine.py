@@ -21,7 +21,7 @@ from core_sync import health as health_rules
 from core_sync import inventory as inv
 from core_sync.apply import Cluster, ObjectError
 from core_sync.build import BuildError, build
-from core_sync.confine import local_root
+from core_sync.confine import local_root, relative
 from core_sync.helm import CHART_FILE, RenderedChart, ValuesDecryptFailed, is_chart, render_chart
 from core_sync.helm_settings import HelmSettings, default_release_name
 from core_sync.kube import ApiError, ApiUnreachable, KubeClient
@@ -171,9 +171,9 @@ def render_directory(
             built, chart_secrets = chart.objects, chart.secrets
         else:
             if helm is not None and (helm.from_spec or helm.values_files):
-                raise BuildError(
-                    str(directory), f"Helm settings are given but there is no {CHART_FILE}: not a Helm chart"
-                )
+                where = relative(directory.absolute(), boundary.resolve()) if boundary else str(directory)
+                problem = f"Helm settings are given but there is no {CHART_FILE}: not a Helm chart"
+                raise BuildError(where, problem)
             built = build(directory, boundary=boundary, namespace=context.namespace)
     except ValuesDecryptFailed as error:
         raise SyncFailed("DecryptFailed", one_line(str(error))) from error

@@ -40,6 +40,7 @@ INSTALL_HINT = "install Helm 3 (https://helm.sh/docs/intro/install/), or pass --
 # The environment helm keeps: never the caller's HELM_* (HELM_DEBUG prints values), KUBECONFIG or secrets.
 _KEPT_ENV = ("PATH", "HOME", "TMPDIR", "LANG", "LC_ALL")
 _SOURCE = re.compile(r"\A\s*# Source: (.+)")
+_PIPE = re.compile(r"/dev/fd/[0-9]+")
 _DOCUMENT_START = re.compile(r"(?m)^---[ \t]*$\n?")
 
 Decrypt = Callable[[bytes, str], DecryptedFile | None]
@@ -261,8 +262,7 @@ class _Capture:
 def _stderr(err: bytes, names: dict[str, str], chart_dir: Path) -> str:
     """helm's message with the pipes named as the values files they carry and the chart path relative."""
     text = err.decode("utf-8", errors="replace").strip()
-    for pipe, name in names.items():
-        text = text.replace(pipe, name)
+    text = _PIPE.sub(lambda m: names.get(m.group(0), m.group(0)), text)
     text = text.replace(str(chart_dir) + os.sep, "").replace(str(chart_dir), ".")
     return text.removeprefix("Error: ") or "no error output"
 

@@ -229,3 +229,35 @@ def test_spec_parsing_refuses_bad_fields_with_their_name() -> None:
     ]:
         with pytest.raises(ValueError, match=field.replace("[", r"\[").replace("]", r"\]")):
             from_spec(bad, "app")
+
+
+def test_helm_output_obeys_the_parser_limits(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    env = helm_env(dict(os.environ))
+    render = ["render", str(repo / "web"), "--offline"]
+    deep = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deep\ndata:\n  x: " + "[" * 300 + "]" * 300
+    (repo / "web/templates/deep.yaml").write_text(deep + "\n")
+    nested = run_cli(*render, env=env)
+    assert nested.returncode == 1 and "web/templates/deep.yaml" in nested.stderr, nested.stderr
+    assert "nesting deeper than 256 levels" in nested.stderr
+    (repo / "web/templates/deep.yaml").unlink()
+    # a chart that prints more than the file limit is stopped, not buffered
+    (repo / "web/templates/huge.yaml").write_text(
+        "{{- range $i := until 200 }}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{{ $i }}\n"
+        'data:\n  pad: {{ repeat 100000 "x" | quote }}\n{{- end }}\n'
+    )
+    huge = run_cli(*render, env=env)
+    assert huge.returncode == 1 and "printed more than 16777216 bytes" in huge.stderr, huge.stderr[-500:]
+    (repo / "web/templates/huge.yaml").unlink()
+    # a values file that is a FIFO cannot block the render; helm errors map pipes back to file names
+    os.mkfifo(repo / "fifo.yaml")
+    fifo = run_cli(*render, "--values", str(repo / "fifo.yaml"), env=env)
+    assert fifo.returncode == 1 and "fifo.yaml: is a FIFO" in fifo.stderr, fifo.stderr
+    (repo / "fifo.yaml").unlink()
+    (repo / "good.yaml").write_text("greeting: fine\n")
+    (repo / "bad.yaml").write_text("greeting: [unclosed\n")
+    invalid = run_cli(
+        *render, "--values", str(repo / "good.yaml"), "--values", str(repo / "bad.yaml"), env=env
+    )
+    assert invalid.returncode == 1 and "/dev/fd/" not in invalid.stderr, invalid.stderr
+    assert "bad.yaml" in invalid.stderr and "good.yaml" not in invalid.stderr
