@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -28,7 +26,7 @@ from pathlib import Path
 from typing import IO
 
 from core_sync import confine, limits
-from core_sync.build import BuildError, BuiltObject, check_duplicates, parse_documents
+from core_sync.build import BuildError, BuiltObject, check_duplicates, find_tool, parse_documents
 from core_sync.helm_settings import HelmSettings
 from core_sync.redaction import Redactor
 from core_sync.stages import DecryptedFile, FileDecryptFailed
@@ -36,7 +34,10 @@ from core_sync.stages import DecryptedFile, FileDecryptFailed
 CHART_FILE = "Chart.yaml"
 HELM_TIMEOUT = 120.0
 MAX_STDERR_BYTES = 64 * 1024
-INSTALL_HINT = "install Helm 3 (https://helm.sh/docs/intro/install/), or pass --helm PATH / set LOCKSTEP_HELM"
+INSTALL_HINT = (
+    "a Helm chart needs it: install Helm 3 (https://helm.sh/docs/intro/install/), "
+    "or pass --helm PATH / set LOCKSTEP_HELM"
+)
 # The environment helm keeps: never the caller's HELM_* (HELM_DEBUG prints values), KUBECONFIG or secrets.
 _KEPT_ENV = ("PATH", "HOME", "TMPDIR", "LANG", "LC_ALL")
 _SOURCE = re.compile(r"\A\s*# Source: (.+)")
@@ -69,18 +70,8 @@ def is_chart(directory: Path) -> bool:
 
 def find_helm(override: str | None = None) -> Path:
     """``--helm``, else ``$LOCKSTEP_HELM``, else the ``helm`` beside this interpreter, else PATH."""
-    for given, name in ((override, "--helm"), (os.environ.get("LOCKSTEP_HELM"), "LOCKSTEP_HELM")):
-        if given:
-            if not Path(given).is_file():
-                raise HelmNotFound("helm", f"{name}={given} does not exist; {INSTALL_HINT}")
-            return Path(given)
-    beside = Path(sys.executable).parent / "helm"
-    if beside.is_file():
-        return beside
-    found = shutil.which("helm")
-    if found:
-        return Path(found)
-    raise HelmNotFound("helm", f"a Helm chart needs the helm binary, not found on PATH; {INSTALL_HINT}")
+    overrides = [("--helm", override), ("LOCKSTEP_HELM", os.environ.get("LOCKSTEP_HELM"))]
+    return find_tool("helm", overrides, HelmNotFound, INSTALL_HINT)
 
 
 def render_chart(

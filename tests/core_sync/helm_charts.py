@@ -12,6 +12,7 @@ from pathlib import Path
 
 from core_sync.testing import binaries
 from core_sync.testing.oracles import sops_encrypt
+from tests.core_sync.test_application_more import CRD
 
 CHART = {
     "Chart.yaml": """\
@@ -56,22 +57,7 @@ CHART = {
         data:
           kept: "until the template is removed"
         """,
-    "crds/widgets.yaml": """\
-        apiVersion: apiextensions.k8s.io/v1
-        kind: CustomResourceDefinition
-        metadata:
-          name: widgets.helm-test.lockstep.dev
-        spec:
-          group: helm-test.lockstep.dev
-          scope: Namespaced
-          names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
-          versions:
-            - name: v1
-              served: true
-              storage: true
-              schema:
-                openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
-        """,
+    "crds/widgets.yaml": CRD,
     "charts/sub/Chart.yaml": "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
     "charts/sub/values.yaml": "color: red\n",
     "charts/sub/templates/cm.yaml": """\

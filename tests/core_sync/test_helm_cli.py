@@ -27,6 +27,15 @@ def _repo(tmp_path: Path) -> Path:
     return repo
 
 
+def _encrypted_repo(tmp_path: Path, plain_values: str) -> tuple[Path, pyrage.x25519.Identity]:
+    """The chart's repository plus ``secrets.enc.yaml``: ``plain_values`` encrypted by the real sops."""
+    repo = _repo(tmp_path)
+    identity = pyrage.x25519.Identity.generate()
+    encrypted = encrypted_values(tmp_path, str(identity.to_public()), plain_values)
+    (repo / "secrets.enc.yaml").write_text(encrypted)
+    return repo, identity
+
+
 def _docs(stdout: str) -> dict[str, dict]:  # type: ignore[type-arg]
     return {f"{d['kind']}/{d['metadata']['name']}": d for d in yaml.safe_load_all(stdout) if d}
 
@@ -44,7 +53,7 @@ def test_render_chart_with_vendored_dependency_crds_and_values_files(tmp_path: P
     assert result.returncode == 0, result.stderr
     docs = _docs(result.stdout)
     assert set(docs) == {
-        "CustomResourceDefinition/widgets.helm-test.lockstep.dev",  # --include-crds
+        "CustomResourceDefinition/widgets.demo.lockstep.dev",  # --include-crds
         "ConfigMap/shop-config",
         "ConfigMap/shop-extra",
         "ConfigMap/shop-sub",  # the dependency vendored in charts/
@@ -58,12 +67,8 @@ def test_render_chart_with_vendored_dependency_crds_and_values_files(tmp_path: P
 
 
 def test_encrypted_values_are_decrypted_in_memory_only(tmp_path: Path) -> None:
-    repo = _repo(tmp_path)
-    identity = pyrage.x25519.Identity.generate()
     secret = "s3cr3t-from-sops-values"
-    (repo / "secrets.enc.yaml").write_text(
-        encrypted_values(tmp_path, str(identity.to_public()), f"db:\n  password: {secret}\ngreeting: hi\n")
-    )
+    repo, identity = _encrypted_repo(tmp_path, f"db:\n  password: {secret}\ngreeting: hi\n")
     assert secret not in (repo / "secrets.enc.yaml").read_text()
     # the config map quotes the secret too: it is then masked like the Secret
     (repo / "web/templates/leak.yaml").write_text(
@@ -93,12 +98,8 @@ def test_encrypted_values_are_decrypted_in_memory_only(tmp_path: Path) -> None:
 
 
 def test_helm_errors_name_the_chart_and_never_show_decrypted_values(tmp_path: Path) -> None:
-    repo = _repo(tmp_path)
-    identity = pyrage.x25519.Identity.generate()
     secret = "do-not-print-this-value"
-    (repo / "secrets.enc.yaml").write_text(
-        encrypted_values(tmp_path, str(identity.to_public()), f"db:\n  password: {secret}\n")
-    )
+    repo, identity = _encrypted_repo(tmp_path, f"db:\n  password: {secret}\n")
     check = '{{ fail (printf "weak password %s" .Values.db.password) }}\n'
     (repo / "web/templates/check.yaml").write_text(check)
     env = {**helm_env(dict(os.environ)), "SOPS_AGE_KEY": str(identity)}
@@ -147,7 +148,10 @@ def test_missing_helm_is_a_clear_error(tmp_path: Path) -> None:
         capture_output=True, text=True, env=env, timeout=60,
     )  # fmt: skip
     assert result.returncode == 1 and result.stdout == ""
-    assert "helm binary, not found on PATH" in result.stderr and "--helm" in result.stderr, result.stderr
+    assert "helm: not found beside" in result.stderr and "a Helm chart needs it" in result.stderr, (
+        result.stderr
+    )
+    assert "--helm PATH" in result.stderr
     assert "Traceback" not in result.stderr
     named = run_cli("render", str(repo / "web"), "--offline", "--helm", str(tmp_path / "nope"), env=env)
     assert named.returncode == 1 and f"--helm={tmp_path / 'nope'} does not exist" in named.stderr
