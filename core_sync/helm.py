@@ -34,6 +34,8 @@ from core_sync.stages import DecryptedFile, FileDecryptFailed
 CHART_FILE = "Chart.yaml"
 HELM_TIMEOUT = 120.0
 MAX_STDERR_BYTES = 64 * 1024
+HELM_MEMORY_BYTES = 2 * 2**30  # address space; helm renders large charts in a few hundred MiB
+_OUT_OF_MEMORY = re.compile(rb"fatal error: (runtime: )?out of memory")  # Go's words for it
 INSTALL_HINT = (
     "a Helm chart needs it: install Helm 3 (https://helm.sh/docs/intro/install/), "
     "or pass --helm PATH / set LOCKSTEP_HELM"
@@ -189,6 +191,7 @@ def _run(
             os.close(read)
             os.close(write)
         raise _Failed(f"cannot run {helm}: {exc.strerror}") from None
+    _limit_memory(proc.pid)
     writers = []
     for (read, write), (_, data) in zip(pipes, documents, strict=True):
         os.close(read)
@@ -196,7 +199,7 @@ def _run(
         writers[-1].start()
     assert proc.stdout is not None and proc.stderr is not None
     out = _Capture(proc.stdout, limits.MAX_FILE_BYTES, proc)
-    err = _Capture(proc.stderr, MAX_STDERR_BYTES, None)
+    err = _Capture(proc.stderr, MAX_STDERR_BYTES, None)  # the head: helm's "Error: ..." comes first
     try:
         proc.wait(timeout)
     except subprocess.TimeoutExpired:
@@ -208,7 +211,21 @@ def _run(
             thread.join(5)
     if out.overflow:
         raise _Failed(f"helm template printed more than {limits.MAX_FILE_BYTES} bytes")
+    if proc.returncode != 0 and _OUT_OF_MEMORY.search(err.data()):
+        raise _Failed(f"helm template ran out of memory (limit {HELM_MEMORY_BYTES // 2**30} GiB)")
     return proc.returncode, out.data(), err.data(), names
+
+
+def _limit_memory(pid: int) -> None:
+    """Cap helm's address space, so a chart that allocates without bound (``until 1000000000``) makes
+    helm fail fast instead of exhausting the operator's node. Set right after start (``preexec_fn`` is
+    unsafe in a threaded process); where the platform does not enforce it, the timeout still holds."""
+    try:
+        import resource
+
+        resource.prlimit(pid, resource.RLIMIT_AS, (HELM_MEMORY_BYTES, HELM_MEMORY_BYTES))
+    except (ImportError, AttributeError, OSError, ValueError):
+        pass
 
 
 def _feed(fd: int, data: bytes) -> None:
@@ -221,8 +238,8 @@ def _feed(fd: int, data: bytes) -> None:
 
 
 class _Capture:
-    """Read a stream on a thread: at most ``limit`` bytes kept (the first of stdout, the last of stderr);
-    with ``proc``, going over the limit kills it (a chart looping out gigabytes is refused, not buffered)."""
+    """Read a stream on a thread, keeping its first ``limit`` bytes; with ``proc``, going over the limit
+    kills it (a chart printing gigabytes is refused, not buffered), else the rest is read and dropped."""
 
     def __init__(self, stream: IO[bytes], limit: int, proc: subprocess.Popen[bytes] | None) -> None:
         self.chunks: list[bytes] = []
@@ -235,16 +252,16 @@ class _Capture:
     def _read(self) -> None:
         with self.stream:
             while chunk := self.stream.read(65536):
-                self.chunks.append(chunk)
-                self.size += len(chunk)
-                if self.size <= self.limit:
-                    continue
-                if self.proc is not None:
+                if self.size + len(chunk) <= self.limit:
+                    self.chunks.append(chunk)
+                    self.size += len(chunk)
+                elif self.proc is not None:
                     self.overflow = True
                     self.proc.kill()
                     return
-                tail = b"".join(self.chunks)[-self.limit :]
-                self.chunks, self.size = [tail], len(tail)
+                elif self.size < self.limit:
+                    self.chunks.append(chunk[: self.limit - self.size])
+                    self.size = self.limit
 
     def data(self) -> bytes:
         return b"".join(self.chunks)

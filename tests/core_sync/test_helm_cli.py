@@ -265,3 +265,24 @@ def test_helm_output_obeys_the_parser_limits(tmp_path: Path) -> None:
     )
     assert invalid.returncode == 1 and "/dev/fd/" not in invalid.stderr, invalid.stderr
     assert "bad.yaml" in invalid.stderr and "good.yaml" not in invalid.stderr
+
+
+def test_a_chart_that_exhausts_memory_or_time_is_stopped(
+    control_plane: ControlPlane, namespace: str, git_server: GitServer, tmp_path: Path
+) -> None:
+    repo = _repo(tmp_path)
+    env = helm_env(dict(os.environ))
+    (repo / "web/templates/memory.yaml").write_text("{{- range $i := until 400000000 }}{{- end }}\n")
+    memory = run_cli("render", str(repo / "web"), "--offline", env=env)
+    assert memory.returncode == 1, memory.stderr
+    assert "helm template ran out of memory (limit 2 GiB)" in memory.stderr, memory.stderr[-500:]
+    # a long loop in little memory: the sync's deadline stops helm, and nothing is applied
+    loop = "{{- range until 20000000 }}{{ range until 1000 }}{{ end }}{{ end }}\n"
+    files = {**chart_files("deploy/web/", crds=False), "deploy/web/templates/slow.yaml": loop}
+    url = git_server.create_repo("helm-slow", files)
+    cli_env = {**helm_env(control_plane.env()), "LOCKSTEP_CACHE": str(tmp_path / "cache")}
+    slow = run_cli(
+        "sync", "--repo", url, "--path", "deploy/web", "-n", namespace, "--timeout", "3s", env=cli_env
+    )
+    assert slow.returncode == 1 and "did not finish within" in slow.stderr, slow.stderr
+    assert live(control_plane.client, f"/api/v1/namespaces/{namespace}/configmaps/cli-config") is None
