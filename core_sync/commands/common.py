@@ -166,8 +166,9 @@ def helm_settings(args: argparse.Namespace, release_name: str, *, values_from_cw
         check_kube_version(args.kube_version, "--kube-version")
     files: list[str] = []
     for value in args.values:
-        if values_from_cwd:
-            files.append(str(Path(value).absolute()))
+        if values_from_cwd:  # the directories as they really are; the file itself is checked when read
+            path = Path(value).absolute()
+            files.append(str(path.parent.resolve() / path.name))
         else:
             check_values_path(value, "--values")
             files.append(value)
