@@ -204,8 +204,12 @@ def _render_chart(
     and the Kubernetes version the destination's API server reports (unless the settings name one)."""
     if settings is None:
         settings = HelmSettings(default_release_name(directory.absolute().name))
-    if settings.kube_version is None:
-        settings = replace(settings, kube_version=_server_version(context.client))
+    version, api_versions = _server_capabilities(context.client)
+    settings = replace(
+        settings,
+        kube_version=settings.kube_version or version,
+        api_versions=tuple(dict.fromkeys([*settings.api_versions, *api_versions])),
+    )
     return render_chart(
         directory,
         boundary.resolve(),
@@ -216,16 +220,26 @@ def _render_chart(
     )
 
 
-def _server_version(client: KubeClient | None) -> str | None:
-    """The destination's ``gitVersion`` for ``--kube-version``; ``None`` (helm's default) without a
-    cluster, or when it cannot be read (the plan that follows reports an unreachable cluster)."""
+def _server_capabilities(client: KubeClient | None) -> tuple[str | None, list[str]]:
+    """The destination's ``gitVersion`` (``--kube-version``) and its API group versions, CRDs' included
+    (``--api-versions``, so ``.Capabilities.APIVersions.Has`` sees what the cluster serves, as in Argo
+    CD). Without a cluster, or when it cannot be read, helm's defaults (the plan that follows reports an
+    unreachable cluster)."""
     if client is None:
-        return None
+        return None, []
     try:
         version = client.get("/version").get("gitVersion")
+        groups = client.get("/apis").get("groups") or []
     except (ApiError, ApiUnreachable, OSError, ValueError):
-        return None
-    return version if isinstance(version, str) and version else None
+        return None, []
+    api_versions = [
+        str(v["groupVersion"])
+        for group in groups
+        if isinstance(group, Mapping)
+        for v in group.get("versions") or []
+        if isinstance(v, Mapping) and v.get("groupVersion")
+    ]
+    return (version if isinstance(version, str) and version else None), api_versions
 
 
 def _mentioning(objects: Sequence[KubeObject], secrets: Sequence[bytes]) -> set[int]:

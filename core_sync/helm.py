@@ -176,6 +176,8 @@ def _run(
     names = {f"/dev/fd/{read}": name for (read, _), (name, _) in zip(pipes, documents, strict=True)}
     argv = [str(helm), *settings.arguments(chart, namespace, list(names))]
     env = {key: os.environ[key] for key in _KEPT_ENV if key in os.environ}
+    # Go's collector works harder near this soft limit, so churn stays under the hard cap (_limit_memory)
+    env["GOMEMLIMIT"] = f"{HELM_MEMORY_BYTES * 3 // 4 // 2**20}MiB"
     try:
         proc = subprocess.Popen(
             argv,

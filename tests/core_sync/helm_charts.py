@@ -40,6 +40,7 @@ CHART = {
           kube: {{ .Capabilities.KubeVersion.Version | quote }}
           namespace: {{ .Release.Namespace | quote }}
           replicas: {{ .Values.replicas | default 1 | quote }}
+          lockstepApi: {{ .Capabilities.APIVersions.Has "lockstep.dev/v1alpha1" | quote }}
         """,
     "templates/secret.yaml": """\
         apiVersion: v1

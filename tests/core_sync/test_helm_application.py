@@ -93,6 +93,7 @@ def test_chart_with_encrypted_inline_and_parameter_values(
         "kube": control_plane.client.get("/version")["gitVersion"],
         "namespace": namespace,
         "replicas": "5",  # parameters win over inline values, inline values over values files
+        "lockstepApi": "true",
     }
     sub = _configmap(control_plane, namespace, "shop-sub")
     assert sub is not None and sub["data"] == {"color": "green"}
