@@ -150,9 +150,24 @@ def _values(
         if decrypted is not None:
             data = decrypted.plaintext
             secrets += decrypted.secrets
+        elif _carries_sops_metadata(data):  # never hand helm ciphertext as if it were the values
+            problem = "is SOPS-encrypted but no render stage decrypts SOPS files (is sops_plugin installed?)"
+            raise ValuesDecryptFailed(rel, problem)
         documents.append((rel, data))
     documents += [("inline values", text.encode()) for text in settings.inline_values]
     return documents, secrets
+
+
+def _carries_sops_metadata(data: bytes) -> bool:
+    """A top-level ``sops`` mapping with a MAC: what every SOPS-encrypted YAML/JSON file has."""
+    if b"sops" not in data:
+        return False
+    try:
+        doc = limits.safe_load(data.decode("utf-8"))
+    except Exception:  # not YAML: helm reports it
+        return False
+    meta = doc.get("sops") if isinstance(doc, dict) else None
+    return isinstance(meta, dict) and "mac" in meta
 
 
 class _Failed(Exception):

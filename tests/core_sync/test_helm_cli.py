@@ -12,7 +12,7 @@ import pyrage
 import pytest
 import yaml
 
-from core_sync.helm_settings import HelmParameter, from_spec
+from core_sync.helm_settings import HelmParameter, HelmSettings, from_spec
 from core_sync.testing import ControlPlane, GitServer
 from tests.core_sync.conftest import live, run_cli
 from tests.core_sync.helm_charts import chart_files, encrypted_values, helm_env, no_files_written, write_chart
@@ -293,3 +293,18 @@ def test_a_chart_that_exhausts_memory_or_time_is_stopped(
     )
     assert slow.returncode == 1 and "did not finish within" in slow.stderr, slow.stderr
     assert live(control_plane.client, f"/api/v1/namespaces/{namespace}/configmaps/cli-config") is None
+
+
+def test_encrypted_values_without_a_decrypting_stage_are_refused_not_passed_as_ciphertext(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core_sync.engine import SyncFailed, render_directory
+    from core_sync.stages import StageContext
+
+    repo, _ = _encrypted_repo(tmp_path, "db:\n  password: never-as-ciphertext\n")
+    monkeypatch.setenv("LOCKSTEP_HELM", str(helm_env({})["LOCKSTEP_HELM"]))
+    settings = HelmSettings("web", values_files=(str(repo / "secrets.enc.yaml"),))
+    with pytest.raises(SyncFailed) as failed:
+        render_directory(repo / "web", StageContext(namespace="default"), stages=[], helm=settings)
+    assert failed.value.reason == "DecryptFailed"
+    assert "secrets.enc.yaml: is SOPS-encrypted but no render stage decrypts" in failed.value.message
