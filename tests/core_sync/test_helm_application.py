@@ -157,3 +157,33 @@ def test_template_error_applies_nothing_then_drift_and_prune(
         return config is not None and config["data"]["greeting"] == "hello"
 
     wait_for(corrected, 30, "drift on a chart object corrected")
+
+
+def test_helm_settings_on_a_plain_path_and_undecryptable_values_fail_clearly(
+    control_plane: ControlPlane,
+    helm_operator: Operator,
+    apps: Apps,
+    git_server: GitServer,
+    age_identity: pyrage.x25519.Identity,
+    tmp_path: Path,
+) -> None:
+    files = {
+        **chart_files("deploy/web/", crds=False),
+        "deploy/secrets.enc.yaml": encrypted_values(
+            tmp_path, str(age_identity.to_public()), "db:\n  password: kept-secret\n"
+        ),
+        "plain/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\n",
+    }
+    url = git_server.create_repo("helm-failures", files)
+    _create(apps, "plain", url, "plain", {"valuesFiles": ["values.yaml"]})
+    _create(apps, "nokey", url, "deploy/web", {"valuesFiles": ["../secrets.enc.yaml"]})  # no spec.decryption
+    plain = apps.wait_failed("plain", timeout=60)
+    assert (
+        plain["reason"] == "BuildFailed"
+        and "plain: Helm settings are given but there is no Chart.yaml" in (plain["message"])
+    ), plain
+    nokey = apps.wait_failed("nokey", timeout=60)
+    assert nokey["reason"] == "DecryptFailed", nokey
+    assert "deploy/secrets.enc.yaml" in nokey["message"] and "secretRef is not set" in nokey["message"]
+    for name in ("plain", "nokey-config", "nokey-db"):
+        assert _configmap(control_plane, apps.namespace, name) is None  # nothing applied
