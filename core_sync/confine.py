@@ -61,7 +61,23 @@ def checked_entries(directory: Path, root: Path) -> Iterator[Path]:
         yield entry
 
 
-def _entries(directory: Path, root: Path) -> Iterator[Path]:
+def check_followed_tree(directory: Path, root: Path) -> None:
+    """:func:`check_tree` for a tool that reads a whole tree itself (``helm template`` loads every file of
+    a chart, hidden ones included, and follows symlinked directories): hidden entries are checked too
+    (only ``.git`` is skipped) and symlinked directories are descended, each real directory once."""
+    stack, seen = [directory], {directory}
+    while stack:
+        current = stack.pop()
+        for entry in _entries(current, root, hidden=True, descend=False):
+            check_entry(entry, root)
+            if entry.is_dir():  # a directory, or a symlink to one (checked to stay inside the root)
+                real = entry.resolve()
+                if real not in seen:
+                    seen.add(real)
+                    stack.append(real)
+
+
+def _entries(directory: Path, root: Path, *, hidden: bool = False, descend: bool = True) -> Iterator[Path]:
     stack = [directory]
     while stack:
         directory = stack.pop()
@@ -70,11 +86,11 @@ def _entries(directory: Path, root: Path) -> Iterator[Path]:
         except OSError as exc:
             raise ConfinementError(relative(directory, root), f"cannot list: {exc.strerror}") from None
         for child in children:
-            if child.name.startswith("."):
+            if child.name.startswith(".") and (not hidden or child.name == ".git"):
                 continue
             path = Path(child.path)
             yield path
-            if child.is_dir(follow_symlinks=False):
+            if descend and child.is_dir(follow_symlinks=False):
                 stack.append(path)
 
 

@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +21,22 @@ from core_sync import health as health_rules
 from core_sync import inventory as inv
 from core_sync.apply import Cluster, ObjectError
 from core_sync.build import BuildError, build
-from core_sync.confine import local_root
-from core_sync.kube import ApiError, KubeClient
+from core_sync.confine import local_root, relative
+from core_sync.helm import CHART_FILE, RenderedChart, ValuesDecryptFailed, is_chart, render_chart
+from core_sync.helm_settings import HelmSettings, default_release_name
+from core_sync.kube import ApiError, ApiUnreachable, KubeClient
 from core_sync.kustomize_secrets import generator_secrets
 from core_sync.masking import is_secret
 from core_sync.ordering import OrderingError, crd_names_by_group_kind, kind_rank, plan_waves
 from core_sync.plan import ObjectPlan, Plan, classify, fingerprinted, provably_unchanged
-from core_sync.redaction import Redactor, secret_values
+from core_sync.redaction import Redactor, one_line, secret_values
 from core_sync.stages import (
     KubeObject,
     Pipeline,
     RenderFailed,
     Stage,
     StageContext,
+    decrypt_file,
     discover_stages,
     object_ref,
 )
@@ -75,6 +78,7 @@ class SyncOptions:
     # the Application's Project: why a placed object is not allowed (None: allowed); checked before any
     # dry-run, so a refused object means nothing is applied or pruned
     admit: Callable[[KubeObject], str | None] | None = None
+    helm: HelmSettings | None = None  # how to render a chart (release name, values); see render_directory
 
 
 @dataclass
@@ -145,19 +149,34 @@ def render_directory(
     context: StageContext,
     stages: Sequence[Stage] | None = None,
     boundary: Path | None = None,
+    helm: HelmSettings | None = None,
 ) -> list[KubeObject]:
     """Build ``directory`` and run every render stage; raises :class:`SyncFailed` (nothing is applied).
 
     ``boundary`` (the checkout root) is the root nothing read may leave; a local directory's default is
     the Git work tree holding it, else the directory itself (:func:`core_sync.confine.local_root`).
-    Failure messages carry tool and stage output, so they pass through the revision's :class:`Redactor`
-    (the generator literals of the kustomizations, the secret values known when the stage failed). On
-    success ``context.secret_ids`` holds the ids of the returned objects a secret stage produced.
+    A directory holding a ``Chart.yaml`` is rendered with ``helm template`` (``helm``: release name,
+    values; default release name: the directory's name). Failure messages carry tool and stage output,
+    so they pass through the revision's :class:`Redactor` (the generator literals of the
+    kustomizations, the decrypted values of a chart, the secret values known when the stage failed). On
+    success ``context.secret_ids`` holds the ids of the returned objects that carry secrets.
     """
     if boundary is None:
         boundary = local_root(directory) if directory.is_dir() else None
+    pipeline = Pipeline(list(stages) if stages is not None else discover_stages())
+    chart_secrets: list[bytes] = []
     try:
-        built = build(directory, boundary=boundary, namespace=context.namespace)
+        if is_chart(directory):
+            chart = _render_chart(directory, boundary or directory, context, pipeline.stages, helm)
+            built, chart_secrets = chart.objects, chart.secrets
+        else:
+            if helm is not None and (helm.from_spec or helm.values_files):
+                where = relative(directory.absolute(), boundary.resolve()) if boundary else str(directory)
+                problem = f"Helm settings are given but there is no {CHART_FILE}: not a Helm chart"
+                raise BuildError(where, problem)
+            built = build(directory, boundary=boundary, namespace=context.namespace)
+    except ValuesDecryptFailed as error:
+        raise SyncFailed("DecryptFailed", one_line(str(error))) from error
     except BuildError as error:
         redactor = Redactor(generator_secrets(boundary or directory))
         raise SyncFailed("BuildFailed", redactor.redact(str(error))) from error
@@ -165,13 +184,71 @@ def render_directory(
     context.sources = {id(b.obj): b.source for b in built}
     context.files = {id(b.obj): b.text for b in built if b.text is not None}
     try:
-        result = Pipeline(stages if stages is not None else discover_stages()).run(objects, context)
+        result = pipeline.run(objects, context, _mentioning(objects, chart_secrets))
     except RenderFailed as failed:
         reason = "DecryptFailed" if failed.stage == "sops" else "RenderFailed"
-        redactor = Redactor(failed.secret_material)
+        redactor = Redactor([*failed.secret_material, *chart_secrets])
         raise SyncFailed(reason, redactor.redact(str(failed))) from failed
     context.secret_ids = result.secret_ids
     return result.objects
+
+
+def _render_chart(
+    directory: Path,
+    boundary: Path,
+    context: StageContext,
+    stages: Sequence[Stage],
+    settings: HelmSettings | None,
+) -> RenderedChart:
+    """``helm template`` of the chart, its encrypted values files decrypted by the stage of their format
+    and the Kubernetes version the destination's API server reports (unless the settings name one)."""
+    if settings is None:
+        settings = HelmSettings(default_release_name(directory.absolute().name))
+    version, api_versions = _server_capabilities(context.client)
+    settings = replace(
+        settings,
+        kube_version=settings.kube_version or version,
+        api_versions=tuple(dict.fromkeys([*settings.api_versions, *api_versions])),
+    )
+    return render_chart(
+        directory,
+        boundary.resolve(),
+        settings,
+        context.namespace,
+        decrypt=lambda data, source: decrypt_file(stages, data, source, context),
+        deadline=context.deadline,
+    )
+
+
+def _server_capabilities(client: KubeClient | None) -> tuple[str | None, list[str]]:
+    """The destination's ``gitVersion`` (``--kube-version``) and its API group versions, CRDs' included
+    (``--api-versions``, so ``.Capabilities.APIVersions.Has`` sees what the cluster serves, as in Argo
+    CD). Without a cluster, or when it cannot be read, helm's defaults (the plan that follows reports an
+    unreachable cluster)."""
+    if client is None:
+        return None, []
+    try:
+        version = client.get("/version").get("gitVersion")
+        groups = client.get("/apis").get("groups") or []
+    except (ApiError, ApiUnreachable, OSError, ValueError):
+        return None, []
+    api_versions = [
+        str(v["groupVersion"])
+        for group in groups
+        if isinstance(group, Mapping)
+        for v in group.get("versions") or []
+        if isinstance(v, Mapping) and v.get("groupVersion")
+    ]
+    return (version if isinstance(version, str) and version else None), api_versions
+
+
+def _mentioning(objects: Sequence[KubeObject], secrets: Sequence[bytes]) -> set[int]:
+    """The objects rendered from decrypted values that hold one of them: treated as a secret stage's
+    output (masked in render/diff, no digest, their values redacted from messages)."""
+    if not secrets:
+        return set()
+    redactor = Redactor(secrets)
+    return {id(o) for o in objects if redactor.mentions(json.dumps(o, ensure_ascii=False))}
 
 
 def revision_redactor(objects: Sequence[KubeObject], secret_ids: Collection[int]) -> Redactor:
@@ -500,7 +577,7 @@ class Engine:
             local_identities=opts.local_identities,
         )
         try:
-            desired = render_directory(directory, context, stages, boundary)
+            desired = render_directory(directory, context, stages, boundary, opts.helm)
         except SyncFailed as failed:
             failed.revision = revision
             raise

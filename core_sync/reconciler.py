@@ -24,6 +24,7 @@ from core_sync.apply import Cluster, ObjectError
 from core_sync.drift import DriftWatcher
 from core_sync.engine import Engine, SyncFailed, SyncOptions, SyncResult
 from core_sync.events import post_event
+from core_sync.helm_settings import HelmSettings, default_release_name, from_spec
 from core_sync.kube import ApiError, KubeClient, KubeConfig
 from core_sync.metrics import REGISTRY
 from core_sync.projects import DENIED, PROJECTS_PATH, check_application, check_object
@@ -282,6 +283,10 @@ class Reconciler:
             if not st.is_ready(other):
                 raise SyncFailed("DependencyNotReady", f"dependency {dep_ns}/{dep['name']} is not ready")
         source = spec["source"]
+        try:
+            helm = from_spec(source.get("helm"), default_release_name(ref.name))
+        except ValueError as invalid:
+            raise SyncFailed("BuildFailed", str(invalid)) from None
         credentials = None
         if source.get("secretRef"):
             credentials = GitCredentials.from_secret_data(
@@ -309,6 +314,7 @@ class Reconciler:
             decryption=spec.get("decryption") or {},
             read_secret=lambda name: self.read_secret(ref.namespace, name),
             admit=_admission(state.project),
+            helm=helm or HelmSettings(default_release_name(ref.name)),
         )
         previous = [
             inv.InventoryEntry.from_dict(e)

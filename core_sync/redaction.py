@@ -72,17 +72,25 @@ class Redactor:
                 self._forms |= _forms(raw)
         self._pattern = None
 
-    def redact(self, text: str) -> str:
-        """``text`` with every known secret form replaced, as one capped line."""
+    def mentions(self, text: str) -> bool:
+        """Whether ``text`` holds any known secret form (an object rendered from decrypted values)."""
+        return self.redact_raw(text) != text
+
+    def redact_raw(self, text: str) -> str:
+        """``text`` with every known secret form replaced, layout kept (for multi-line tool output)."""
         if self._later is not None:
             later, self._later = self._later, None
             self.add(later())
-        if self._forms:
-            if self._pattern is None:
-                ordered = sorted(self._forms, key=len, reverse=True)  # longest first: no partial leftovers
-                self._pattern = re.compile("|".join(re.escape(f) for f in ordered))
-            text = self._pattern.sub(REDACTED, text)
-        return one_line(text)
+        if not self._forms:
+            return text
+        if self._pattern is None:
+            ordered = sorted(self._forms, key=len, reverse=True)  # longest first: no partial leftovers
+            self._pattern = re.compile("|".join(re.escape(f) for f in ordered))
+        return self._pattern.sub(REDACTED, text)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every known secret form replaced, as one capped line."""
+        return one_line(self.redact_raw(text))
 
 
 def _leaves(value: Any) -> Iterable[str]:

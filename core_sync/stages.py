@@ -12,7 +12,7 @@ and the engine applies nothing and prunes nothing.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
@@ -118,6 +118,46 @@ class Stage(Protocol):
     def render(self, objects: Sequence[KubeObject], context: StageContext) -> StageResult: ...
 
 
+@dataclass(frozen=True)
+class DecryptedFile:
+    """A whole file a stage decrypted in memory: its plaintext, and the values that were encrypted in it
+    (what error messages must never show)."""
+
+    plaintext: bytes
+    secrets: list[bytes] = field(default_factory=list)
+
+
+class FileDecryptFailed(Exception):
+    """A file in a stage's format that could not be decrypted; the message names the file and why."""
+
+
+@runtime_checkable
+class FileDecryptor(Protocol):
+    """A stage that can also decrypt a whole file, not only objects: a Helm values file, say.
+
+    Why on the stage: the identities are the stage's (``spec.decryption``, the CLI user's keys), and the
+    engine finds stages through entry points without importing their packages. ``decrypt_file`` returns
+    ``None`` for a file that is not in its format, raises :class:`FileDecryptFailed` for one it cannot
+    decrypt; the plaintext stays in memory.
+    """
+
+    name: str
+
+    def decrypt_file(self, data: bytes, source: str, context: StageContext) -> DecryptedFile | None: ...
+
+
+def decrypt_file(
+    stages: Sequence[Stage], data: bytes, source: str, context: StageContext
+) -> DecryptedFile | None:
+    """``data`` decrypted by the first stage whose format it is in; ``None`` when none claims it."""
+    for stage in stages:
+        if isinstance(stage, FileDecryptor):
+            decrypted = stage.decrypt_file(data, source, context)
+            if decrypted is not None:
+                return decrypted
+    return None
+
+
 class RenderFailed(RuntimeError):
     """A stage reported errors; nothing from this revision may be applied. ``secret_material`` is the
     plaintext known so far (for redacting the messages)."""
@@ -162,15 +202,19 @@ class Pipeline:
 
     stages: Sequence[Stage]
 
-    def run(self, objects: Sequence[KubeObject], context: StageContext) -> StageResult:
+    def run(
+        self, objects: Sequence[KubeObject], context: StageContext, secret_ids: Collection[int] = ()
+    ) -> StageResult:
         """Run the stages in order. Secret marks follow the objects: by identity, and by
-        ``apiVersion``/``kind``/namespace/name when a later stage (a plugin, say) returns a copy."""
+        ``apiVersion``/``kind``/namespace/name when a later stage (a plugin, say) returns a copy.
+        ``secret_ids`` marks input objects that already carry secrets (a chart rendered with decrypted
+        values)."""
         from core_sync.redaction import secret_values
 
         current = list(objects)
         notes: list[Diagnostic] = []
-        marked: set[int] = set()
-        marked_keys: set[tuple[str, ...]] = set()
+        marked: set[int] = set(secret_ids)
+        marked_keys: set[tuple[str, ...]] = {_identity(o) for o in current if id(o) in marked}
         for stage in sorted(self.stages, key=_order_key):
             context.check_deadline()
             result = stage.render(current, context)

@@ -66,6 +66,38 @@ def decrypt_bytes(
         raise exc.located(where) from None
 
 
+def decrypt_revealing(
+    data: bytes, fmt: str, identities: Sequence[Identity] | None = None, *, where: str = ""
+) -> tuple[bytes, list[bytes]]:
+    """Encrypted file bytes → plaintext bytes (as ``sops decrypt`` prints them) and the plaintext of every
+    value that was encrypted: what messages about the plaintext (a Helm error) must never show."""
+    try:
+        doc = d.parse_encrypted(data, fmt)
+        plain = d.decrypt(doc, d.data_key(doc.metadata, _identities(identities)))
+        text = d.emit_plain(plain.branches, fmt)
+    except SopsError as exc:
+        raise exc.located(where) from None
+    revealed: list[bytes] = []
+    for cipher, clear in zip(doc.branches, plain.branches, strict=True):
+        _revealed(cipher, clear, revealed)
+    return text, revealed
+
+
+def _revealed(cipher: Any, clear: Any, out: list[bytes]) -> None:
+    """The plaintext leaves of ``clear`` whose counterpart in ``cipher`` is an ``ENC[...]`` value."""
+    if isinstance(cipher, Branch) and isinstance(clear, Branch):
+        for (_, c), (_, p) in zip(cipher, clear, strict=False):
+            _revealed(c, p, out)
+    elif isinstance(cipher, list) and isinstance(clear, list):
+        for c, p in zip(cipher, clear, strict=False):
+            _revealed(c, p, out)
+    elif isinstance(cipher, str) and cipher.startswith("ENC[") and clear is not None:
+        value = to_plain(clear)
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        out.append(value if isinstance(value, bytes) else str(value).encode())
+
+
 def _k8s_value(value: Any) -> Any:
     from datetime import date, datetime
 

@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from core_sync.stages import Diagnostic, KubeObject, StageContext, StageResult
+from core_sync.stages import (
+    DecryptedFile,
+    Diagnostic,
+    FileDecryptFailed,
+    KubeObject,
+    StageContext,
+    StageResult,
+)
 
 
 class SopsStage:
@@ -50,6 +57,33 @@ class SopsStage:
                     Diagnostic("error", ref, f"SOPS decryption failed: {message}", reason="DecryptFailed")
                 )
         return StageResult(out, diagnostics, produced)
+
+    def decrypt_file(self, data: bytes, source: str, context: StageContext) -> DecryptedFile | None:
+        """A whole SOPS-encrypted YAML or JSON file (a Helm values file) decrypted in memory, with the
+        identities objects are decrypted with; ``None`` for a file that carries no SOPS metadata."""
+        if b"sops" not in data:
+            return None  # the common case, without parsing
+        from core_sync import limits
+        from sops_plugin.format.document import has_metadata
+
+        try:
+            parsed = limits.safe_load(data.decode("utf-8"))
+        except Exception:  # not YAML/JSON, or over a limit: not ours; helm reports what is wrong
+            return None
+        if not has_metadata(parsed):
+            return None
+        identities, problem = self._identities(context)
+        if problem is not None:
+            raise FileDecryptFailed(problem)
+        from sops_plugin.api import decrypt_revealing
+        from sops_plugin.errors import SopsError
+
+        fmt = "json" if source.lower().endswith(".json") else "yaml"
+        try:
+            plaintext, secrets = decrypt_revealing(data, fmt, identities)
+        except SopsError as exc:
+            raise FileDecryptFailed(f"SOPS decryption failed: {exc}") from None
+        return DecryptedFile(plaintext, secrets)
 
     @staticmethod
     def _decrypt(

@@ -128,6 +128,55 @@ def decryption(args: argparse.Namespace) -> dict[str, Any]:
     return settings
 
 
+def add_helm_args(p: argparse.ArgumentParser, values_relative_to: str) -> None:
+    """The flags for a path holding a Helm chart (a ``Chart.yaml``), as ``spec.source.helm`` sets them."""
+    group = p.add_argument_group("Helm charts (a path holding Chart.yaml is rendered with helm template)")
+    group.add_argument(
+        "--values",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help=f"a values file, {values_relative_to}; repeatable, later files win; a SOPS-encrypted file is "
+        "decrypted in memory",
+    )
+    group.add_argument("--release-name", metavar="NAME", help="the Helm release name")
+    group.add_argument(
+        "--kube-version",
+        metavar="VERSION",
+        help="Kubernetes version for the chart's Capabilities (default: the cluster's, else helm's)",
+    )
+    group.add_argument("--helm", metavar="PATH", help="the helm binary (default: $LOCKSTEP_HELM, then PATH)")
+
+
+def helm_settings(args: argparse.Namespace, release_name: str, *, values_from_cwd: bool) -> Any:
+    """The :class:`~core_sync.helm_settings.HelmSettings` of the command's flags; ``ValueError`` for a bad
+    one. ``values_from_cwd``: ``--values`` names local files (made absolute, still confined to the
+    source root), else paths in the repository relative to the chart, as ``valuesFiles``."""
+    from core_sync.helm_settings import (
+        HelmSettings,
+        check_kube_version,
+        check_release_name,
+        check_values_path,
+        default_release_name,
+    )
+
+    release = args.release_name or default_release_name(release_name)
+    check_release_name(release, "--release-name")
+    if args.kube_version:
+        check_kube_version(args.kube_version, "--kube-version")
+    files: list[str] = []
+    for value in args.values:
+        if values_from_cwd:  # the directories as they really are; the file itself is checked when read
+            path = Path(value).absolute()
+            files.append(str(path.parent.resolve() / path.name))
+        else:
+            check_values_path(value, "--values")
+            files.append(value)
+    return HelmSettings(
+        release_name=release, values_files=tuple(files), kube_version=args.kube_version, binary=args.helm
+    )
+
+
 def secret_reader(kube: Any, namespace: str) -> Any:
     def read(name: str) -> dict[str, bytes]:
         secret = kube.get(f"/api/v1/namespaces/{namespace}/secrets/{name}")

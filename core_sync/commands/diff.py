@@ -27,6 +27,7 @@ def main(argv: list[str], prog: str = "lockstep diff") -> int:
         metavar="NS/NAME",
         help="also show what this Application's (or `lockstep sync --name`'s) prune would delete",
     )
+    common.add_helm_args(p, "relative to the working directory, inside the source's Git work tree")
     args = p.parse_args(argv)
     return common.guarded(lambda: _diff(args))
 
@@ -53,6 +54,8 @@ def _diff(args: argparse.Namespace) -> int:
         app_ns, _, app_name = (args.app or f"{namespace}/lockstep-diff").partition("/")
         common.check_dns_label(app_ns, "--app namespace")
         common.check_dns_label(app_name, "--app name")
+        release = app_name if args.app else args.directory.absolute().name
+        helm = common.helm_settings(args, release, values_from_cwd=True)
     except (OSError, ValueError) as problem:
         common.error(str(problem))
         return common.EXIT_ERROR
@@ -75,7 +78,7 @@ def _diff(args: argparse.Namespace) -> int:
         local_identities=True,
     )
     try:
-        desired = render_directory(args.directory, context)
+        desired = render_directory(args.directory, context, helm=helm)
         with redacted_failures(revision_redactor(desired, context.secret_ids)):
             plan = engine.plan(
                 "local",

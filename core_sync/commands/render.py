@@ -16,7 +16,7 @@ from core_sync.commands import common
 def main(argv: list[str], prog: str = "lockstep render") -> int:
     p = common.parser(
         prog,
-        "Build DIR (YAML/JSON or kustomize) and run the render stages.",
+        "Build DIR (YAML/JSON, kustomize or a Helm chart) and run the render stages.",
         "lockstep render deploy/overlays/prod --namespace shop > rendered.yaml",
     )
     p.add_argument("directory", type=Path)
@@ -25,6 +25,7 @@ def main(argv: list[str], prog: str = "lockstep render") -> int:
     p.add_argument("--offline", action="store_true", help="no cluster access (stages that need it fail)")
     common.add_decryption_args(p)
     p.add_argument("--external-mode", choices=("controller", "render"), default="controller")
+    common.add_helm_args(p, "relative to the working directory, inside the source's Git work tree")
     args = p.parse_args(argv)
     return common.guarded(lambda: _render(args))
 
@@ -34,6 +35,11 @@ def _render(args: argparse.Namespace) -> int:
     from core_sync.masking import mask_rendered
     from core_sync.stages import StageContext
 
+    try:
+        helm = common.helm_settings(args, args.directory.absolute().name, values_from_cwd=True)
+    except ValueError as problem:
+        common.error(str(problem))
+        return common.EXIT_ERROR
     kube = None
     namespace = args.namespace or "default"
     no_cluster = ""
@@ -60,7 +66,7 @@ def _render(args: argparse.Namespace) -> int:
         local_identities=True,
     )
     try:
-        objects = render_directory(args.directory, context)
+        objects = render_directory(args.directory, context, helm=helm)
     except SyncFailed as failed:
         hint = f" (no cluster access: {no_cluster})" if no_cluster else ""
         common.error(f"{args.directory}: {failed.reason}: {failed.message}{hint}")

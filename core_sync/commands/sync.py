@@ -35,6 +35,7 @@ def main(argv: list[str], prog: str = "lockstep sync") -> int:
     p.add_argument("--wait", action="store_true", help="wait until every applied object is healthy")
     p.add_argument("--timeout", default="5m")
     common.add_decryption_args(p)
+    common.add_helm_args(p, "in the repository, relative to --path (as spec.source.helm.valuesFiles)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--once", action="store_true", help="sync once and exit (the default)")
     mode.add_argument("--interval", metavar="DURATION", help="sync again every DURATION (e.g. 30s, 5m)")
@@ -60,6 +61,7 @@ def _sync(args: argparse.Namespace) -> int:
         # pruned.
         common.check_dns_label(namespace, "namespace")
         common.check_dns_label(args.name, "--name")
+        helm = common.helm_settings(args, args.name, values_from_cwd=False)
     except (OSError, ValueError) as problem:
         common.error(str(problem))
         return common.EXIT_ERROR
@@ -76,6 +78,7 @@ def _sync(args: argparse.Namespace) -> int:
         read_secret=common.secret_reader(kube, namespace),
         decryption=common.decryption(args),
         local_identities=True,
+        helm=helm,
     )
 
     stored: dict[str, str] = {}

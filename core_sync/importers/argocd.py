@@ -20,7 +20,19 @@ IMPLIED_OPTIONS = ("ServerSideApply=true",)  # Lockstep always applies server-si
 GENERATORS = ("clusters", "list", "git", "matrix")
 APPLICATIONS_SYNC = ("create-only", "create-update", "create-delete", "sync")
 NO_EQUIVALENT_SPEC = ("ignoreDifferences", "info", "revisionHistoryLimit", "sourceHydrator")
-NO_EQUIVALENT_SOURCE = ("helm", "kustomize", "directory", "plugin", "chart", "ref", "name")
+NO_EQUIVALENT_SOURCE = ("kustomize", "directory", "plugin", "chart", "ref", "name")
+# spec.source.helm fields Lockstep's chart source reads as Argo CD does (docs/helm.md)
+HELM_FIELDS = (
+    "releaseName",
+    "valueFiles",
+    "ignoreMissingValueFiles",
+    "values",
+    "valuesObject",
+    "parameters",
+    "skipCrds",
+    "kubeVersion",
+    "apiVersions",
+)
 
 
 def application(doc: Mapping[str, Any], where: str, out: Conversion) -> None:
@@ -65,6 +77,12 @@ def _source(spec: Mapping[str, Any], where: str, out: Conversion) -> dict[str, A
         result["targetRevision"] = revision
     if source.get("path") not in (None, "", "."):
         result["path"] = str(source["path"]).removeprefix("./")
+    helm = source.get("helm")
+    if isinstance(helm, Mapping):
+        result["helm"] = {k: v for k, v in helm.items() if k in HELM_FIELDS}
+        for key in helm:
+            if key not in HELM_FIELDS:
+                out.note(where, f"spec.source.helm.{key} has no Lockstep equivalent (dropped)")
     for key in NO_EQUIVALENT_SOURCE:
         if key in source:
             out.note(where, f"spec.source.{key} has no Lockstep equivalent (dropped)")

@@ -166,6 +166,25 @@ def test_argo_application_converts_field_by_field() -> None:
     }
 
 
+def test_argo_helm_source_keeps_the_fields_the_chart_source_reads() -> None:
+    helm = (
+        "    helm:\n      releaseName: shop\n      valueFiles: [values-prod.yaml]\n"
+        "      parameters: [{name: image.tag, value: '1.2'}]\n      valuesObject: {replicas: 3}\n"
+        "      skipCrds: true\n      passCredentials: true\n"
+    )
+    path = "    path: apps/my-app\n"
+    result = convert(docs(ARGO_APPLICATION.replace(path, path + helm)))
+    [app] = result.objects
+    assert app["spec"]["source"]["helm"] == {
+        "releaseName": "shop",
+        "valueFiles": ["values-prod.yaml"],
+        "parameters": [{"name": "image.tag", "value": "1.2"}],
+        "valuesObject": {"replicas": 3},
+        "skipCrds": True,
+    }
+    assert len(result.notes) == 1 and "spec.source.helm.passCredentials has no" in result.notes[0]
+
+
 def test_flux_pair_converts_and_notes_the_single_interval() -> None:
     result = convert(docs(FLUX))
     [app] = result.objects
