@@ -93,6 +93,11 @@ TREE = Command(
                     "Re-wrap the data key for the recipients .sops.yaml now names.",
                     "sops_plugin.cli:updatekeys",
                 ),
+                Command(
+                    "edit",
+                    "Edit a SOPS file in $EDITOR; only changed values are re-encrypted.",
+                    "sops_plugin.edit:main",
+                ),
             ),
         ),
         Command(
