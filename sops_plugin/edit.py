@@ -187,7 +187,7 @@ def _edit_until_valid(doc: SopsDocument, plaintext: bytes, args: argparse.Namesp
 
 def _offer_reedit(exc: Exception) -> bool:
     """On a terminal, say what is wrong and wait for enter (Ctrl+C ends); elsewhere there is nobody to ask."""
-    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+    if not (sys.stdin is not None and sys.stdin.isatty() and sys.stderr.isatty()):
         return False
     sys.stderr.write(f"Could not save the edit: {exc}. {PRESS_KEY}\n")
     sys.stderr.flush()

@@ -282,3 +282,41 @@ def test_new_file_follows_sops_yaml(
     data = (tmp_path / "x.enc.yaml").read_bytes()
     assert b"example_key: example_value" in data  # outside encrypted_regex
     assert b"Hi to SOPS" in sops_latest_bin.ok("decrypt", "x.enc.yaml", key_file=key2.file, cwd=tmp_path)
+
+
+def test_on_a_terminal_an_invalid_edit_goes_back_to_the_editor(
+    tmp_path: Path, key1: AgeKey, sops_latest_bin: Sops
+) -> None:
+    import pty
+
+    path = _encrypted(tmp_path, sops_latest_bin, key1)
+    count = tmp_path / "count"
+    body = (
+        f'echo x >> {count}\nif [ "$(wc -l < {count})" -eq 1 ]; then printf "db: [broken\\n" > "$1"; '
+        "else printf 'db: fixed\\n' > \"$1\"; fi"
+    )
+    env = _env(tmp_path, key1, _editor(tmp_path, "ed.sh", body))
+    master, slave = pty.openpty()
+    lockstep = Path(sys.executable).parent / "lockstep"
+    proc = subprocess.Popen(
+        [str(lockstep), "sops", "edit", path.name],
+        env=env,
+        cwd=tmp_path,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+    )
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 30
+    while b"Press enter to return to the editor" not in seen:
+        assert time.monotonic() < deadline, seen
+        seen += os.read(master, 4096)
+    assert b"Error unmarshaling input YAML" in seen
+    os.write(master, b"\n")
+    assert proc.wait(timeout=30) == 0
+    os.close(master)
+    assert count.read_text().count("x") == 2  # the editor ran again, on what it had written
+    opened = sops_latest_bin.ok("decrypt", path.name, key_file=key1.file, cwd=tmp_path)
+    assert opened == b"db: fixed\n"
+    _scratch_is_empty(tmp_path)

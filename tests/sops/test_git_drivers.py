@@ -234,3 +234,26 @@ def test_setup_outside_a_repository_fails_clearly(
         "lockstep sops git-setup: git rev-parse --show-toplevel: fatal: not a git repository" in done.stderr
     )
     assert "Traceback" not in done.stderr
+
+
+def test_merge_without_the_key_is_a_conflict_holding_ours(repo: Repo, key2: AgeKey) -> None:
+    _branches(repo, "s/hunter2/hunter3/", "s/tok-1/tok-2/")
+    path = repo.root / "secrets" / "db.enc.yaml"
+    ours = path.read_bytes()
+    repo.env["SOPS_AGE_KEY_FILE"] = str(key2.file)  # a key that opens none of the versions
+    done = repo.git("merge", "--no-edit", "feature", check=False)
+    assert done.returncode != 0
+    assert "secrets/db.enc.yaml (ours): Failed to get the data key" in done.stderr
+    assert "not merged; it holds our version" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert path.read_bytes() == ours
+    assert repo.git("status", "--porcelain").stdout.startswith("UU secrets/db.enc.yaml")
+
+
+def test_git_diff_without_the_key_shows_the_file_as_stored(repo: Repo, key2: AgeKey) -> None:
+    repo.edit("secrets/db.enc.yaml", "s/hunter2/hunter3/")
+    repo.env["SOPS_AGE_KEY_FILE"] = str(key2.file)
+    done = repo.git("diff")
+    assert re.search(r"^\+\s*password: ENC\[AES256_GCM,", done.stdout, re.M)
+    assert "showing it encrypted" in done.stderr
+    assert "hunter" not in done.stdout + done.stderr
