@@ -2,13 +2,14 @@
 
 sops' behaviour (cmd/sops/edit.go, v3.13.2), kept: the editor is ``$SOPS_EDITOR``, then ``$EDITOR`` (split as
 a shell would), else the first of vim, nano, vi on PATH; an unchanged file exits 200 ("File has not changed,
-exiting."), an editor that cannot run or fails exits 201; a file that does not exist yet starts from sops'
-example document and is encrypted for ``--age`` / ``.sops.yaml``; an edit that does not parse (or has a
-top-level ``sops`` key, or cannot be written in the file's format) is refused and, on a terminal, offered
-back to the editor.
+exiting."), an editor that cannot run or fails exits 201, a terminating signal exits 1 ("User canceled
+operation"); a file that does not exist yet starts from sops' example document and is encrypted for
+``--age`` / ``.sops.yaml``; an edit that does not parse (or has a top-level ``sops`` key, or cannot be
+written in the file's format) is refused and, on a terminal, offered back to the editor.
 
-Where Lockstep does better: re-encryption keeps the data key and the IVs of unchanged values, so an edit's
-diff is the changed lines plus ``lastmodified`` and the MAC (sops re-encrypts every value); the scratch file
+Re-encryption keeps the data key, the metadata layout and the IVs of unchanged values (as sops' stash
+does), so an edit's diff is the changed lines plus ``lastmodified`` and the MAC. Where Lockstep does better:
+the scratch file
 lives on a RAM-backed filesystem when there is one and is overwritten and removed on every exit path,
 SIGINT/SIGTERM/SIGHUP included (:mod:`sops_plugin.scratch`); without a terminal to ask on, an invalid edit
 exits non-zero leaving the file untouched instead of re-opening the editor forever.
@@ -208,9 +209,9 @@ def main(argv: list[str], prog: str) -> int:
             doc, plaintext = _load(args, fmt)
             out = _edit_until_valid(doc, plaintext, args, fmt)
             _write_files([(args.file, out)])
-    except Interrupted as exc:
-        sys.stderr.write(f"{args.file}: interrupted ({exc}); the file is unchanged\n")
-        return 128 + exc.signum
+    except Interrupted as exc:  # sops' cancelError, exit 1
+        sys.stderr.write(f"{args.file}: User canceled operation ({exc}); the file is unchanged\n")
+        return 1
     except EditorFailed as exc:
         return _fail(SopsError(f"Could not run editor: {exc}", NO_EDITOR), args.file)
     except SopsError as exc:

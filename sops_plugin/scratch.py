@@ -25,7 +25,7 @@ CAUGHT = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class Interrupted(Exception):
-    """A terminating signal arrived; ``signum`` says which (the exit status is 128 + signum)."""
+    """A terminating signal arrived; ``signum`` says which."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)
