@@ -320,3 +320,25 @@ def test_on_a_terminal_an_invalid_edit_goes_back_to_the_editor(
     opened = sops_latest_bin.ok("decrypt", path.name, key_file=key1.file, cwd=tmp_path)
     assert opened == b"db: fixed\n"
     _scratch_is_empty(tmp_path)
+
+
+def test_the_same_edit_changes_the_same_lines_as_sops_edit(
+    tmp_path: Path, key1: AgeKey, sops_latest_bin: Sops
+) -> None:
+    ours = _encrypted(tmp_path, sops_latest_bin, key1)
+    theirs = tmp_path / "theirs.yaml"
+    theirs.write_bytes(ours.read_bytes())
+    before = ours.read_bytes().splitlines()
+    sed = "sed -i s/5432/6543/"
+    assert _lockstep(["edit", ours.name], _env(tmp_path, key1, sed), tmp_path).returncode == 0
+    sops_latest_bin.ok("edit", theirs.name, key_file=key1.file, cwd=tmp_path, env={"EDITOR": sed})
+
+    def changed(path: Path) -> list[bytes]:
+        after = path.read_bytes().splitlines()
+        keys = [a.split(b":")[0].strip() for a, b in zip(before, after, strict=True) if a != b]
+        return [k for k in keys if k != b"lastmodified"]  # depends on the second it ran in
+
+    assert changed(ours) == changed(theirs) == [b"port", b"mac"]
+    assert sops_latest_bin.ok("decrypt", ours.name, key_file=key1.file, cwd=tmp_path) == sops_latest_bin.ok(
+        "decrypt", theirs.name, key_file=key1.file, cwd=tmp_path
+    )

@@ -257,3 +257,61 @@ def test_git_diff_without_the_key_shows_the_file_as_stored(repo: Repo, key2: Age
     assert re.search(r"^\+\s*password: ENC\[AES256_GCM,", done.stdout, re.M)
     assert "showing it encrypted" in done.stderr
     assert "hunter" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "plain", "ours", "theirs", "merged"),
+    [
+        (
+            "app.enc.json",
+            b'{\n\t"user": "admin",\n\t"password": "hunter2",\n\t"port": 5432\n}\n',
+            "s/hunter2/hunter3/",
+            "s/5432/6000/",
+            b'{\n\t"user": "admin",\n\t"password": "hunter3",\n\t"port": 6000\n}\n',
+        ),
+        (
+            "app.enc.env",
+            b"USER=admin\nPASSWORD=hunter2\nPORT=5432\n",
+            "s/admin/root/",
+            "s/5432/6000/",
+            b"USER=root\nPASSWORD=hunter2\nPORT=6000\n",
+        ),
+    ],
+)
+def test_other_formats_merge_key_by_key_through_listed_files(
+    tmp_path: Path,
+    key1: AgeKey,
+    sops_latest_bin: Sops,
+    name: str,
+    plain: bytes,
+    ours: str,
+    theirs: str,
+    merged: bytes,
+) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    r = Repo(root, key1, sops_latest_bin)
+    r.git("init", "-q", "-b", "main")
+    r.git("config", "user.email", "dev@example.com")
+    r.git("config", "user.name", "dev")
+    # a path_regex with no gitattributes equivalent: git-setup lists the file itself
+    (root / ".sops.yaml").write_text(
+        f"creation_rules:\n  - path_regex: \\.enc\\.(json|env)$\n    age: {key1.recipient}\n"
+    )
+    (root / name).write_bytes(plain)
+    sops_latest_bin.ok("encrypt", "-i", name, key_file=key1.file, cwd=root)
+    r.git("add", "-A")
+    r.git("commit", "-qm", "init")
+    r.lockstep("git-setup")
+    assert f"/{name} diff=sops merge=sops" in (root / ".gitattributes").read_text()
+    r.git("add", ".gitattributes")
+    r.git("commit", "-qm", "drivers")
+    r.git("checkout", "-qb", "feature")
+    r.edit(name, theirs)
+    r.git("commit", "-qam", "theirs")
+    r.git("checkout", "-q", "main")
+    r.edit(name, ours)
+    r.git("commit", "-qam", "ours")
+    r.git("merge", "--no-edit", "feature")
+    assert r.git("status", "--porcelain").stdout == ""
+    assert r.decrypt(name) == merged
