@@ -110,10 +110,16 @@ def main(argv: list[str], prog: str) -> int:
     p.add_argument("theirs", type=Path, help="%%B: their version")
     p.add_argument("path", help="%%P: the file's path in the repository")
     args = p.parse_args(argv)
+    from core_sync.limits import LimitExceeded, check_size
     from sops_plugin.errors import SopsError
 
     try:
+        for f in (args.base, args.ours, args.theirs):
+            check_size(f.stat().st_size, f"{args.path} ({f.name})")
         base, ours, theirs = (f.read_bytes() for f in (args.base, args.ours, args.theirs))
+    except LimitExceeded as exc:
+        sys.stderr.write(f"{exc}\nlockstep sops git-merge: {args.path} not merged; it holds our version\n")
+        return 1
     except OSError as exc:
         sys.stderr.write(f"{args.path}: merge driver cannot read git's temp file: {exc.strerror}\n")
         return 1

@@ -68,13 +68,15 @@ def unconfigure(top: Path) -> None:
 
 def _rules(config: Path) -> list[str | None]:
     """Each creation rule's ``path_regex`` (``None``: the rule covers every file)."""
+    import yaml
+
     from core_sync import limits
 
     try:
         parsed = limits.safe_load(config.read_text()) or {}
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise SetupError(f"{config}: cannot read the sops config: {exc}") from None
-    except Exception as exc:  # yaml.YAMLError, without importing yaml up front
+    except (yaml.YAMLError, RecursionError) as exc:
         raise SetupError(f"{config}: not valid YAML: {str(exc).splitlines()[0]}") from None
     rules = parsed.get("creation_rules") if isinstance(parsed, dict) else None
     if not isinstance(rules, list):

@@ -94,6 +94,7 @@ def main(argv: list[str], prog: str) -> int:
     p.add_argument("file", type=Path, help="the file git wants shown as text")
     p.add_argument("--show-values", action="store_true", help="print decrypted values instead of masks")
     args = p.parse_args(argv)
+    from core_sync.limits import MAX_FILE_BYTES
     from sops_plugin.errors import MetadataNotFound, SopsError
     from sops_plugin.format.document import format_for
 
@@ -103,6 +104,8 @@ def main(argv: list[str], prog: str) -> int:
         sys.stderr.write(f"{args.file}: {exc.strerror}\n")
         return 1
     try:
+        if len(data) > MAX_FILE_BYTES:
+            raise SopsError(f"over the limit of {MAX_FILE_BYTES} bytes")
         out = render(data, format_for(str(args.file)), show_values=args.show_values)
     except MetadataNotFound:
         out = data

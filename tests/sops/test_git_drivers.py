@@ -315,3 +315,12 @@ def test_other_formats_merge_key_by_key_through_listed_files(
     r.git("merge", "--no-edit", "feature")
     assert r.git("status", "--porcelain").stdout == ""
     assert r.decrypt(name) == merged
+
+
+def test_setup_with_a_broken_sops_yaml_says_so(repo: Repo) -> None:
+    (repo.root / ".sops.yaml").write_text("creation_rules: [\n")
+    before = (repo.root / ".gitattributes").read_text()
+    done = repo.lockstep("git-setup", check=False)
+    assert done.returncode == 1
+    assert ".sops.yaml: not valid YAML" in done.stderr and "Traceback" not in done.stderr
+    assert (repo.root / ".gitattributes").read_text() == before
