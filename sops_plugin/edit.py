@@ -163,12 +163,16 @@ def _save_attempt(doc: SopsDocument, edited: bytes, fmt: str, indent: int | None
 def _edit_until_valid(doc: SopsDocument, plaintext: bytes, args: argparse.Namespace, fmt: str) -> bytes:
     """Run the editor until the result is a valid changed document; its encrypted bytes."""
     from core_sync.limits import MAX_FILE_BYTES
-    from sops_plugin.errors import COULD_NOT_READ_INPUT, SopsError
+    from sops_plugin.errors import COULD_NOT_READ_INPUT, COULD_NOT_WRITE_OUTPUT, SopsError
     from sops_plugin.scratch import Scratch
 
     command = editor_command()
     with Scratch(args.file) as scratch:
-        scratch.write(plaintext)
+        try:
+            scratch.write(plaintext)
+        except OSError as exc:
+            where = f"{scratch.path}: {exc.strerror or exc}"
+            raise SopsError(f"Could not create temporary file: {where}", COULD_NOT_WRITE_OUTPUT) from None
         while True:
             run_editor(command, scratch.path)
             try:
@@ -234,9 +238,9 @@ def edit_with_sops_binary(argv: list[str], why: str) -> int:
 def main(argv: list[str], prog: str) -> int:
     args = _parser(prog).parse_args(argv)
     from sops_plugin.cli import _fail, _write_files
-    from sops_plugin.errors import NoUsableKey, SopsError
+    from sops_plugin.errors import COULD_NOT_WRITE_OUTPUT, NoUsableKey, SopsError
     from sops_plugin.format.document import format_for
-    from sops_plugin.scratch import Interrupted, signals_raise
+    from sops_plugin.scratch import Interrupted, ScratchError, signals_raise
 
     try:
         with signals_raise():
@@ -255,5 +259,7 @@ def main(argv: list[str], prog: str) -> int:
         return 1
     except EditorFailed as exc:
         return _fail(SopsError(f"Could not run editor: {exc}", NO_EDITOR), args.file)
+    except ScratchError as exc:
+        return _fail(SopsError(str(exc), COULD_NOT_WRITE_OUTPUT), args.file)
     except SopsError as exc:
         return _fail(exc, args.file)

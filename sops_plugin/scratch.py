@@ -32,6 +32,10 @@ class Interrupted(Exception):
         self.signum = signum
 
 
+class ScratchError(Exception):
+    """The scratch directory could not be made; the message names where."""
+
+
 def _raise(signum: int, _frame: object) -> None:
     raise Interrupted(signum)
 
@@ -138,7 +142,12 @@ class Scratch:
         base = base_directory()
         sweep_stale(base)
         with signals_held():
-            self.directory = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}.", dir=base))
+            try:
+                self.directory = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}.", dir=base))
+            except OSError as exc:
+                raise ScratchError(
+                    f"Could not create temporary directory in {base}: {exc.strerror}"
+                ) from None
         return self
 
     def __exit__(self, *_: object) -> None:

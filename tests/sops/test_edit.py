@@ -377,3 +377,32 @@ def test_a_pgp_file_is_edited_by_the_sops_binary(tmp_path: Path, key1: AgeKey, s
         assert opened == PLAIN.replace(b"hunter2", b"gpg-pass")
     finally:
         subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, check=False)
+
+
+def test_scratch_prefers_the_runtime_dir_then_dev_shm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sops_plugin.scratch import base_directory
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    assert base_directory() == str(tmp_path)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "missing"))
+    assert base_directory() == "/dev/shm"  # tmpfs on this Linux machine (the tests need it)
+    monkeypatch.delenv("XDG_RUNTIME_DIR")
+    assert base_directory() == "/dev/shm"
+
+
+def test_scratch_never_writes_through_a_planted_symlink(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sops_plugin.scratch import Scratch
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    target = tmp_path / "elsewhere"
+    with Scratch("s.yaml") as scratch:
+        scratch.path.symlink_to(target)
+        with pytest.raises(FileExistsError):
+            scratch.write(b"secret")
+        directory = scratch.directory
+    assert not target.exists()
+    assert directory is not None and not directory.exists()
