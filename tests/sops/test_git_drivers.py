@@ -60,14 +60,21 @@ class Repo:
         return self.sops.ok("decrypt", path, key_file=key_file or self.key.file, cwd=self.root)
 
 
-@pytest.fixture
-def repo(tmp_path: Path, key1: AgeKey, sops_latest_bin: Sops) -> Repo:
+def new_repo(tmp_path: Path, key: AgeKey, sops_bin: Sops) -> Repo:
+    """An empty repository on branch main with a committer configured."""
     root = tmp_path / "repo"
-    root.mkdir()
-    r = Repo(root, key1, sops_latest_bin)
+    root.mkdir(exist_ok=True)
+    r = Repo(root, key, sops_bin)
     r.git("init", "-q", "-b", "main")
     r.git("config", "user.email", "dev@example.com")
     r.git("config", "user.name", "dev")
+    return r
+
+
+@pytest.fixture
+def repo(tmp_path: Path, key1: AgeKey, sops_latest_bin: Sops) -> Repo:
+    r = new_repo(tmp_path, key1, sops_latest_bin)
+    root = r.root
     (root / ".sops.yaml").write_text(
         f"creation_rules:\n  - path_regex: \\.enc\\.yaml$\n    age: {key1.recipient}\n"
     )
@@ -196,10 +203,9 @@ def test_setup_is_idempotent_keeps_other_lines_and_unsets(repo: Repo) -> None:
 
 
 def test_setup_lists_sops_files_no_glob_reaches(tmp_path: Path, key1: AgeKey, sops_latest_bin: Sops) -> None:
-    root = tmp_path / "repo"
-    (root / "deploy").mkdir(parents=True)
-    r = Repo(root, key1, sops_latest_bin)
-    r.git("init", "-q", "-b", "main")
+    r = new_repo(tmp_path, key1, sops_latest_bin)
+    root = r.root
+    (root / "deploy").mkdir()
     (root / "deploy" / ".sops.yaml").write_text(
         f"creation_rules:\n  - path_regex: _secret\\.ya?ml$\n    age: {key1.recipient}\n"
     )
@@ -288,12 +294,8 @@ def test_other_formats_merge_key_by_key_through_listed_files(
     theirs: str,
     merged: bytes,
 ) -> None:
-    root = tmp_path / "repo"
-    root.mkdir()
-    r = Repo(root, key1, sops_latest_bin)
-    r.git("init", "-q", "-b", "main")
-    r.git("config", "user.email", "dev@example.com")
-    r.git("config", "user.name", "dev")
+    r = new_repo(tmp_path, key1, sops_latest_bin)
+    root = r.root
     # a path_regex with no gitattributes equivalent: git-setup lists the file itself
     (root / ".sops.yaml").write_text(
         f"creation_rules:\n  - path_regex: \\.enc\\.(json|env)$\n    age: {key1.recipient}\n"
