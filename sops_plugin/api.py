@@ -241,6 +241,20 @@ def layout_for(version: str) -> str:
     return "3.9" if (major, minor) <= (3, 9) else "3.11"
 
 
+def indent_of(data: bytes, fmt: str) -> int | None:
+    """The indentation a YAML or JSON file was written with (sops' ``stores`` setting or ``--indent``), from
+    its first indented line, so rewriting it changes no layout; ``None``: the store's default."""
+    if fmt not in ("yaml", "json"):
+        return None
+    for line in data.split(b"\n"):
+        if fmt == "json" and line.startswith(b"\t"):
+            return None
+        stripped = line.lstrip(b" ")
+        if stripped and len(stripped) < len(line) and not stripped.startswith(b"#"):
+            return len(line) - len(stripped)
+    return None
+
+
 def reencrypt(old: d.SopsDocument, branches: list[Branch], *, indent: int | None = None) -> bytes:
     """Changed plaintext of a decrypted file → the file again, with the smallest diff: the same data key,
     recipients, crypt rules, metadata layout and version, and the IVs of unchanged values (their ``ENC[…]``

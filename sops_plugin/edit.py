@@ -65,7 +65,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("file", help="the encrypted file (created from sops' example if it does not exist)")
     p.add_argument("--input-type", choices=FORMATS, help="file format (default: from the extension)")
     p.add_argument("--ignore-mac", action="store_true", help="do not verify the MAC before editing")
-    p.add_argument("--indent", type=int, help="YAML/JSON indentation")
+    p.add_argument("--indent", type=int, help="YAML/JSON indentation (default: the file's own)")
     p.add_argument("--config", default=os.environ.get("SOPS_CONFIG"), help="path to .sops.yaml")
     new = p.add_argument_group("for a new file (ignored when FILE exists)")
     new.add_argument("--age", "-a", help="comma-separated age recipients (default: SOPS_AGE_RECIPIENTS)")
@@ -145,7 +145,10 @@ def _load(args: argparse.Namespace, fmt: str) -> tuple[SopsDocument, bytes]:
     from sops_plugin.format import document as d
 
     if Path(args.file).exists():
-        doc = api.decrypt_document(_read(args.file), fmt, ignore_mac=args.ignore_mac, where=args.file)
+        data = _read(args.file)
+        doc = api.decrypt_document(data, fmt, ignore_mac=args.ignore_mac, where=args.file)
+        if args.indent is None:
+            args.indent = api.indent_of(data, fmt)
         return doc, d.emit_plain(doc.branches, fmt, args.indent)
     args.filename_override = None
     plan, rules = _rule_for(args, args.file)

@@ -51,7 +51,9 @@ def _rule_plan(path: str) -> KeyPlan | None:
         return None
 
 
-def encrypt_merged(ours: SopsDocument, theirs: SopsDocument, branches: list[Branch], path: str) -> bytes:
+def encrypt_merged(
+    ours: SopsDocument, theirs: SopsDocument, branches: list[Branch], path: str, indent: int | None = None
+) -> bytes:
     """The merged plaintext encrypted for the recipients of ``.sops.yaml`` (ours' when no rule matches)."""
     from sops_plugin import api
     from sops_plugin.format import document as d
@@ -65,10 +67,10 @@ def encrypt_merged(ours: SopsDocument, theirs: SopsDocument, branches: list[Bran
     if same_recipients:
         assert ours.cipher is not None and theirs.cipher is not None
         ours.cipher.adopt_ivs(theirs.cipher)
-        return api.reencrypt(ours, branches)
+        return api.reencrypt(ours, branches, indent=indent)
     assert plan is not None
     doc = d.encrypt(branches, ours.fmt, meta.rules, plan, version=meta.version or "3.11.0")
-    return d.emit_encrypted(doc, layout=api.layout_for(meta.version))
+    return d.emit_encrypted(doc, layout=api.layout_for(meta.version), indent=indent)
 
 
 def merge(base: bytes, ours: bytes, theirs: bytes, path: str) -> tuple[bytes, list[str]]:
@@ -85,7 +87,7 @@ def merge(base: bytes, ours: bytes, theirs: bytes, path: str) -> tuple[bytes, li
     merged, conflicts = merge_documents(
         base_doc.branches if base_doc else None, our_doc.branches, their_doc.branches
     )
-    return encrypt_merged(our_doc, their_doc, merged, path), conflicts
+    return encrypt_merged(our_doc, their_doc, merged, path, api.indent_of(ours, fmt)), conflicts
 
 
 def is_sops(data: bytes, path: str) -> bool:

@@ -406,3 +406,24 @@ def test_scratch_never_writes_through_a_planted_symlink(
         directory = scratch.directory
     assert not target.exists()
     assert directory is not None and not directory.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "plain"),
+    [
+        ("s.yaml", b"db:\n  user: admin\n  port: 5432\nlist:\n  - a\n  - b\n"),
+        ("s.json", b'{\n  "db": {\n    "user": "admin",\n    "port": 5432\n  }\n}\n'),
+    ],
+)
+def test_a_file_written_with_another_indent_keeps_it(
+    tmp_path: Path, key1: AgeKey, sops_latest_bin: Sops, name: str, plain: bytes
+) -> None:
+    """sops writes 2-space files when .sops.yaml's `stores` says so; an edit keeps that layout."""
+    (tmp_path / ".sops.yaml").write_text("stores:\n  yaml:\n    indent: 2\n  json:\n    indent: 2\n")
+    path = _encrypted(tmp_path, sops_latest_bin, key1, plain, name)
+    before = path.read_bytes().splitlines()
+    assert before[1].startswith(b"  ") and not before[1].startswith(b"   ")  # sops wrote 2 spaces
+    assert _lockstep(["edit", name], _env(tmp_path, key1, "sed -i s/5432/6543/"), tmp_path).returncode == 0
+    after = path.read_bytes().splitlines()
+    changed = [a.split(b":")[0].strip(b' "') for a, b in zip(before, after, strict=True) if a != b]
+    assert [k for k in changed if k != b"lastmodified"] == [b"port", b"mac"]
