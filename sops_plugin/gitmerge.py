@@ -47,7 +47,8 @@ def _rule_plan(path: str) -> KeyPlan | None:
         rel = path
     try:
         return find_creation_rule(config.read_text(), rel).plan
-    except (SopsError, OSError, UnicodeDecodeError):
+    except (SopsError, OSError, UnicodeDecodeError) as exc:
+        sys.stderr.write(f"lockstep sops git-merge: {config}: {exc}; {path} keeps its own recipients\n")
         return None
 
 
@@ -91,6 +92,7 @@ def merge(base: bytes, ours: bytes, theirs: bytes, path: str) -> tuple[bytes, li
 
 
 def is_sops(data: bytes, path: str) -> bool:
+    """Whether ``data`` carries SOPS metadata (a damaged SOPS file counts: decrypting it says why)."""
     from sops_plugin.errors import MetadataNotFound, SopsError
     from sops_plugin.format.document import format_for, parse_encrypted
 
@@ -99,7 +101,7 @@ def is_sops(data: bytes, path: str) -> bool:
     except MetadataNotFound:
         return False
     except SopsError:
-        return True  # looks like one but is damaged: decrypting will say what is wrong
+        return True
     return True
 
 
