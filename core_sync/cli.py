@@ -93,6 +93,26 @@ TREE = Command(
                     "Re-wrap the data key for the recipients .sops.yaml now names.",
                     "sops_plugin.cli:updatekeys",
                 ),
+                Command(
+                    "edit",
+                    "Edit a SOPS file in $EDITOR; only changed values are re-encrypted.",
+                    "sops_plugin.edit:main",
+                ),
+                Command(
+                    "git-setup",
+                    "Configure git to diff SOPS files by (masked) value and merge them key by key.",
+                    "sops_plugin.gitsetup:main",
+                ),
+                Command(
+                    "git-textconv",
+                    "git diff driver: a SOPS file as text, values masked (used by git-setup).",
+                    "sops_plugin.gittextconv:main",
+                ),
+                Command(
+                    "git-merge",
+                    "git merge driver: three-way merge of SOPS files key by key (used by git-setup).",
+                    "sops_plugin.gitmerge:main",
+                ),
             ),
         ),
         Command(

@@ -260,3 +260,50 @@ def find_config(start: Path, override: str | None = None) -> Path | None:
             break
         current = current.parent
     return None
+
+
+def layout_for(version: str) -> str:
+    """The metadata layout (field order) the writer of ``version`` used: "3.9", "3.11" or "3.13"."""
+    try:
+        major, minor = (int(part) for part in version.removeprefix("v").split(".")[:2])
+    except ValueError:
+        return "3.11"
+    if (major, minor) >= (3, 13):
+        return "3.13"
+    return "3.9" if (major, minor) <= (3, 9) else "3.11"
+
+
+def indent_of(data: bytes, fmt: str) -> int | None:
+    """The indentation a YAML or JSON file was written with (sops' ``stores`` setting or ``--indent``), from
+    its first indented line, so rewriting it changes no layout; ``None``: the store's default."""
+    if fmt not in ("yaml", "json"):
+        return None
+    for line in data.split(b"\n"):
+        if fmt == "json" and line.startswith(b"\t"):
+            return None
+        stripped = line.lstrip(b" ")
+        if stripped and len(stripped) < len(line) and not stripped.startswith(b"#"):
+            return len(line) - len(stripped)
+    return None
+
+
+def reencrypt(old: d.SopsDocument, branches: list[Branch], *, indent: int | None = None) -> bytes:
+    """Changed plaintext of a decrypted file → the file again, with the smallest diff: the same data key,
+    recipients, crypt rules, metadata layout and version, and the IVs of unchanged values (their ``ENC[…]``
+    strings stay byte-identical); only changed values, ``lastmodified`` and the MAC differ.
+
+    ``old`` must come from :func:`decrypt_document` (its cipher holds the data key and the IVs)."""
+    if old.cipher is None:
+        raise SopsError("the previous version was not decrypted")
+    meta = old.metadata
+    doc = d.encrypt(
+        branches,
+        old.fmt,
+        meta.rules,
+        key=old.cipher.key,
+        groups=meta.key_groups,
+        shamir_threshold=meta.shamir_threshold,
+        cipher=old.cipher,
+        version=meta.version or "3.11.0",
+    )
+    return d.emit_encrypted(doc, layout=layout_for(meta.version), indent=indent)

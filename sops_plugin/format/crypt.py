@@ -152,3 +152,15 @@ def decrypt_branches(
         return plain, plain
 
     return _crypt(branches, rules, change)
+
+
+def map_encrypted(
+    branches: Sequence[Branch], rules: CryptRules, fn: Callable[[Any, str], Any]
+) -> list[Branch]:
+    """Plaintext branches with every leaf the rules encrypt replaced by ``fn(value, aad)`` (comments
+    included; the leaves stored in clear are kept): how a masked view of a decrypted file is drawn."""
+
+    def change(value: Any, path: list[str], encrypted: bool, is_comment: bool) -> tuple[Any, Any]:
+        return value, fn(value, ":".join(path) + ":") if encrypted else value
+
+    return _crypt(branches, rules, change)[0]

@@ -152,6 +152,13 @@ class Cipher:
             self._stash[(type(value).__name__, to_bytes(value), aad)] = iv
         return value
 
+    def adopt_ivs(self, other: Cipher) -> None:
+        """Also reuse the IVs ``other`` remembered, when it holds the same data key (a three-way merge
+        keeps the ciphertext of values taken from either side); this cipher's own IVs win."""
+        if other.key == self.key:
+            for found, iv in other._stash.items():
+                self._stash.setdefault(found, iv)
+
     def encrypt(self, value: Any, aad: str) -> str:
         """Encrypt one leaf, reusing the stashed IV if this exact value was decrypted at this path."""
         if _is_empty(value):

@@ -14,7 +14,7 @@ from core_sync import cli
 CONTRACT = {
     "seal": None,
     "keys": {"list", "cert", "usage", "rotate", "retire", "backup", "restore", "compromised"},
-    "sops": {"decrypt", "encrypt", "rotate", "updatekeys"},
+    "sops": {"decrypt", "encrypt", "rotate", "updatekeys", "edit", "git-setup", "git-textconv", "git-merge"},
     "render": None,
     "diff": None,
     "sync": None,
