@@ -4,6 +4,9 @@ keep them."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -83,3 +86,23 @@ def secret(name: str, **items: str) -> dict[str, object]:
 def encrypt_in_place(sops_bin: Sops, key: AgeKey, path: Path, *extra: str) -> None:
     """``sops encrypt -i`` with the real binary, for ``key``'s recipient."""
     sops_bin.ok("encrypt", "--age", key.recipient, *extra, "-i", str(path))
+
+
+def sealed_secret_yaml(key: SealingKey, name: str, namespace: str, **items: str) -> str:
+    """A SealedSecret as ``lockstep seal --cert`` writes it (YAML), for ``key``'s certificate."""
+    plain = {**secret(name, **items), "metadata": {"name": name, "namespace": namespace}}
+    return subprocess.run(
+        [
+            str(Path(sys.executable).parent / "lockstep"),
+            "seal",
+            "--cert",
+            str(key.cert_path),
+            "--format",
+            "yaml",
+        ],
+        input=yaml.safe_dump(plain),
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "KUBECONFIG": "/nonexistent"},
+    ).stdout

@@ -10,7 +10,6 @@ kubeseal and, end to end, by Lockstep's controller on a real API server.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from tests.integrations.conftest import (
     TOKEN,
     CertServer,
     encrypt_in_place,
+    sealed_secret_yaml,
     secret,
     write_yaml,
 )
@@ -119,16 +119,7 @@ def make_repo(tmp_path: Path, sops_bin: Sops, age_key: AgeKey, sealing_key: Seal
     app = repo / APP_PATH
     encrypted = write_yaml(app / "db.enc.yaml", secret("db", password=PASSWORD, user="shop"))
     encrypt_in_place(sops_bin, age_key, encrypted, "--encrypted-regex", "^(data|stringData)$")
-    sealed = subprocess.run(
-        [str(BIN / "lockstep"), "seal", "--cert", str(sealing_key.cert_path), "--format", "yaml"],
-        input=yaml.safe_dump(
-            {**secret("api", token=TOKEN), "metadata": {"name": "api", "namespace": "shop"}}
-        ),
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "KUBECONFIG": "/nonexistent"},
-    ).stdout
+    sealed = sealed_secret_yaml(sealing_key, "api", "shop", token=TOKEN)
     (app / "api-sealed.yaml").write_text(sealed)
     write_yaml(app / "external.yaml", EXTERNAL_SECRET)
     write_yaml(
