@@ -20,7 +20,7 @@ from typing import Any
 from core_sync import health as health_rules
 from core_sync import inventory as inv
 from core_sync.apply import Cluster, ObjectError
-from core_sync.build import BuildError, build
+from core_sync.build import BuildError, build, manifest_texts
 from core_sync.confine import local_root
 from core_sync.kube import ApiError, KubeClient
 from core_sync.kustomize_secrets import generator_secrets
@@ -164,6 +164,8 @@ def render_directory(
     objects = [b.obj for b in built]
     context.sources = {id(b.obj): b.source for b in built}
     context.files = {id(b.obj): b.text for b in built if b.text is not None}
+    fence = (boundary or (directory if directory.is_dir() else directory.parent)).resolve()
+    context.source_files = lambda: manifest_texts(fence)
     try:
         result = Pipeline(stages if stages is not None else discover_stages()).run(objects, context)
     except RenderFailed as failed:
