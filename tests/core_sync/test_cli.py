@@ -20,6 +20,7 @@ CONTRACT = {
     "sync": None,
     "import": None,
     "appset": {"preview"},
+    "argocd": {"discover", "generate"},
     "operator": None,
     "dev": {"up", "down", "env"},
     "demo": None,
