@@ -124,8 +124,8 @@ def _generate(args: argparse.Namespace) -> str:
 
 def _sealed(objects: list[dict[str, Any]], secret_ids: set[int], namespace: str, scope: str) -> list[Any]:
     from integrations.argocd.reseal import ResealError, reseal
-    from sealed.sealing import Fail, environment_encrypter
     from sealed.format.errors import FormatError
+    from sealed.sealing import Fail, environment_encrypter
 
     try:
         return reseal(objects, secret_ids, lambda: environment_encrypter(os.environ), namespace, scope)
