@@ -10,6 +10,7 @@ kubeseal and, end to end, by Lockstep's controller on a real API server.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -465,3 +466,30 @@ def test_generated_sealed_secret_is_opened_by_lockstep_controller(
         assert base64.b64decode(opened["data"]["password"]).decode() == PASSWORD
     finally:
         operator.stop()
+
+
+# --- hostile repositories: the engine's limits and confinement hold inside the plugin too -------------------
+
+
+@pytest.mark.parametrize("hostile", ["symlink-out", "fifo", "alias-bomb", "deep-nesting"])
+def test_hostile_app_directory_fails_cleanly(hostile: str, tmp_path: Path, age_key: AgeKey) -> None:
+    app = tmp_path / "repo" / APP_PATH
+    write_yaml(app / "cm.yaml", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})
+    if hostile == "symlink-out":
+        (app / "passwd.yaml").symlink_to("/etc/passwd")
+    elif hostile == "fifo":
+        os.mkfifo(app / "pipe.yaml")
+    elif hostile == "alias-bomb":
+        lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+        lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+        (app / "bomb.yaml").write_text("\n".join(lines) + "\nkind: ConfigMap\napiVersion: v1\n")
+    elif hostile == "deep-nesting":
+        (app / "deep.yaml").write_text(
+            "kind: ConfigMap\napiVersion: v1\ndata: " + "[" * 5000 + "]" * 5000 + "\n"
+        )
+    for step in ("discover", "generate"):
+        run = run_cmp(step, app, cmp_env(tmp_path, sidecar(age_key)))
+        if step == "discover":
+            assert (run.returncode, run.stdout) == (0, ""), run.stderr  # nothing of ours, nothing read
+        else:
+            assert_failed(run)

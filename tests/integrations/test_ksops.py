@@ -14,6 +14,7 @@ every run, no file under the test's directories or kustomize's TMPDIR holds a pl
 from __future__ import annotations
 
 import base64
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -226,18 +227,19 @@ def test_lockstep_kind_opens_sealed_secrets_with_given_keys(
     encrypt_in_place(
         sops_bin, age_key, write_yaml(overlay / "db.enc.yaml", secret("db", password=PASSWORD)), *REGEX
     )
-    body = {
-        "files": ["./db.enc.yaml"],
-        "sealedSecrets": ["./api-sealed.yaml"],
-        "sealingKeys": [str(sealing_key.key_path)],
-    }
+    body: dict[str, Any] = {"files": ["./db.enc.yaml"], "sealedSecrets": ["./api-sealed.yaml"]}
+    env = {}
+    if mode == "krm":  # the keys from the environment, as `lockstep seal --recovery-unseal` reads them
+        env["SEALED_SECRETS_RECOVERY_PRIVATE_KEY"] = str(sealing_key.key_path)
+    else:
+        body["sealingKeys"] = [str(sealing_key.key_path)]
     write_yaml(overlay / "gen.yaml", generator(mode, body, "SecretsGenerator", "lockstep.dev/v1alpha1"))
     write_yaml(overlay / "kustomization.yaml", {"generators": ["./gen.yaml"]})
     if mode == "legacy":  # kustomize looks a legacy plugin up by group/version/kind
         home = tmp_path / "plugins" / "lockstep.dev" / "v1alpha1" / "secretsgenerator" / "SecretsGenerator"
         home.parent.mkdir(parents=True)
         home.symlink_to(KSOPS)
-    built = build(mode, overlay, tmp_path, age_key)
+    built = build(mode, overlay, tmp_path, age_key, **env)
     assert built.returncode == 0, built.stderr
     got = objects(built.stdout)
     assert base64.b64decode(got[("Secret", "api")]["data"]["token"]).decode() == TOKEN
@@ -339,3 +341,36 @@ def test_argument_conventions_are_ksops(tmp_path: Path) -> None:
     """Two or more arguments: the usage on stderr, exit 1 (KSOPS's help())."""
     proc = subprocess.run([str(KSOPS), "a", "b"], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 1 and proc.stdout == "" and "kustomize" in proc.stderr
+
+
+@pytest.mark.parametrize("hostile", ["fifo", "symlink-out", "absolute-path", "directory"])
+def test_hostile_file_entries_are_refused(hostile: str, tmp_path: Path, age_key: AgeKey) -> None:
+    overlay = tmp_path / "repo"
+    overlay.mkdir()
+    (overlay / ".git").mkdir()
+    entry = {
+        "fifo": "./pipe.enc.yaml",
+        "symlink-out": "./link.enc.yaml",
+        "absolute-path": "/etc/passwd",
+        "directory": "./sub",
+    }[hostile]
+    if hostile == "fifo":
+        os.mkfifo(overlay / "pipe.enc.yaml")
+    elif hostile == "symlink-out":
+        (overlay / "link.enc.yaml").symlink_to("/etc/passwd")
+    elif hostile == "directory":
+        (overlay / "sub").mkdir()
+    config = generator("legacy", {"secretFrom": [{"metadata": {"name": "s"}, "files": [entry]}]})
+    (overlay / "gen.yaml").write_text(yaml.safe_dump(config))
+    proc = subprocess.run(
+        [str(KSOPS), "gen.yaml"],
+        cwd=overlay,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(age_key.file)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "lockstep-ksops: error: " in proc.stderr and "Traceback" not in proc.stderr
+    assert entry.lstrip("./") in proc.stderr or entry in proc.stderr
