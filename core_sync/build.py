@@ -290,6 +290,33 @@ def _walk(base: Path, fence: Path) -> Iterator[Path]:
     yield from sorted(found, key=lambda p: p.relative_to(base).parts)
 
 
+def manifest_texts(fence: Path) -> Iterator[tuple[str, str]]:
+    """``(path, text)`` of every YAML/JSON file under ``fence`` (hidden entries skipped, symlinks not
+    followed, each read confined and within the size limit; unreadable or non-UTF-8 files skipped).
+
+    Why: kustomize prints objects with their keys re-ordered, and a stage may need an object's original
+    document (SOPS computes its MAC over the values in the file's order).
+    """
+    stack = [fence]
+    while stack:
+        directory = stack.pop()
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.startswith(".") or entry.is_symlink():
+                continue
+            path = Path(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(path)
+            elif path.suffix.lower() in MANIFEST_SUFFIXES:
+                try:
+                    yield confine.relative(path, fence), confine.read_file(path, fence).decode("utf-8")
+                except (confine.ConfinementError, UnicodeDecodeError):
+                    continue
+
+
 def _is_component(kfile: Path, base: Path, fence: Path) -> bool:
     """Kustomize components are only used through overlays; building one alone fails."""
     try:

@@ -162,6 +162,22 @@ TREE = Command(
             ),
         ),
         Command(
+            "argocd",
+            "The Argo CD config management plugin's commands (deploy/argocd/plugin.yaml).",
+            children=(
+                Command(
+                    "discover",
+                    "Print the app directory's SOPS files, SealedSecrets, ExternalSecrets (none: nothing).",
+                    "integrations.argocd.cli:discover",
+                ),
+                Command(
+                    "generate",
+                    "Render the app directory for Argo CD, SOPS Secrets re-sealed (stdout: objects only).",
+                    "integrations.argocd.cli:generate",
+                ),
+            ),
+        ),
+        Command(
             "operator",
             "Run every controller (Application, SealedSecret, ExternalSecret, keys).",
             "core_sync.operator:main",

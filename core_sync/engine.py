@@ -20,7 +20,7 @@ from typing import Any
 from core_sync import health as health_rules
 from core_sync import inventory as inv
 from core_sync.apply import Cluster, ObjectError
-from core_sync.build import BuildError, build
+from core_sync.build import BuildError, build, manifest_texts
 from core_sync.confine import local_root, relative
 from core_sync.helm import CHART_FILE, RenderedChart, ValuesDecryptFailed, is_chart, render_chart
 from core_sync.helm_settings import HelmSettings, default_release_name
@@ -183,6 +183,8 @@ def render_directory(
     objects = [b.obj for b in built]
     context.sources = {id(b.obj): b.source for b in built}
     context.files = {id(b.obj): b.text for b in built if b.text is not None}
+    fence = (boundary or (directory if directory.is_dir() else directory.parent)).resolve()
+    context.source_files = lambda: manifest_texts(fence)
     try:
         result = pipeline.run(objects, context, _mentioning(objects, chart_secrets))
     except RenderFailed as failed:

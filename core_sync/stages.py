@@ -12,7 +12,7 @@ and the engine applies nothing and prunes nothing.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
@@ -85,6 +85,9 @@ class StageContext:
     deadline: float | None = None
     sources: Mapping[int, str] = field(default_factory=dict)  # id(obj) -> file it came from
     files: Mapping[int, str] = field(default_factory=dict)  # id(obj) -> that file's whole text (plain builds)
+    # (path, text) of every manifest file under the checkout root, read when called: where a stage finds
+    # an object's original document after kustomize re-ordered its keys (core_sync.build.manifest_texts)
+    source_files: Callable[[], Iterable[tuple[str, str]]] | None = None
     # The user's own keys (sops' environment variables and default key file) may be used: only when the
     # user runs the CLI, never in the operator, whose environment belongs to no tenant.
     local_identities: bool = False

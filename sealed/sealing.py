@@ -8,7 +8,7 @@ only at the top: the format layer and the network code are imported by the path 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -89,6 +89,20 @@ def certificate_encrypter(args: SealArgs) -> Encrypt:
         return crypto.hybrid_encrypt(key, plaintext, label)
 
     return encrypt
+
+
+def environment_encrypter(environ: Mapping[str, str]) -> Encrypt:
+    """The encrypter ``lockstep seal`` would use with no flags: the certificate from ``SEALED_SECRETS_CERT``
+    (path or URL), else ``SEALED_SECRETS_CONTROLLER_URL``'s ``/v1/cert.pem``, else the controller's Service
+    (``SEALED_SECRETS_CONTROLLER_NAME``/``_NAMESPACE``) through the API server.
+
+    Why: integrations (the Argo CD plugin) seal with the cluster's certificate exactly as the command does,
+    configured the same way. Raises :class:`Fail` naming the source and the reason.
+    """
+    from sealed.flags import defaults
+    from sealed.seal_args import SealArgs
+
+    return certificate_encrypter(SealArgs(defaults(environ)))
 
 
 def default_namespace(args: SealArgs) -> str:

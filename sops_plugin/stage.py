@@ -99,7 +99,7 @@ class SopsStage:
 
         source, text = context.source_of(obj), context.file_text(obj)
         if source is None or text is None:
-            return decrypt_object(dict(obj), identities)
+            return _decrypt_built(obj, context, identities)
         if source not in whole_files:
             siblings = [o for o in objects if context.source_of(o) == source]
             whole_files[source] = _decrypt_file(source, text, siblings, identities)
@@ -185,3 +185,53 @@ def _decrypt_file(
     if len(docs) != len(siblings):
         return {}
     return {id(original): built.obj for original, built in zip(siblings, docs, strict=True)}
+
+
+def _decrypt_built(obj: KubeObject, context: StageContext, identities: list[Any]) -> KubeObject:
+    """An object kustomize printed: kustomize re-orders keys, and SOPS's MAC covers the values in the file's
+    order. On a MAC mismatch, the original document (the one under the checkout root carrying the same
+    ``sops.mac``) gives the order back, as Flux sees it (kustomize in process keeps the file's order and
+    appends fields it adds); then the MAC is checked again."""
+    from sops_plugin.api import decrypt_object
+    from sops_plugin.errors import MAC_MISMATCH, SopsError
+
+    try:
+        return decrypt_object(dict(obj), identities)
+    except SopsError as error:
+        if error.exit_code != MAC_MISMATCH:
+            raise
+        original = _original_document(obj, context)
+        if original is None:
+            raise
+        return decrypt_object(in_original_order(obj, original), identities)
+
+
+def _original_document(obj: KubeObject, context: StageContext) -> dict[str, Any] | None:
+    import yaml
+
+    from core_sync.limits import LimitExceeded, iter_yaml
+
+    mac = (obj.get("sops") or {}).get("mac") if isinstance(obj.get("sops"), dict) else None
+    if not isinstance(mac, str) or not mac or context.source_files is None:
+        return None
+    for _, text in context.source_files():
+        if mac not in text:
+            continue
+        try:
+            for doc in iter_yaml(text):
+                meta = doc.get("sops") if isinstance(doc, dict) else None
+                if isinstance(meta, dict) and meta.get("mac") == mac:
+                    return dict(doc)
+        except (ValueError, LimitExceeded, yaml.YAMLError):
+            continue
+    return None
+
+
+def in_original_order(obj: Any, original: Any) -> Any:
+    """``obj`` with every mapping's keys in ``original``'s order, keys ``original`` lacks after them."""
+    if isinstance(obj, dict) and isinstance(original, dict):
+        keys = [k for k in original if k in obj] + [k for k in obj if k not in original]
+        return {k: in_original_order(obj[k], original.get(k)) for k in keys}
+    if isinstance(obj, list) and isinstance(original, list) and len(obj) == len(original):
+        return [in_original_order(a, b) for a, b in zip(obj, original, strict=True)]
+    return obj

@@ -75,15 +75,33 @@ def kustomization(
         result["dependsOn"] = [
             {k: v for k, v in dep.items() if k in ("name", "namespace")} for dep in spec["dependsOn"]
         ]
-    decryption = spec.get("decryption") or {}
-    if decryption.get("provider") == "sops":
-        result["decryption"] = (
-            {"sops": {"secretRef": decryption["secretRef"]}} if decryption.get("secretRef") else {}
-        )
+    _decryption(spec.get("decryption") or {}, result, where, out)
     for key in NO_EQUIVALENT:
         if key in spec:
             out.note(where, f"spec.{key} has no Lockstep equivalent (dropped)")
     out.add("Application", doc, result, where)
+
+
+def _decryption(decryption: Mapping[str, Any], result: dict[str, Any], where: str, out: Conversion) -> None:
+    """``spec.decryption`` field by field (docs/migrating.md): ``provider: sops`` + ``secretRef.name`` carry
+    over; what Flux would do with cloud credentials instead of a Secret's age keys is noted."""
+    if not decryption:
+        return
+    provider = decryption.get("provider")
+    if provider != "sops":
+        out.note(where, f"spec.decryption.provider {provider!r} has no Lockstep equivalent (only sops)")
+        return
+    name = (decryption.get("secretRef") or {}).get("name")
+    if name:
+        result["decryption"] = {"sops": {"secretRef": {"name": name}}}
+    else:
+        out.note(
+            where,
+            "spec.decryption has no secretRef (Flux would use its controller's KMS credentials): put the age "
+            "identities in a Secret's *.agekey entries and set spec.decryption.sops.secretRef",
+        )
+    if decryption.get("serviceAccountName"):
+        out.note(where, "spec.decryption.serviceAccountName (KMS workload identity): no Lockstep equivalent")
 
 
 def _source(spec: Mapping[str, Any], where: str, out: Conversion) -> dict[str, Any] | None:

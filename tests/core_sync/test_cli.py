@@ -23,6 +23,7 @@ CONTRACT = {
     "suspend": None,
     "resume": None,
     "appset": {"preview"},
+    "argocd": {"discover", "generate"},
     "operator": None,
     "dev": {"up", "down", "env"},
     "demo": None,

@@ -204,6 +204,29 @@ def test_flux_pair_converts_and_notes_the_single_interval() -> None:
     assert seconds("1m30s") == 90 and seconds("500ms") == 0.5
 
 
+def test_flux_decryption_converts_field_by_field() -> None:
+    """spec.decryption as docs/migrating.md maps it: provider sops + secretRef.name carry over; the rest is a
+    note (Flux's KMS routes have no Lockstep equivalent)."""
+    base = FLUX.rstrip("\n") + "\n"
+    cases = {
+        "  decryption:\n    provider: sops\n    secretRef:\n      name: sops-age\n": (
+            {"sops": {"secretRef": {"name": "sops-age"}}},
+            None,
+        ),
+        "  decryption:\n    provider: sops\n": (None, "no secretRef"),
+        "  decryption:\n    provider: sops\n    secretRef: {name: k}\n    serviceAccountName: kms\n": (
+            {"sops": {"secretRef": {"name": "k"}}},
+            "serviceAccountName",
+        ),
+    }
+    for block, (expected, note) in cases.items():
+        result = convert(docs(base + block))
+        [app] = result.objects
+        assert app["spec"].get("decryption") == expected, block
+        if note:
+            assert any(note in n for n in result.notes), result.notes
+
+
 def test_application_set_keeps_generators_and_template_params() -> None:
     result = convert(docs(APPLICATION_SET))
     [appset] = result.objects
