@@ -28,7 +28,7 @@ test: venv binaries system-deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The operator image localhost/lockstep:<version>: buildah + a debootstrapped Debian, no Docker, no registry.
-image: venv
+image: venv binaries
 	scripts/build-image
 
 # The tests that run the image (left out of `make test`: the image takes minutes to build).

@@ -62,6 +62,10 @@ def test_image_runs_as_non_root_with_sops_and_no_compiler(container: str) -> Non
     sops = _run_in(container, "sops", "--version")
     assert sops.returncode == 0 and "sops 3." in sops.stdout, sops.stderr
     assert _run_in(container, "lockstep", "--help").returncode == 0
+    helm = _run_in(container, "helm", "version", "--short")  # chart sources render in the operator
+    assert helm.returncode == 0 and helm.stdout.startswith("v3."), helm.stderr
+    assert _run_in(container, "sh", "-c", "command -v bao").returncode != 0  # the demo's OpenBao stays out
+    assert _run_in(container, "sh", "-c", "command -v lockstep-ksops").returncode == 0  # the kustomize plugin
     for compiler in ("cc", "gcc", "c++", "make"):
         found = _run_in(container, "sh", "-c", f"command -v {compiler}")
         assert found.returncode != 0, f"{compiler} is in the image: {found.stdout}"
