@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,20 +33,24 @@ class Environment:
     cleanups: list[Callable[[], None]] = field(default_factory=list)
 
 
-def lockstep(*args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "core_sync.cli", *args], capture_output=True, text=True, env=env, timeout=180
-    )
+LOCKSTEP = (sys.executable, "-m", "core_sync.cli")  # the lockstep of this interpreter, whatever PATH says
 
 
-def lockstep_input(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "core_sync.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=180,
+def run_step(
+    argv: Sequence[str],
+    what: str,
+    *,
+    stdin: str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 180,
+) -> str:
+    """Run one command of the demo and return its output; a failure is the demo's, naming ``what``."""
+    result = subprocess.run(
+        list(argv), input=stdin, capture_output=True, text=True, env=env, timeout=timeout, check=False
     )
+    if result.returncode != 0:
+        raise DemoFailed(f"{what} failed: {(result.stderr or result.stdout).strip()[-800:]}")
+    return result.stdout
 
 
 def embedded_environment(say: Callable[[str], None]) -> Environment:
@@ -56,9 +60,7 @@ def embedded_environment(say: Callable[[str], None]) -> Environment:
     started = not _running(_status(directory))
     if started:
         say("starting the embedded environment (lockstep dev up)")
-        result = lockstep("dev", "up")
-        if result.returncode != 0:
-            raise DemoFailed(f"lockstep dev up failed: {result.stderr.strip()}")
+        run_step([*LOCKSTEP, "dev", "up"], "lockstep dev up")
     status = _status(directory)
     env = status["env"]
     environment = Environment(
@@ -74,7 +76,7 @@ def embedded_environment(say: Callable[[str], None]) -> Environment:
 
 
 def dev_down() -> None:
-    lockstep("dev", "down")
+    subprocess.run([*LOCKSTEP, "dev", "down"], capture_output=True, timeout=180, check=False)
 
 
 def own_services(kubeconfig: Path, stack: ExitStack) -> Environment:

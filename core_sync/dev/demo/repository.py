@@ -4,12 +4,11 @@ the running controller's certificate."""
 from __future__ import annotations
 
 import base64
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from core_sync.dev.demo.environment import DemoFailed, Environment, lockstep_input
+from core_sync.dev.demo.environment import LOCKSTEP, DemoFailed, Environment, run_step
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[3] / "examples" / "demo"
 
@@ -22,28 +21,9 @@ def secret(name: str, data: Mapping[str, str]) -> dict[str, Any]:
 def sops_encrypt(plain: str, recipient: str) -> str:
     from core_sync.testing.binaries import sops
 
-    result = subprocess.run(
-        [
-            str(sops()),
-            "encrypt",
-            "--age",
-            recipient,
-            "--encrypted-regex",
-            "^(data|stringData)$",
-            "--input-type",
-            "yaml",
-            "--output-type",
-            "yaml",
-            "/dev/stdin",
-        ],
-        input=plain,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if result.returncode != 0:
-        raise DemoFailed(f"sops encrypt failed: {result.stderr.strip()}")
-    return result.stdout
+    argv = [str(sops()), "encrypt", "--age", recipient, "--encrypted-regex", "^(data|stringData)$"]
+    argv += ["--input-type", "yaml", "--output-type", "yaml", "/dev/stdin"]
+    return run_step(argv, "sops encrypt", stdin=plain, timeout=60)
 
 
 def seal(cert: bytes, namespace: str, workdir: Path) -> str:
@@ -54,10 +34,9 @@ def seal(cert: bytes, namespace: str, workdir: Path) -> str:
         f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: demo-sealed\n  namespace: {namespace}\n"
         "stringData:\n  TOKEN: sealed-for-the-demo\n"
     )
-    result = lockstep_input("seal", "--cert", str(cert_file), "--format", "yaml", stdin=plain)
-    if result.returncode != 0:
-        raise DemoFailed(f"lockstep seal failed: {result.stderr.strip()}")
-    return result.stdout
+    return run_step(
+        [*LOCKSTEP, "seal", "--cert", str(cert_file), "--format", "yaml"], "lockstep seal", stdin=plain
+    )
 
 
 def repo_files(environment: Environment, recipient: str) -> dict[str, str]:

@@ -9,7 +9,6 @@ import contextlib
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -20,7 +19,7 @@ from typing import Any
 
 from core_sync.dev.demo.board import GROUP_PATH, Board
 from core_sync.dev.demo.environment import (
-    DemoFailed,
+    LOCKSTEP,
     Environment,
     aws_put,
     bao_put,
@@ -28,6 +27,7 @@ from core_sync.dev.demo.environment import (
     fetch,
     operator,
     own_services,
+    run_step,
     wait,
 )
 from core_sync.dev.demo.repository import EXAMPLES_DIR, repo_files, seal, secret
@@ -75,20 +75,24 @@ def rotate(
     checkout = workdir / "checkout"
     git("clone", "--quiet", url, str(checkout))
     env = {**os.environ, "KUBECONFIG": str(environment.kubeconfig), "SOPS_AGE_KEY": age_identity}
-    result = subprocess.run(
+    report = run_step(
         [
-            *(sys.executable, "-m", "core_sync.cli", "keys", "rotate", "--repo", str(checkout)),
-            *("--controller-url", operator_url, "--yes", "--no-backup-check"),
+            *LOCKSTEP,
+            "keys",
+            "rotate",
+            "--repo",
+            str(checkout),
+            "--controller-url",
+            operator_url,
+            "--yes",
+            "--no-backup-check",
         ],
+        "lockstep keys rotate",
         env=env,
-        capture_output=True,
-        text=True,
         timeout=300,
     )
-    if result.returncode != 0:
-        raise DemoFailed(f"lockstep keys rotate failed: {(result.stderr or result.stdout).strip()[-800:]}")
     rotated = {str(p.relative_to(checkout)): p.read_text() for p in (checkout / "deploy").glob("*.yaml")}
-    say(result.stdout.strip())
+    say(report.strip())
     return str(git_server.commit("demo", rotated, message="lockstep keys rotate"))
 
 
