@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from core_sync import limits
 from external_secrets.resolve import ResolveError, decode
+from gocompat import limits
 
 SCOPES = ("Values", "KeysAndValues")
 WELL_KNOWN_TARGETS = ("data", "annotations", "labels")

@@ -24,7 +24,7 @@ from core_sync.gotemplate.values import (
     type_name,
     zero_of_map,
 )
-from core_sync.limits import MAX_TEMPLATE_OUTPUT, MAX_TEMPLATE_STEPS, LimitExceeded
+from gocompat.limits import MAX_TEMPLATE_OUTPUT, MAX_TEMPLATE_STEPS, LimitExceeded
 
 MissingKey = Literal["default", "invalid", "zero", "error"]
 MAX_DEPTH = 100  # Go allows 100000 nested template calls; Python's stack does not

@@ -10,7 +10,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from core_sync.gotemplate.values import MISSING, format_float_g, format_value, is_int, type_name
+from core_sync.gotemplate.values import MISSING, format_value, is_int, type_name
+from gocompat.strconv import format_g
 
 _SPEC = re.compile(r"%([-+# 0]*)(\*|\d+)?(?:\.(\*|\d+)?)?(.)?", re.DOTALL)
 
@@ -79,7 +80,7 @@ def _integer(value: int, verb: str, flags: str, prec: int | None) -> str:
 
 def _float(value: float, verb: str, flags: str, prec: int | None) -> str:
     if verb in "vgG" and prec is None:
-        text = format_float_g(value)
+        text = format_g(value)
         text = text.upper() if verb == "G" else text
     else:
         if prec is None:

@@ -6,86 +6,28 @@ is a spurious change. Numbers decode to float64, as ``json.Unmarshal`` into ``in
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Mapping
 from typing import Any
 
 import yaml
 
-from core_sync import limits
-from core_sync.gotemplate.values import (
-    MISSING,
-    format_float_g,
-    format_float_json,
-    is_int,
-    is_list,
-    is_map,
-)
-
-_HTML = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
-_CONTROL = {"\n": "\\n", "\r": "\\r", "\t": "\\t", '"': '\\"', "\\": "\\\\"}
+from core_sync.gotemplate.values import MISSING, is_list, is_map
+from gocompat import jsonenc, limits
+from gocompat.jsonenc import UnsupportedValue
+from gocompat.strconv import format_g
 
 
-class UnsupportedValue(ValueError):
-    """A value Go's JSON encoder refuses (NaN, Inf, non-string map keys)."""
-
-
-def _string(text: str, escape_html: bool) -> str:
-    out = ['"']
-    for ch in text:
-        if ch in _CONTROL:
-            out.append(_CONTROL[ch])
-        elif escape_html and ch in _HTML:
-            out.append(_HTML[ch])
-        elif ord(ch) < 0x20 or ch in "\u2028\u2029":
-            out.append(f"\\u{ord(ch):04x}")
-        elif 0xDC80 <= ord(ch) <= 0xDCFF:  # a raw byte carried in a Go string: invalid UTF-8 → U+FFFD
-            out.append("\ufffd")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def marshal(value: Any, *, escape_html: bool = True, indent: str | None = None, _level: int = 0) -> str:
-    """``json.Marshal`` (or ``MarshalIndent`` with ``indent``): sorted keys, Go number and string rules."""
-    if value is None or value is MISSING:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if is_int(value):
-        return str(value)
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise UnsupportedValue("json: unsupported value")
-        return format_float_json(value)
-    if isinstance(value, str):
-        return _string(value, escape_html)
-    if isinstance(value, (bytes, bytearray)):
-        return '"' + base64.b64encode(bytes(value)).decode() + '"'
-    nl = "" if indent is None else "\n" + indent * (_level + 1)
-    end = "" if indent is None else "\n" + indent * _level
-    sep = ":" if indent is None else ": "
-    if is_map(value):
-        if not value:
-            return "{}"
-        for key in value:
-            if not isinstance(key, str):
-                raise UnsupportedValue("json: unsupported type: map with non-string keys")
-        items = [
-            _string(k, escape_html)
-            + sep
-            + marshal(value[k], escape_html=escape_html, indent=indent, _level=_level + 1)
-            for k in sorted(value)
-        ]
-        return "{" + nl + ("," + nl).join(items) + end + "}"
-    if is_list(value):
-        if not value:
-            return "[]"
-        parts = [marshal(v, escape_html=escape_html, indent=indent, _level=_level + 1) for v in value]
-        return "[" + nl + ("," + nl).join(parts) + end + "]"
+def _go_value(value: Any) -> Any:
+    """A template's missing value marshals as ``null``, as Go's invalid ``reflect.Value`` does."""
+    if value is MISSING:
+        return None
     raise UnsupportedValue(f"json: unsupported type: {type(value).__name__}")
+
+
+def marshal(value: Any, *, escape_html: bool = True, indent: str | None = None) -> str:
+    """``json.Marshal`` (or ``MarshalIndent`` with ``indent``): sorted keys, Go number and string rules."""
+    return jsonenc.marshal(value, escape_html=escape_html, indent=indent, default=_go_value)
 
 
 def _reject_constant(name: str) -> Any:
@@ -157,7 +99,7 @@ def _str_representer(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
 
 def _float_representer(dumper: yaml.SafeDumper, data: float) -> yaml.ScalarNode:
     """go-yaml's float text: shortest ``%g`` (``1e+21``, ``0.5``), ``.inf``/``.nan`` for the specials."""
-    text = format_float_g(data)
+    text = format_g(data)
     text = {"+Inf": ".inf", "-Inf": "-.inf", "NaN": ".nan"}.get(text, text)
     return dumper.represent_scalar("tag:yaml.org,2002:float", text)
 

@@ -8,8 +8,9 @@ Data maps to Go like ``encoding/json`` would decode it: dict → ``map[string]in
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any, Final
+
+from gocompat.strconv import format_g
 
 
 class _Missing:
@@ -95,62 +96,6 @@ def truth(value: Any) -> bool:
 # -- printing ----------------------------------------------------------------------------------------------
 
 
-def _shortest_digits(value: float) -> tuple[str, int]:
-    """Shortest round-trip decimal digits and the decimal point position (like strconv's ``digs``)."""
-    sign, digits, exponent = Decimal(repr(abs(value))).normalize().as_tuple()
-    del sign
-    text = "".join(str(d) for d in digits) or "0"
-    assert isinstance(exponent, int)
-    return text, len(text) + exponent
-
-
-def _exp_suffix(exp: int) -> str:
-    return f"e{'-' if exp < 0 else '+'}{abs(exp):02d}"
-
-
-def format_float_g(value: float) -> str:
-    """``strconv.FormatFloat(v, 'g', -1, 64)``: what ``%v`` and ``print`` show for a float64."""
-    if value != value:
-        return "NaN"
-    if value in (float("inf"), float("-inf")):
-        return "+Inf" if value > 0 else "-Inf"
-    if value == 0:
-        return "-0" if str(value).startswith("-") else "0"
-    neg = "-" if value < 0 else ""
-    digits, point = _shortest_digits(value)
-    exp = point - 1
-    # strconv uses precision 6 to pick the form of the shortest %g: exponent form below 1e-4 or from 1e6
-    if exp < -4 or exp >= 6:
-        mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
-        return f"{neg}{mantissa}{_exp_suffix(exp)}"
-    return neg + _plain(digits, point)
-
-
-def _plain(digits: str, point: int) -> str:
-    if point <= 0:
-        return f"0.{'0' * -point}{digits}"
-    if point >= len(digits):
-        return f"{digits}{'0' * (point - len(digits))}"
-    return f"{digits[:point]}.{digits[point:]}"
-
-
-def format_float_json(value: float) -> str:
-    """``encoding/json``'s float64 text: plain unless the exponent is < -6 or >= 21."""
-    if value == 0:
-        return "0" if not str(value).startswith("-") else "-0"
-    neg = "-" if value < 0 else ""
-    digits, point = _shortest_digits(value)
-    exp = point - 1
-    if abs(value) < 1e-6 or abs(value) >= 1e21:
-        mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
-        suffix = f"e{'-' if exp < 0 else '+'}{abs(exp):02d}"
-        # encoding/json turns e-07 into e-7
-        if suffix[2] == "0" and len(suffix) == 4:
-            suffix = suffix[:2] + suffix[3:]
-        return f"{neg}{mantissa}{suffix}"
-    return neg + _plain(digits, point)
-
-
 def format_value(value: Any) -> str:
     """``fmt.Sprint(value)`` / ``%v`` for the value kinds a template sees."""
     if value is MISSING:
@@ -162,7 +107,7 @@ def format_value(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return format_float_g(value)
+        return format_g(value)
     if isinstance(value, str):
         return value
     if isinstance(value, (bytes, bytearray)):

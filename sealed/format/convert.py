@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from core_sync import limits
+from gocompat import limits
 from sealed.format import b64, crypto
 from sealed.format.errors import FormatError
 from sealed.format.objects import object_meta, string_map

@@ -13,7 +13,7 @@ import re
 from functools import cache
 from typing import Any
 
-from core_sync import limits
+from gocompat import limits
 from sealed.format.errors import FormatError
 
 BOM = "\ufeff"
@@ -22,7 +22,7 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 def load_documents(data: bytes) -> list[Any]:
     """Every non-empty document in ``data``; raises :class:`FormatError` on a syntax error or input over
-    a limit (size, nesting depth, YAML alias expansion: :mod:`core_sync.limits`), never a RecursionError."""
+    a limit (size, nesting depth, YAML alias expansion: :mod:`gocompat.limits`), never a RecursionError."""
     try:
         limits.check_size(len(data))
     except limits.LimitExceeded as error:

@@ -13,7 +13,7 @@ import re
 from functools import cache
 from typing import Any
 
-from core_sync.limits import MAX_DEPTH, LimitExceeded, check_depth, deeply_indented
+from gocompat.limits import MAX_DEPTH, LimitExceeded, check_depth, deeply_indented
 
 _BOOLS = {
     "yes": True, "Yes": True, "YES": True, "true": True, "True": True, "TRUE": True, "on": True, "On": True,

@@ -8,17 +8,14 @@ map keys sorted); the caller builds dicts in Go field order. YAML: sigs.k8s.io/y
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
-
-_HTML_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-_HTML_RE = re.compile("[<>&\u2028\u2029]")
 
 
 def to_json(obj: Any) -> str:
     """Pretty JSON as apimachinery writes it (no trailing newline; kubeseal adds one per object)."""
-    text = json.dumps(obj, indent=2, ensure_ascii=False, separators=(",", ": "))
-    return _HTML_RE.sub(lambda m: _HTML_ESCAPES[m.group(0)], text)
+    from gocompat.jsonenc import marshal
+
+    return marshal(obj, indent="  ", sort_keys=False)
 
 
 def to_compact_json(obj: Any) -> str:

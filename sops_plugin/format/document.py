@@ -7,6 +7,7 @@ import os
 from collections.abc import Sequence
 from pathlib import PurePath
 
+from gocompat.yaml.v3.tree import Branch, to_plain
 from sops_plugin.errors import (
     ERROR_DUMPING_TREE,
     FILE_ALREADY_ENCRYPTED,
@@ -21,7 +22,6 @@ from sops_plugin.format import age
 from sops_plugin.format.crypt import decrypt_branches, encrypt_branches
 from sops_plugin.format.metadata import MasterKey, Metadata, decryption_order, from_plain, rfc3339, to_tree
 from sops_plugin.format.rules import CryptRules
-from sops_plugin.format.tree import Branch, to_plain
 from sops_plugin.format.values import Cipher, CipherError
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast

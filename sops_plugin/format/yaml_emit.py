@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sops_plugin.format.gofmt import format_yaml_float
-from sops_plugin.format.tree import Branch, Comment, GoTime
-from sops_plugin.format.yaml_scalar import can_use_plain
+from gocompat.yaml.v3.rules import can_use_plain, format_yaml_float
+from gocompat.yaml.v3.tree import Branch, Comment, GoTime
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
 if TYPE_CHECKING:

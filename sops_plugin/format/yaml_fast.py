@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 
-from core_sync.limits import MAX_DEPTH, LimitExceeded, check_depth, deeply_indented
-from sops_plugin.format.tree import Branch
-from sops_plugin.format.yaml_scalar import resolve_plain
+from gocompat.limits import MAX_DEPTH, LimitExceeded, check_depth, deeply_indented
+from gocompat.yaml.v3.rules import resolve_plain
+from gocompat.yaml.v3.tree import Branch
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
 if TYPE_CHECKING:

@@ -20,10 +20,9 @@ from yaml.reader import Reader
 from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
-from core_sync import limits
-from sops_plugin.format.gofmt import parse_timestamp
-from sops_plugin.format.tree import Branch, Comment, GoTime
-from sops_plugin.format.yaml_scalar import resolve_plain
+from gocompat import limits
+from gocompat.yaml.v3.rules import parse_timestamp, resolve_plain
+from gocompat.yaml.v3.tree import Branch, Comment, GoTime
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
 if TYPE_CHECKING:

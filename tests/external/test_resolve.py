@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from external_secrets import gjson
-from external_secrets.duration import parse_duration
 from external_secrets.providers.base import FetchKey, FindQuery, NoSecretError, RemoteSecret
 from external_secrets.resolve import ResolveError, StoreRef, convert_key, decode, resolve, select
 from external_secrets.target import (
@@ -22,6 +21,7 @@ from external_secrets.target import (
     secret_is_valid,
 )
 from external_secrets.templating import render
+from gocompat.duration import parse_lenient as parse_duration
 
 
 class Source:

@@ -207,7 +207,7 @@ def test_gjson_raises_only_path_error(path: str, document: Any) -> None:
     )
 )
 def test_duration_raises_only_value_error(text: str) -> None:
-    from external_secrets.duration import parse_duration
+    from gocompat.duration import parse_lenient as parse_duration
 
     with bounded():
         try:

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gocompat.yaml.v3.tree import from_plain
 from sops_plugin.format import yaml_fast, yaml_load
-from sops_plugin.format.tree import from_plain
 from sops_plugin.format.yaml_emit import emit_documents
 
 from .samples import YAML

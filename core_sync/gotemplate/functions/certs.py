@@ -12,9 +12,15 @@ from typing import Any
 
 from core_sync.gotemplate.errors import FuncError
 from core_sync.gotemplate.functions.convert import go_bytes, go_string
-from core_sync.gotemplate.functions.pem import decode, decode_blocks, encode_block, trim_junk
 from core_sync.gotemplate.signature import GoFunc
-from core_sync.limits import load_json
+from gocompat.limits import load_json
+from gocompat.pem import decode, decode_blocks, encode_block
+
+
+def trim_junk(text: str) -> str:
+    """ESO's ``trimJunk``: drop everything before the first ``-----BEGIN``."""
+    begin = text.find("-----BEGIN")
+    return text[begin:] if begin >= 0 else text
 
 
 def _load_cert(der: bytes) -> Any:

@@ -9,7 +9,7 @@ from core_sync.gotemplate.errors import FuncError
 from core_sync.gotemplate.functions.convert import empty, strval
 from core_sync.gotemplate.signature import GoFunc
 from core_sync.gotemplate.values import MISSING, is_list, is_map, truth, type_name
-from core_sync.limits import check_template_items
+from gocompat.limits import check_template_items
 
 
 def _list(value: Any, func: str) -> list[Any]:

@@ -18,7 +18,8 @@ from core_sync.gotemplate import gojson
 from core_sync.gotemplate.errors import FuncError
 from core_sync.gotemplate.functions.convert import go_bytes, go_string
 from core_sync.gotemplate.signature import GoFunc
-from core_sync.limits import LimitExceeded
+from gocompat.jsonenc import UnsupportedValue
+from gocompat.limits import LimitExceeded
 
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -109,28 +110,28 @@ def adler32sum(text: str) -> str:
 def to_json(value: Any) -> str:
     try:
         return gojson.marshal(value)
-    except gojson.UnsupportedValue:
+    except UnsupportedValue:
         return ""
 
 
 def must_to_json(value: Any) -> str:
     try:
         return gojson.marshal(value)
-    except gojson.UnsupportedValue as error:
+    except UnsupportedValue as error:
         raise FuncError(str(error)) from None
 
 
 def to_pretty_json(value: Any) -> str:
     try:
         return gojson.marshal(value, indent="  ")
-    except gojson.UnsupportedValue:
+    except UnsupportedValue:
         return ""
 
 
 def to_raw_json(value: Any) -> str:
     try:
         return gojson.marshal(value, escape_html=False)
-    except gojson.UnsupportedValue as error:
+    except UnsupportedValue as error:
         raise FuncError(str(error)) from None
 
 

@@ -12,7 +12,7 @@ from core_sync.gotemplate.errors import FuncError
 from core_sync.gotemplate.functions.convert import to_float, to_int
 from core_sync.gotemplate.signature import GoFunc
 from core_sync.gotemplate.values import MISSING, is_list, is_map, type_name
-from core_sync.limits import check_template_size
+from gocompat.limits import check_template_size
 
 
 def _go_div(a: int, b: int) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 from core_sync.gotemplate.functions.convert import strslice, strval
 from core_sync.gotemplate.gofmt import quote_go
 from core_sync.gotemplate.signature import GoFunc
-from core_sync.limits import check_template_size
+from gocompat.limits import check_template_size
 
 GO_SPACE = " \t\n\v\f\r\x85\xa0"
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import date
 
-from sops_plugin.format.gofmt import parse_timestamp
-from sops_plugin.format.tree import GoTime
+from gocompat.strconv import format_g
+from gocompat.yaml.v3.tree import GoTime
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
 if TYPE_CHECKING:
@@ -99,3 +100,53 @@ def can_use_plain(text: str) -> bool:
     return resolves_to_str(text) and not (
         text in _OLD_BOOL or (text[:1] in "+-0123456789" and ":" in text and _BASE60.match(text))
     )
+
+
+def format_yaml_float(value: float) -> str:
+    """go-yaml's float text: ``strconv``'s 'g' form, ``.nan``/``.inf``/``-.inf`` for the specials."""
+    if math.isnan(value):
+        return ".nan"
+    if math.isinf(value):
+        return ".inf" if value > 0 else "-.inf"
+    return format_g(value)
+
+
+_TS_PATTERN = (
+    r"(?P<y>[0-9]{4})-(?P<mo>[0-9]{1,2})-(?P<d>[0-9]{1,2})"
+    r"(?:(?P<sep>[Tt ])(?P<h>[0-9]{1,2}):(?P<mi>[0-9]{1,2}):(?P<s>[0-9]{1,2})(?:\.(?P<f>[0-9]+))?"
+    r"(?P<z>Z|[+-][0-9]{2}:[0-9]{2})?)?\Z"
+)
+_TS: list[re.Pattern[str]] = []
+
+
+def parse_timestamp(text: str) -> str | None:
+    """go-yaml's timestamp forms → Go ``RFC3339Nano`` text, or ``None`` if ``text`` is not one."""
+    if not text[:4].isdigit():
+        return None
+    if not _TS:
+        _TS.append(re.compile(_TS_PATTERN))
+    m = _TS[0].match(text)
+    if not m:
+        return None
+    year, month, day = int(m["y"]), int(m["mo"]), int(m["d"])
+    try:
+        date(year, month, day)
+    except ValueError:
+        return None
+    if m["sep"] is None:
+        return f"{year:04d}-{month:02d}-{day:02d}T00:00:00Z"
+    if m["sep"] == " " and m["z"] is not None:
+        return None
+    if m["sep"] in "Tt" and m["z"] is None:
+        return None
+    hour, minute, second = int(m["h"]), int(m["mi"]), int(m["s"])
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    frac = (m["f"] or "")[:9].rstrip("0")
+    zone = m["z"] or "Z"
+    if zone in ("+00:00", "-00:00"):
+        zone = "Z"
+    if zone != "Z" and (int(zone[1:3]) > 23 or int(zone[4:6]) > 59):
+        return None
+    fraction = "." + frac if frac else ""
+    return f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}{fraction}{zone}"
