@@ -56,7 +56,7 @@ def execute(
 
 
 def _run(render: RenderText, key: str, text: str, context: Mapping[str, str]) -> bytes:
-    from core_sync.gotemplate.errors import TemplateSyntaxError
+    from gocompat.template.errors import TemplateSyntaxError
 
     try:
         rendered = render(text, context, key)

@@ -257,7 +257,7 @@ def render_template_data(templates: Mapping[str, str], decrypted: Mapping[str, b
     pending = {key: text for key, text in templates.items() if key not in decrypted}
     if not any("{{" in text for text in pending.values()):
         return {key: text.encode() for key, text in pending.items()}
-    from core_sync.gotemplate import StringMap, Template, TemplateError, go_bytes, go_string
+    from gocompat.template import StringMap, Template, TemplateError, go_bytes, go_string
 
     context = StringMap({**templates, **{key: go_string(value) for key, value in decrypted.items()}})
     for key, text in pending.items():

@@ -10,8 +10,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from core_sync.gotemplate.errors import FuncError
-from core_sync.gotemplate.signature import GoFunc
+from gocompat.template.errors import FuncError
+from gocompat.template.signature import GoFunc
 
 _NAMED = re.compile(r"\(\?<(?=[A-Za-z_])")
 _GROUP_REF = re.compile(r"\$(?:\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")

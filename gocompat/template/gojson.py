@@ -12,10 +12,10 @@ from typing import Any
 
 import yaml
 
-from core_sync.gotemplate.values import MISSING, is_list, is_map
 from gocompat import jsonenc, limits
 from gocompat.jsonenc import UnsupportedValue
 from gocompat.strconv import format_g
+from gocompat.template.values import MISSING, is_list, is_map
 
 
 def _go_value(value: Any) -> Any:

@@ -10,11 +10,11 @@ import base64
 import binascii
 from typing import Any
 
-from core_sync.gotemplate.errors import FuncError
-from core_sync.gotemplate.functions.convert import go_bytes, go_string
-from core_sync.gotemplate.signature import GoFunc
 from gocompat.limits import load_json
 from gocompat.pem import decode, decode_blocks, encode_block
+from gocompat.template.errors import FuncError
+from gocompat.template.functions.convert import go_bytes, go_string
+from gocompat.template.signature import GoFunc
 
 
 def trim_junk(text: str) -> str:

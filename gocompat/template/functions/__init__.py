@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from core_sync.gotemplate.builtins import BUILTINS
-from core_sync.gotemplate.functions import certs, containers, encoding, misc, paths, pem, regex, text
-from core_sync.gotemplate.signature import GoFunc
+from gocompat.template.builtins import BUILTINS
+from gocompat.template.functions import certs, containers, encoding, misc, paths, pem, regex, text
+from gocompat.template.signature import GoFunc
 
 FUNCS: Mapping[str, GoFunc] = {
     **text.FUNCS,

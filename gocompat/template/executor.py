@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-from core_sync.gotemplate import nodes as n
-from core_sync.gotemplate.errors import FuncError, TemplateExecError, position
-from core_sync.gotemplate.signature import GO_TYPE, ArgTypeError, GoFunc, Kind, convert
-from core_sync.gotemplate.values import (
+from gocompat.limits import MAX_TEMPLATE_OUTPUT, MAX_TEMPLATE_STEPS, LimitExceeded
+from gocompat.template import nodes as n
+from gocompat.template.errors import FuncError, TemplateExecError, position
+from gocompat.template.signature import GO_TYPE, ArgTypeError, GoFunc, Kind, convert
+from gocompat.template.values import (
     MISSING,
     StringMap,
     is_int,
@@ -24,7 +25,6 @@ from core_sync.gotemplate.values import (
     type_name,
     zero_of_map,
 )
-from gocompat.limits import MAX_TEMPLATE_OUTPUT, MAX_TEMPLATE_STEPS, LimitExceeded
 
 MissingKey = Literal["default", "invalid", "zero", "error"]
 MAX_DEPTH = 100  # Go allows 100000 nested template calls; Python's stack does not

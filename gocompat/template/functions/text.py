@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from core_sync.gotemplate.functions.convert import strslice, strval
-from core_sync.gotemplate.gofmt import quote_go
-from core_sync.gotemplate.signature import GoFunc
 from gocompat.limits import check_template_size
+from gocompat.template.functions.convert import strslice, strval
+from gocompat.template.gofmt import quote_go
+from gocompat.template.signature import GoFunc
 
 GO_SPACE = " \t\n\v\f\r\x85\xa0"
 

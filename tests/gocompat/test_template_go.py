@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from core_sync.gotemplate import StringMap, Template, TemplateError, TemplateExecError
+from gocompat.template import StringMap, Template, TemplateError, TemplateExecError
 
 GO_PROGRAM = r"""
 package main

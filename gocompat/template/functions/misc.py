@@ -8,11 +8,11 @@ import string
 import uuid
 from typing import Any
 
-from core_sync.gotemplate.errors import FuncError
-from core_sync.gotemplate.functions.convert import to_float, to_int
-from core_sync.gotemplate.signature import GoFunc
-from core_sync.gotemplate.values import MISSING, is_list, is_map, type_name
 from gocompat.limits import check_template_size
+from gocompat.template.errors import FuncError
+from gocompat.template.functions.convert import to_float, to_int
+from gocompat.template.signature import GoFunc
+from gocompat.template.values import MISSING, is_list, is_map, type_name
 
 
 def _go_div(a: int, b: int) -> int:
@@ -94,7 +94,7 @@ def round_(value: Any, places: int, *options: Any) -> float:
 
 def to_decimal(value: Any) -> int:
     """Sprig ``toDecimal``: read a unix-octal permission string."""
-    from core_sync.gotemplate.values import format_value
+    from gocompat.template.values import format_value
 
     try:
         return int(format_value(value), 8)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import contextlib
 
-from core_sync.gotemplate.errors import FuncError
-from core_sync.gotemplate.functions.certs import ordered_chain, trim_junk
-from core_sync.gotemplate.functions.convert import go_bytes
-from core_sync.gotemplate.signature import GoFunc
 from gocompat.pem import decode, encode_block
+from gocompat.template.errors import FuncError
+from gocompat.template.functions.certs import ordered_chain, trim_junk
+from gocompat.template.functions.convert import go_bytes
+from gocompat.template.signature import GoFunc
 
 
 def filter_pem(pem_type: str, text: str) -> str:

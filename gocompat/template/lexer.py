@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum, auto
 
-from core_sync.gotemplate.errors import TemplateSyntaxError, position
+from gocompat.template.errors import TemplateSyntaxError, position
 
 SPACE_CHARS = " \t\r\n"
 KEYWORDS = frozenset(

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Container
 from dataclasses import dataclass
 
-from core_sync.gotemplate import nodes as n
-from core_sync.gotemplate.errors import TemplateSyntaxError, position
-from core_sync.gotemplate.lexer import T, Token, lex
-from core_sync.gotemplate.literals import number, unquote
+from gocompat.template import nodes as n
+from gocompat.template.errors import TemplateSyntaxError, position
+from gocompat.template.lexer import T, Token, lex
+from gocompat.template.literals import number, unquote
 
 
 @dataclass

@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from core_sync.gotemplate.errors import FuncError, TemplateError, TemplateExecError, TemplateSyntaxError
-from core_sync.gotemplate.executor import Executor, MissingKey
-from core_sync.gotemplate.functions import FUNCS
-from core_sync.gotemplate.functions.convert import go_bytes, go_string
-from core_sync.gotemplate.parser import parse
-from core_sync.gotemplate.signature import GoFunc
-from core_sync.gotemplate.values import StringMap
+from gocompat.template.errors import FuncError, TemplateError, TemplateExecError, TemplateSyntaxError
+from gocompat.template.executor import Executor, MissingKey
+from gocompat.template.functions import FUNCS
+from gocompat.template.functions.convert import go_bytes, go_string
+from gocompat.template.parser import parse
+from gocompat.template.signature import GoFunc
+from gocompat.template.values import StringMap
 
 __all__ = [
     "FUNCS",

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from core_sync.gotemplate.values import MISSING, is_int, is_list, is_map, type_name
+from gocompat.template.values import MISSING, is_int, is_list, is_map, type_name
 
 Kind = Literal["any", "str", "int", "float", "bool", "list", "map"]
 

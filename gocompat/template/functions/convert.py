@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from core_sync.gotemplate.values import MISSING, format_value, is_int, is_list, truth
+from gocompat.template.values import MISSING, format_value, is_int, is_list, truth
 
 
 def go_bytes(text: str) -> bytes:

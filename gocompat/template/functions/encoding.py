@@ -14,12 +14,12 @@ from typing import Any
 
 import yaml
 
-from core_sync.gotemplate import gojson
-from core_sync.gotemplate.errors import FuncError
-from core_sync.gotemplate.functions.convert import go_bytes, go_string
-from core_sync.gotemplate.signature import GoFunc
 from gocompat.jsonenc import UnsupportedValue
 from gocompat.limits import LimitExceeded
+from gocompat.template import gojson
+from gocompat.template.errors import FuncError
+from gocompat.template.functions.convert import go_bytes, go_string
+from gocompat.template.signature import GoFunc
 
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"

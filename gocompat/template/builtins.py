@@ -6,10 +6,10 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from core_sync.gotemplate.errors import FuncError
-from core_sync.gotemplate.gofmt import sprintf
-from core_sync.gotemplate.signature import GoFunc
-from core_sync.gotemplate.values import (
+from gocompat.template.errors import FuncError
+from gocompat.template.gofmt import sprintf
+from gocompat.template.signature import GoFunc
+from gocompat.template.values import (
     is_int,
     is_list,
     is_map,

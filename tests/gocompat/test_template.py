@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-from core_sync.gotemplate import (
+from gocompat.template import (
     GoFunc,
     StringMap,
     Template,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from core_sync.gotemplate.errors import FuncError
-from core_sync.gotemplate.functions.convert import empty, strval
-from core_sync.gotemplate.signature import GoFunc
-from core_sync.gotemplate.values import MISSING, is_list, is_map, truth, type_name
 from gocompat.limits import check_template_items
+from gocompat.template.errors import FuncError
+from gocompat.template.functions.convert import empty, strval
+from gocompat.template.signature import GoFunc
+from gocompat.template.values import MISSING, is_list, is_map, truth, type_name
 
 
 def _list(value: Any, func: str) -> list[Any]:

@@ -10,8 +10,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from core_sync.gotemplate.values import MISSING, format_value, is_int, type_name
 from gocompat.strconv import format_g
+from gocompat.template.values import MISSING, format_value, is_int, type_name
 
 _SPEC = re.compile(r"%([-+# 0]*)(\*|\d+)?(?:\.(\*|\d+)?)?(.)?", re.DOTALL)
 

@@ -6,7 +6,7 @@ are Go's. Lockstep runs on POSIX, so the ``os*`` forms (``path/filepath``) are t
 
 from __future__ import annotations
 
-from core_sync.gotemplate.signature import GoFunc
+from gocompat.template.signature import GoFunc
 
 
 def clean(path: str) -> str:
