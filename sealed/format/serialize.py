@@ -2,7 +2,7 @@
 
 JSON: apimachinery's pretty printer (2-space indent, HTML characters escaped, struct fields in Go order,
 map keys sorted); the caller builds dicts in Go field order. YAML: sigs.k8s.io/yaml ``JSONToYAML``, in
-``yamlout``.
+``gocompat.yaml.v2.writer``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,6 @@ def to_compact_json(obj: Any) -> str:
 
 def to_yaml(obj: Any) -> str:
     """sigs.k8s.io/yaml JSONToYAML of ``obj`` (a JSON-shaped value), ending with a newline."""
-    from sealed.format.yamlout import to_yaml as emit
+    from gocompat.yaml.v2.writer import to_yaml as emit
 
     return emit(obj)

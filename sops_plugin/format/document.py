@@ -70,13 +70,24 @@ def _dump_error(exc: SopsError) -> SopsError:
     return exc
 
 
+def load_yaml(text: str) -> list[Branch]:
+    """Every document of a YAML stream: go-yaml v3's fast reader when it can (no PyYAML import), else the
+    full PyYAML-based one."""
+    from gocompat.yaml.v3.reader import read
+
+    documents = read(text)
+    if documents is None:
+        from sops_plugin.format.yaml_load import load_documents
+
+        documents = load_documents(text)
+    return documents
+
+
 def parse_plain(data: bytes, fmt: str) -> list[Branch]:
     """Plaintext in ``fmt`` → branches (the input of encrypt)."""
     try:
         if fmt == "yaml":
-            from sops_plugin.format.yaml_fast import load as load_documents
-
-            return load_documents(data.decode("utf-8", "surrogateescape"))
+            return load_yaml(data.decode("utf-8", "surrogateescape"))
         if fmt == "json":
             from sops_plugin.format import json_store
 
@@ -110,9 +121,7 @@ def parse_encrypted(data: bytes, fmt: str) -> SopsDocument:
     try:
         if fmt in ("yaml", "json", "binary"):
             if fmt == "yaml":
-                from sops_plugin.format.yaml_fast import load as load_documents
-
-                docs = load_documents(data.decode("utf-8", "surrogateescape"))
+                docs = load_yaml(data.decode("utf-8", "surrogateescape"))
             else:
                 from sops_plugin.format import json_store
 
@@ -239,7 +248,7 @@ def emit_plain(branches: Sequence[Branch], fmt: str, indent: int | None = None) 
         _single_document(branches, fmt, plain=True)
     try:
         if fmt == "yaml":
-            from sops_plugin.format.yaml_emit import emit_documents
+            from gocompat.yaml.v3.writer import emit_documents
 
             return emit_documents(branches, indent or 4).encode("utf-8", "surrogateescape")
         if fmt == "json":
@@ -364,7 +373,7 @@ def emit_encrypted(doc: SopsDocument, layout: str = "3.11", indent: int | None =
         _single_document(doc.branches, fmt, plain=False)
     try:
         if fmt == "yaml":
-            from sops_plugin.format.yaml_emit import emit_documents
+            from gocompat.yaml.v3.writer import emit_documents
 
             docs = [Branch([*b, ("sops", meta)]) for b in doc.branches] or [Branch([("sops", meta)])]
             return emit_documents(docs, indent or 4).encode("utf-8", "surrogateescape")

@@ -1,9 +1,9 @@
 """Reading YAML into sops' tree with go-yaml v3's typing, keeping order and comments.
 
 PyYAML builds the node graph (its C parser when the text has no ``#``, which is the fast path for files
-without comments); scalars are then typed by go-yaml's rules (:mod:`yaml_scalar`), not PyYAML's YAML 1.1
-ones. Comments are captured by a scanner hook and placed, as sops does, before the entry that follows them
-(or at the end of the collection they are indented into).
+without comments); scalars are then typed by go-yaml's rules (``gocompat.yaml.v3.rules``), not PyYAML's
+YAML 1.1 ones. Comments are captured by a scanner hook and placed, as sops does, before the entry that
+follows them (or at the end of the collection they are indented into).
 """
 
 from __future__ import annotations

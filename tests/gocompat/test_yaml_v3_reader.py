@@ -9,12 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gocompat.yaml.v3 import reader as yaml_fast
 from gocompat.yaml.v3.tree import from_plain
-from sops_plugin.format import yaml_fast, yaml_load
-from sops_plugin.format.yaml_emit import emit_documents
-
-from .samples import YAML
-from .test_property import DOCS, EXAMPLES
+from gocompat.yaml.v3.writer import emit_documents
+from sops_plugin.format import yaml_load
+from sops_plugin.format.document import load_yaml
+from tests.sops.samples import YAML
+from tests.sops.test_property import DOCS, EXAMPLES
 
 HAND_WRITTEN = [
     "a: 1\nb:\n- x\n- y\nc: {}\nd: []\n",  # indentless sequence
@@ -63,13 +64,13 @@ def test_declines_outside_its_subset(text: str) -> None:
         expected = yaml_load.load_documents(text)
     except yaml_load.YamlError:
         with pytest.raises(yaml_load.YamlError):
-            yaml_fast.load(text)
+            load_yaml(text)
     else:
-        assert yaml_fast.load(text) == expected
+        assert load_yaml(text) == expected
 
 
 def test_fallback_for_the_sample() -> None:
-    assert yaml_fast.load(YAML.decode()) == yaml_load.load_documents(YAML.decode())
+    assert load_yaml(YAML.decode()) == yaml_load.load_documents(YAML.decode())
 
 
 @settings(max_examples=EXAMPLES * 5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -90,5 +91,5 @@ def test_go_yaml_output_is_read_identically(docs: dict[str, Any], indent: int) -
     except yaml_fast.Unsupported:
         # It steps aside for '#', special characters, complex keys...; the fallback then reads it.
         assert "#" in text or not text.replace("\n", "").isprintable() or "? " in text or "|4" in text
-        fast = yaml_fast.load(text)
+        fast = load_yaml(text)
     assert fast == full

@@ -8,8 +8,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gocompat.yaml.v2.reader import read as load
 from sealed.format.documents import _loader
-from sealed.format.fastyaml import load
 
 
 def pyyaml(text: str) -> list[Any] | None:

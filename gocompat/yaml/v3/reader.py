@@ -315,15 +315,13 @@ def load_documents(text: str) -> list[Branch]:
     return docs
 
 
-def load(text: str) -> list[Branch]:
-    """Every document of a YAML stream: this reader when it can, else the full PyYAML-based one."""
+def read(text: str) -> list[Branch] | None:
+    """Every document of a YAML stream, or ``None`` when the full reader must read it."""
+    if deeply_indented(text):
+        return None  # deep nesting: the full reader enforces the depth limit
     try:
-        if deeply_indented(text):
-            raise Unsupported("deep nesting: the full reader enforces the depth limit")
         documents = load_documents(text)
         check_depth(documents, MAX_DEPTH + 1)  # +1: the list of documents
-        return documents
     except (Unsupported, RecursionError, LimitExceeded):
-        from sops_plugin.format.yaml_load import load_documents as full
-
-        return full(text)
+        return None
+    return documents

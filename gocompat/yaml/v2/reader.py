@@ -46,7 +46,7 @@ class _Unsupported(Exception):
     """Outside the subset: let PyYAML read it."""
 
 
-def load(text: str) -> list[Any] | None:
+def read(text: str) -> list[Any] | None:
     """The documents in ``text`` (empty ones dropped), or None if PyYAML must read it."""
     if "\t" in text or "\r" in text or text.startswith("\ufeff") or deeply_indented(text):
         return None

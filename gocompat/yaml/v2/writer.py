@@ -2,7 +2,7 @@
 
 Keys in go-yaml's "natural" order, 2-space indent, sequences not indented under their key, plain scalars
 wrapped at 80 columns, strings that would read back as another type double-quoted, multi-line strings as
-literal blocks. Key order and "would read back as another type" live in ``yamlrules``; the scalar analysis
+literal blocks. Key order and "would read back as another type" live in ``rules``; the scalar analysis
 here follows libyaml's rules (go-yaml is a port of libyaml). Kept apart from the JSON printer so the default
 (JSON) path does not compile these patterns.
 """
@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sealed.format.yamlrules import needs_quotes, sorted_keys
+from gocompat.yaml.v2.rules import needs_quotes, sorted_keys
 
 BEST_WIDTH = 80
 INDENT = 2

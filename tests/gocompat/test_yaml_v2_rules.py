@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from gocompat.yaml.v2.rules import possible_orders, sorted_keys
 from sealed.format import crypto
 from sealed.format.certs import parse_certificate_pem
 from sealed.format.convert import SealOptions, parse_secret, seal, unseal
 from sealed.format.keys import load_private_keys
-from sealed.format.yamlrules import possible_orders, sorted_keys
 from sealed.sealing import render
 from tests.sealed.conftest import SealingKey, mask_ciphertexts, ok, run_kubeseal
 
