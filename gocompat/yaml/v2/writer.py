@@ -13,109 +13,23 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from gocompat.yaml.emitter import (
+    BREAKS,
+    DOUBLE,
+    LITERAL,
+    PLAIN,
+    SINGLE,
+    block_hints,
+    double_escape,
+    float_text,
+    settle_style,
+)
 from gocompat.yaml.v2.rules import needs_quotes, sorted_keys
 
 BEST_WIDTH = 80
 INDENT = 2
 
-_BREAKS = "\r\n\x85\u2028\u2029"
-_ESCAPES = {
-    "\0": "0", "\a": "a", "\b": "b", "\t": "t", "\n": "n", "\v": "v", "\f": "f", "\r": "r",
-    "\x1b": "e", '"': '"', "\\": "\\", "\x85": "N", "\xa0": "_", "\u2028": "L", "\u2029": "P",
-}  # fmt: skip
 _SIMPLE_PLAIN = re.compile(r"[A-Za-z0-9/+_.][A-Za-z0-9/+=_.-]*\Z")
-
-
-def _printable(ch: str) -> bool:
-    cp = ord(ch)
-    return (
-        cp == 0x0A or 0x20 <= cp <= 0x7E or 0xA0 <= cp <= 0xD7FF or (0xE000 <= cp <= 0xFFFD and cp != 0xFEFF)
-    )
-
-
-class _Analysis:
-    __slots__ = ("block_allowed", "block_plain", "flow_plain", "multiline", "single_allowed")
-
-    def __init__(self, value: str) -> None:
-        if not value:
-            self.multiline = False
-            self.flow_plain = False
-            self.block_plain = True
-            self.single_allowed = True
-            self.block_allowed = False
-            return
-        block_ind = flow_ind = line_breaks = special = False
-        leading_space = leading_break = trailing_space = trailing_break = False
-        break_space = space_break = previous_space = previous_break = False
-        if value.startswith(("---", "...")):
-            block_ind = flow_ind = True
-        preceded_ws = True
-        n = len(value)
-        for i, ch in enumerate(value):
-            followed_ws = i + 1 >= n or value[i + 1] in " \t" + _BREAKS
-            if i == 0:
-                if ch in "#,[]{}&*!|>'\"%@`":
-                    flow_ind = block_ind = True
-                if ch in "?:":
-                    flow_ind = True
-                    if followed_ws:
-                        block_ind = True
-                if ch == "-" and followed_ws:
-                    flow_ind = block_ind = True
-            else:
-                if ch in ",?[]{}":
-                    flow_ind = True
-                if ch == ":":
-                    flow_ind = True
-                    if followed_ws:
-                        block_ind = True
-                if ch == "#" and preceded_ws:
-                    flow_ind = block_ind = True
-            if not _printable(ch):
-                special = True
-            if ch in _BREAKS:
-                line_breaks = True
-            if ch == " ":
-                if i == 0:
-                    leading_space = True
-                if i == n - 1:
-                    trailing_space = True
-                if previous_break:
-                    break_space = True
-                previous_space, previous_break = True, False
-            elif ch in _BREAKS:
-                if i == 0:
-                    leading_break = True
-                if i == n - 1:
-                    trailing_break = True
-                if previous_space:
-                    space_break = True
-                previous_space, previous_break = False, True
-            else:
-                previous_space = previous_break = False
-            preceded_ws = ch in " \t" + _BREAKS
-        self.multiline = line_breaks
-        flow_plain = block_plain = single = block = True
-        if leading_space or leading_break or trailing_space or trailing_break:
-            flow_plain = block_plain = False
-        if trailing_space:
-            block = False
-        if break_space:
-            flow_plain = block_plain = single = False
-        if space_break or special:
-            flow_plain = block_plain = single = block = False
-        if line_breaks:
-            flow_plain = block_plain = False
-        if flow_ind:
-            flow_plain = False
-        if block_ind:
-            block_plain = False
-        self.flow_plain, self.block_plain, self.single_allowed, self.block_allowed = (
-            flow_plain,
-            block_plain,
-            single,
-            block,
-        )
 
 
 class _Emitter:
@@ -146,7 +60,7 @@ class _Emitter:
         elif isinstance(value, int):
             self.write(str(value))
         elif isinstance(value, float):
-            self.write(_go_float(value))
+            self.write(float_text(value))
         else:
             self.string(str(value), indent, simple_key)
 
@@ -155,26 +69,14 @@ class _Emitter:
         if not quoted and _SIMPLE_PLAIN.match(value) and not value.startswith("..."):
             self.write(value)  # the common case (names, base64): nothing to analyse, nothing to wrap
             return
-        style = "plain"
-        if "\n" in value:
-            style = "literal"
-        elif quoted:
-            style = "double"
-        analysis = _Analysis(value)
-        if simple_key and analysis.multiline:
-            style = "double"
-        if style == "plain" and (not analysis.block_plain or (not value and simple_key)):
-            style = "single"
-        if style == "single" and not analysis.single_allowed:
-            style = "double"
-        if style == "literal" and (not analysis.block_allowed or simple_key):
-            style = "double"
+        wish = LITERAL if "\n" in value else DOUBLE if quoted else PLAIN
+        style = settle_style(value, wish, simple_key=simple_key, v3=False)
         allow_breaks = not simple_key
-        if style == "plain":
+        if style == PLAIN:
             self._plain(value, indent, allow_breaks)
-        elif style == "single":
+        elif style == SINGLE:
             self._single(value, indent, allow_breaks)
-        elif style == "double":
+        elif style == DOUBLE:
             self._double(value, indent, allow_breaks)
         else:
             self._literal(value, indent)
@@ -204,7 +106,7 @@ class _Emitter:
                 else:
                     self.write(ch)
                 spaces = True
-            elif ch in _BREAKS:
+            elif ch in BREAKS:
                 # Only U+2028/U+2029 get here (the others make the scalar double-quoted): libyaml writes the
                 # break character itself, then indents the next character as on a new line.
                 self.out.append(ch)
@@ -223,12 +125,9 @@ class _Emitter:
         spaces = False
         last = len(value) - 1
         for i, ch in enumerate(value):
-            if not _printable(ch) or ch == "\ufeff" or ch in _BREAKS or ch in '"\\':
-                code = _ESCAPES.get(ch)
-                if code is None:
-                    cp = ord(ch)
-                    code = f"x{cp:02X}" if cp <= 0xFF else (f"u{cp:04X}" if cp <= 0xFFFF else f"U{cp:08X}")
-                self.write("\\" + code)
+            escaped = double_escape(ch)
+            if escaped is not None:
+                self.write(escaped)
                 spaces = False
             elif ch == " ":
                 if allow_breaks and not spaces and self.column > BEST_WIDTH and 0 < i < last:
@@ -244,18 +143,12 @@ class _Emitter:
         self.write('"')
 
     def _literal(self, value: str, indent: int) -> None:
-        self.write("|")
-        if value[0] == " " or value[0] in _BREAKS:
-            self.write(str(INDENT))
-        if value[-1] not in _BREAKS:
-            self.write("-")
-        elif len(value) == 1 or value[-2] in _BREAKS:
-            self.write("+")
+        self.write("|" + block_hints(value, INDENT))
         breaks = True
         self.out.append("\n")
         self.column = 0
         for ch in value:
-            if ch in _BREAKS:
+            if ch in BREAKS:
                 self.out.append("\n")
                 self.column = 0
                 breaks = True
@@ -331,22 +224,7 @@ class _Emitter:
 
 def _simple_key(key: str) -> bool:
     """libyaml writes a key inline only if it fits on one line and is at most 128 bytes."""
-    return len(key.encode()) <= 128 and not any(ch in _BREAKS for ch in key)
-
-
-def _go_float(value: float) -> str:
-    if value != value:
-        return ".nan"
-    if value in (float("inf"), float("-inf")):
-        return ".inf" if value > 0 else "-.inf"
-    text = repr(value)
-    if text.endswith(".0"):
-        text = text[:-2]
-    mantissa, _, exponent = text.partition("e")
-    if exponent:
-        sign = "-" if exponent.startswith("-") else "+"
-        text = f"{mantissa}e{sign}{exponent.lstrip('+-').zfill(2)}"
-    return text
+    return len(key.encode()) <= 128 and not any(ch in BREAKS for ch in key)
 
 
 def to_yaml(obj: Any) -> str:

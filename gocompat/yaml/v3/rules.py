@@ -10,7 +10,6 @@ import math
 import re
 from datetime import date
 
-from gocompat.strconv import format_g
 from gocompat.yaml.v3.tree import GoTime
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
@@ -100,15 +99,6 @@ def can_use_plain(text: str) -> bool:
     return resolves_to_str(text) and not (
         text in _OLD_BOOL or (text[:1] in "+-0123456789" and ":" in text and _BASE60.match(text))
     )
-
-
-def format_yaml_float(value: float) -> str:
-    """go-yaml's float text: ``strconv``'s 'g' form, ``.nan``/``.inf``/``-.inf`` for the specials."""
-    if math.isnan(value):
-        return ".nan"
-    if math.isinf(value):
-        return ".inf" if value > 0 else "-.inf"
-    return format_g(value)
 
 
 _TS_PATTERN = (

@@ -10,7 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gocompat.yaml.v3.rules import can_use_plain, format_yaml_float
+from gocompat.yaml.emitter import (
+    BREAKS,
+    DOUBLE,
+    LITERAL,
+    PLAIN,
+    SINGLE,
+    block_hints,
+    double_escape,
+    float_text,
+    settle_style,
+)
+from gocompat.yaml.v3.rules import can_use_plain
 from gocompat.yaml.v3.tree import Branch, Comment, GoTime
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
@@ -18,118 +29,14 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-PLAIN, SINGLE, DOUBLE, LITERAL = "plain", "single", "double", "literal"
-_BREAKS = "\r\n\x85\u2028\u2029"
-_FIRST_INDICATORS = "#,[]{}&*!|>'\"%@`"
-_ESCAPES = {
-    "\0": "0",
-    "\a": "a",
-    "\b": "b",
-    "\t": "t",
-    "\n": "n",
-    "\v": "v",
-    "\f": "f",
-    "\r": "r",
-    "\x1b": "e",
-    '"': '"',
-    "\\": "\\",
-    "\x85": "N",
-    "\xa0": "_",
-    "\u2028": "L",
-    "\u2029": "P",
-}
-
-
-def _printable(ch: str) -> bool:
-    o = ord(ch)
-    # go-yaml's byte-level check: no NEL, nothing beyond the BMP.
-    return o == 0x0A or 0x20 <= o <= 0x7E or 0xA0 <= o <= 0xD7FF or (0xE000 <= o <= 0xFFFD and o != 0xFEFF)
-
-
-def _analyze(value: str) -> tuple[bool, bool, bool, bool]:
-    """(multiline, block_plain_allowed, single_quoted_allowed, block_allowed) as go-yaml analyses a scalar."""
-    if not value:
-        return False, True, True, False
-    block_ind = value.startswith(("---", "..."))
-    line_breaks = special = tabs = False
-    leading_space = leading_break = trailing_space = trailing_break = False
-    break_space = space_break = previous_space = previous_break = False
-    preceded_ws = True
-    n = len(value)
-    for i, ch in enumerate(value):
-        followed_ws = i + 1 >= n or value[i + 1] in " \t"
-        if i == 0:
-            if ch in _FIRST_INDICATORS or (ch in "?:-" and followed_ws):
-                block_ind = True
-        elif (ch == ":" and followed_ws) or (ch == "#" and preceded_ws):
-            block_ind = True
-        if ch == "\t":
-            tabs = True
-        elif not _printable(ch):
-            special = True
-        if ch == " ":
-            leading_space |= i == 0
-            trailing_space |= i == n - 1
-            break_space |= previous_break
-            previous_space, previous_break = True, False
-        elif ch in _BREAKS:
-            line_breaks = True
-            leading_break |= i == 0
-            trailing_break |= i == n - 1
-            space_break |= previous_space
-            previous_space, previous_break = False, True
-        else:
-            previous_space = previous_break = False
-        preceded_ws = ch in " \t" or ch in _BREAKS
-    plain = single = block = True
-    if leading_space or leading_break or trailing_space or trailing_break:
-        plain = False
-    if trailing_space:
-        block = False
-    if break_space:
-        plain = single = False
-    if space_break or tabs or special:
-        plain = single = False
-    if space_break or special:
-        block = False
-    if line_breaks or block_ind:
-        plain = False
-    return line_breaks, plain, single, block
-
-
 def string_style(value: str, simple_key: bool = False) -> str:
     """The style go-yaml ends up writing a string in (encoder wish, then emitter constraints)."""
-    multiline, plain_ok, single_ok, block_ok = _analyze(value)
-    if "\n" in value:
-        style = LITERAL
-    elif can_use_plain(value):
-        style = PLAIN
-    else:
-        style = DOUBLE
-    if simple_key and multiline:
-        style = DOUBLE
-    if style == PLAIN and (not plain_ok or (not value and simple_key)):
-        style = SINGLE
-    if style == SINGLE and not single_ok:
-        style = DOUBLE
-    if style == LITERAL and (not block_ok or simple_key):
-        style = DOUBLE
-    return style
+    wish = LITERAL if "\n" in value else PLAIN if can_use_plain(value) else DOUBLE
+    return settle_style(value, wish, simple_key=simple_key, v3=True)
 
 
 def _double_quoted(value: str) -> str:
-    out = ['"']
-    for ch in value:
-        if not _printable(ch) or ch == "\ufeff" or ch in _BREAKS or ch in '"\\':
-            esc = _ESCAPES.get(ch)
-            if esc is None:
-                o = ord(ch)
-                esc = f"x{o:02X}" if o <= 0xFF else f"u{o:04X}" if o <= 0xFFFF else f"U{o:08X}"
-            out.append("\\" + esc)
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
+    return '"' + "".join(double_escape(ch) or ch for ch in value) + '"'
 
 
 def scalar_text(value: Any) -> tuple[str, str]:
@@ -141,7 +48,7 @@ def scalar_text(value: Any) -> tuple[str, str]:
     if isinstance(value, int):
         return PLAIN, str(value)
     if isinstance(value, float):
-        return PLAIN, format_yaml_float(value)
+        return PLAIN, float_text(value)
     if isinstance(value, GoTime):
         return PLAIN, value.text
     if isinstance(value, bytes):
@@ -254,7 +161,7 @@ class _Emitter:
         self.indent = saved
 
     def mapping_entry(self, key: str, value: Any) -> None:
-        if len(key.encode("utf-8", "surrogateescape")) > 128 or any(ch in _BREAKS for ch in key):
+        if len(key.encode("utf-8", "surrogateescape")) > 128 or any(ch in BREAKS for ch in key):
             # go-yaml's complex key form for keys too long (or multi-line) to be simple keys.
             self.indicator("?", True, False, True)
             self.scalar(key, False)
@@ -297,13 +204,7 @@ class _Emitter:
 
     def literal(self, text: str) -> None:
         self.indicator("|", True, False, False)
-        hints = ""
-        if text[:1] in (" ",) or text[:1] in _BREAKS:
-            hints += str(self.best)
-        if not text or text[-1] not in _BREAKS:
-            hints += "-"
-        elif len(text) == 1 or text[-2] in _BREAKS:
-            hints += "+"
+        hints = block_hints(text, self.best)
         if hints:
             self.indicator(hints, False, False, False)
         self.put_break()
