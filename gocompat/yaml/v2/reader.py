@@ -13,7 +13,15 @@ import re
 from functools import cache
 from typing import Any
 
-from gocompat.limits import MAX_DEPTH, LimitExceeded, check_depth, deeply_indented
+from gocompat.yaml.scanner import (
+    BlockScanner,
+    Unsupported,
+    chomp,
+    double_quoted,
+    is_document_marker,
+    read_fast,
+    single_quoted,
+)
 
 _BOOLS = {
     "yes": True, "Yes": True, "YES": True, "true": True, "True": True, "TRUE": True, "on": True, "On": True,
@@ -23,6 +31,7 @@ _BOOLS = {
 _NULLS = ("~", "null", "Null", "NULL")
 _PLAIN_FIRST_FORBIDDEN = set("[]{}&*!|>'\"%@`,?:#")
 _ESCAPES = {"\\": "\\", '"': '"', "/": "/", "n": "\n", "t": "\t", "r": "\r", "0": "\0", " ": " "}
+_HEX_LENGTHS = {"x": 2, "u": 4}
 
 
 # Plain scalars that YAML 1.1 reads as numbers (yaml.org/type/int, /float) or merge/value keys are left
@@ -42,189 +51,85 @@ def _numberish() -> re.Pattern[str]:
     return re.compile(_NUMBERISH)
 
 
-class _Unsupported(Exception):
-    """Outside the subset: let PyYAML read it."""
-
-
 def read(text: str) -> list[Any] | None:
     """The documents in ``text`` (empty ones dropped), or None if PyYAML must read it."""
-    if "\t" in text or "\r" in text or text.startswith("\ufeff") or deeply_indented(text):
+    if "\t" in text or "\r" in text or text.startswith("\ufeff"):
         return None
-    try:
-        documents = _Reader(text).documents()
-        check_depth(documents, MAX_DEPTH + 1)  # +1: the list of documents
-    except (_Unsupported, RecursionError, LimitExceeded):
-        return None  # PyYAML's reader, with the limits, explains what is wrong
-    return documents
+    return read_fast(lambda body: _Reader(body).documents(), text)
 
 
-class _Reader:
+class _Reader(BlockScanner):
     def __init__(self, text: str) -> None:
         self.final_newline = text.endswith("\n")
-        self.lines = text.split("\n")
+        lines = text.split("\n")
         if self.final_newline:
-            self.lines.pop()  # the text after the last line break is not a line
-        self.i = 0
-
-    # -- lines -------------------------------------------------------------------------------------------
-    def _skip_blank(self) -> None:
-        while self.i < len(self.lines):
-            stripped = self.lines[self.i].strip()
-            if stripped and not stripped.startswith("#"):
-                return
-            self.i += 1
-
-    def _current(self) -> tuple[int, str] | None:
-        """Indent and content of the next meaningful line (None at a document end)."""
-        self._skip_blank()
-        if self.i >= len(self.lines):
-            return None
-        line = self.lines[self.i]
-        if _is_document_marker(line):
-            return None
-        content = line.lstrip(" ")
-        return len(line) - len(content), content
+            lines.pop()  # the text after the last line break is not a line
+        super().__init__(lines)
 
     def documents(self) -> list[Any]:
         docs: list[Any] = []
         while True:
-            self._skip_blank()
-            if self.i >= len(self.lines):
+            self.skip_blank()
+            if self.pos >= len(self.lines):
                 return docs
-            line = self.lines[self.i]
+            line = self.lines[self.pos]
             if line.startswith("%") or line.startswith("..."):
-                raise _Unsupported
-            if _is_document_marker(line):
+                raise Unsupported
+            if is_document_marker(line):
                 rest = line[3:].strip()
                 if rest and not rest.startswith("#"):
-                    raise _Unsupported
-                self.i += 1
+                    raise Unsupported
+                self.pos += 1
                 continue
-            current = self._current()
-            if current is None:
-                continue
-            value = self._block(current[0])
-            nxt = self._current()
-            if nxt is not None:
-                raise _Unsupported  # content after the root node (bad indentation): PyYAML explains it
+            current = self.current()
+            assert current is not None
+            value = self.block(current[0])
+            if self.current() is not None:
+                raise Unsupported  # content after the root node (bad indentation): PyYAML explains it
             if value is not None:
                 docs.append(value)
 
-    # -- nodes -------------------------------------------------------------------------------------------
-    def _block(self, indent: int) -> Any:
-        current = self._current()
-        assert current is not None
-        _, content = current
-        if content == "-" or content.startswith("- "):
-            return self._sequence(indent)
-        if _split_key(content) is not None:
-            return self._mapping(indent)
-        raise _Unsupported  # a root or nested scalar on its own line
+    # -- the dialect: what PyYAML (YAML 1.1) reads ---------------------------------------------------
+    def key_split(self, content: str) -> tuple[Any, str] | None:
+        return _split_key(content)
 
-    def _mapping(self, indent: int) -> dict[Any, Any]:
-        result: dict[Any, Any] = {}
-        while True:
-            current = self._current()
-            if current is None or current[0] < indent:
-                return result
-            if current[0] > indent:
-                raise _Unsupported
-            content = current[1]
-            split = _split_key(content)
-            if split is None:
-                raise _Unsupported
-            key, rest = split
-            self.i += 1
-            result[key] = self._value_after(rest, indent, in_mapping=True)
+    def scalar(self, text: str) -> Any:
+        return _inline_scalar(text)
 
-    def _sequence(self, indent: int) -> list[Any]:
-        result: list[Any] = []
-        while True:
-            current = self._current()
-            if current is None or current[0] < indent:
-                return result
-            if current[0] > indent:
-                raise _Unsupported
-            content = current[1]
-            if not (content == "-" or content.startswith("- ")):
-                return result
-            rest = content[1:]
-            stripped = rest.lstrip(" ")
-            if (
-                stripped
-                and not stripped.startswith("#")
-                and (_split_key(stripped) is not None or stripped == "-" or stripped.startswith("- "))
-            ):
-                # "- key: v" or "- - x": the item is a block whose column is where its content starts.
-                column = indent + 1 + (len(rest) - len(stripped))
-                self.lines[self.i] = " " * column + stripped
-                result.append(self._block(column))
-                continue
-            self.i += 1
-            result.append(self._value_after(rest, indent, in_mapping=False))
+    def new_mapping(self) -> dict[Any, Any]:
+        return {}
 
-    def _value_after(self, rest: str, indent: int, in_mapping: bool) -> Any:
-        """The value after ``key:`` or ``-``; ``indent`` is the column of the key or dash."""
-        text = rest.strip(" ")
-        if not text or text.startswith("#"):
-            current = self._current()
-            if current is None:
-                return None
-            child_indent, content = current
-            if child_indent > indent:
-                return self._block(child_indent)
-            if in_mapping and child_indent == indent and (content == "-" or content.startswith("- ")):
-                return self._sequence(indent)
-            return None
-        if text[0] == "|":
-            return self._literal(text, indent)
-        value = _inline_scalar(text)
-        current = self._current()
-        if current is not None and current[0] > indent:
-            raise _Unsupported  # a multi-line plain scalar or an error: PyYAML decides
-        return value
+    def put(self, mapping: Any, key: Any, value: Any) -> None:
+        mapping[key] = value  # a repeated key: the last one wins, as in PyYAML
 
-    def _literal(self, header: str, indent: int) -> str:
+    def literal(self, header: str, indent: int, in_sequence: bool) -> str:
         indicator, _, comment = header[1:].partition(" ")
         if indicator not in ("", "-", "+") or (comment.strip() and not comment.strip().startswith("#")):
-            raise _Unsupported
+            raise Unsupported
         lines: list[str] = []
         block_indent = 0
-        while self.i < len(self.lines):
-            line = self.lines[self.i]
+        while self.pos < len(self.lines):
+            line = self.lines[self.pos]
             if not line.strip(" "):
                 if block_indent and len(line) > block_indent:
-                    raise _Unsupported
+                    raise Unsupported
                 if not block_indent and line:
-                    raise _Unsupported
+                    raise Unsupported
                 lines.append("")
-                self.i += 1
+                self.pos += 1
                 continue
             line_indent = len(line) - len(line.lstrip(" "))
             if not block_indent:
-                if line_indent <= indent or _is_document_marker(line):
+                if line_indent <= indent or is_document_marker(line):
                     break
                 block_indent = line_indent
-            if line_indent < block_indent or (line_indent == 0 and _is_document_marker(line)):
+            if line_indent < block_indent or (line_indent == 0 and is_document_marker(line)):
                 break
             lines.append(line[block_indent:])
-            self.i += 1
-        trailing = 0
-        while lines and lines[-1] == "":
-            lines.pop()
-            trailing += 1
-        if self.i >= len(self.lines) and not self.final_newline:
-            raise _Unsupported  # a block ending without a line break: rare, PyYAML decides
-        body = "\n".join(lines)
-        if indicator == "-":
-            return body
-        if indicator == "+":
-            return body + "\n" * (trailing + (1 if lines else 0)) if lines else "\n" * trailing
-        return body + "\n" if lines else ""
-
-
-def _is_document_marker(line: str) -> bool:
-    return line.startswith("---") and (len(line) == 3 or line[3] == " ")
+            self.pos += 1
+        if self.pos >= len(self.lines) and not self.final_newline:
+            raise Unsupported  # a block ending without a line break: rare, PyYAML decides
+        return chomp(lines, indicator)
 
 
 def _split_key(content: str) -> tuple[Any, str] | None:
@@ -249,7 +154,7 @@ def _split_key(content: str) -> tuple[Any, str] | None:
 def _plain_key(text: str) -> str:
     value = _plain(text)
     if not isinstance(value, str):
-        raise _Unsupported  # non-string keys (true:, 1:, ~:) are PyYAML's business
+        raise Unsupported  # non-string keys (true:, 1:, ~:) are PyYAML's business
     return value
 
 
@@ -258,7 +163,7 @@ def _inline_scalar(text: str) -> Any:
         value, end = _quoted(text)
         rest = text[end:].strip(" ")
         if rest and not rest.startswith("#"):
-            raise _Unsupported
+            raise Unsupported
         return value
     if text in ("{}", "[]"):
         return {} if text == "{}" else []
@@ -270,53 +175,24 @@ def _inline_scalar(text: str) -> Any:
 
 def _plain(text: str) -> Any:
     if not text or text[0] in _PLAIN_FIRST_FORBIDDEN or text.startswith("- ") or text == "-":
-        raise _Unsupported
+        raise Unsupported
     if ": " in text or text.endswith(":") or " #" in text:
-        raise _Unsupported
+        raise Unsupported
     if text in _BOOLS:
         return _BOOLS[text]
     if text in _NULLS:
         return None
     if (text[0] in _NUMBER_FIRST and _numberish().fullmatch(text)) or not text.isprintable():
-        raise _Unsupported
+        raise Unsupported
     return text
 
 
 def _quoted(text: str) -> tuple[str, int]:
     """A single-line quoted scalar starting at ``text[0]``: ``(value, index after the closing quote)``."""
-    quote = text[0]
-    out: list[str] = []
-    i = 1
-    while i < len(text):
-        ch = text[i]
-        if quote == "'" and ch == "'":
-            if text[i + 1 : i + 2] == "'":
-                out.append("'")
-                i += 2
-                continue
-            return "".join(out), i + 1
-        if quote == '"' and ch == '"':
-            return "".join(out), i + 1
-        if quote == '"' and ch == "\\":
-            code = text[i + 1 : i + 2]
-            if code in _ESCAPES:
-                out.append(_ESCAPES[code])
-                i += 2
-                continue
-            if code in ("x", "u"):
-                digits = text[i + 2 : i + (4 if code == "x" else 6)]
-                if len(digits) == (2 if code == "x" else 4) and all(
-                    c in "0123456789abcdefABCDEF" for c in digits
-                ):
-                    cp = int(digits, 16)
-                    if 0xD800 <= cp <= 0xDFFF:
-                        raise _Unsupported
-                    out.append(chr(cp))
-                    i += 2 + len(digits)
-                    continue
-            raise _Unsupported
-        if not ch.isprintable():
-            raise _Unsupported
-        out.append(ch)
-        i += 1
-    raise _Unsupported  # the scalar continues on the next line
+    if text[0] == "'":
+        value, end = single_quoted(text, 0)
+    else:
+        value, end = double_quoted(text, 0, _ESCAPES, _HEX_LENGTHS, surrogates=False)
+    if not text[:end].isprintable():
+        raise Unsupported
+    return value, end
