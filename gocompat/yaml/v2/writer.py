@@ -13,17 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from gocompat.yaml.emitter import (
-    BREAKS,
-    DOUBLE,
-    LITERAL,
-    PLAIN,
-    SINGLE,
-    block_hints,
-    double_escape,
-    float_text,
-    settle_style,
-)
+from gocompat.yaml import emitter as libyaml
 from gocompat.yaml.v2.rules import needs_quotes, sorted_keys
 
 BEST_WIDTH = 80
@@ -60,7 +50,7 @@ class _Emitter:
         elif isinstance(value, int):
             self.write(str(value))
         elif isinstance(value, float):
-            self.write(float_text(value))
+            self.write(libyaml.float_text(value))
         else:
             self.string(str(value), indent, simple_key)
 
@@ -69,14 +59,14 @@ class _Emitter:
         if not quoted and _SIMPLE_PLAIN.match(value) and not value.startswith("..."):
             self.write(value)  # the common case (names, base64): nothing to analyse, nothing to wrap
             return
-        wish = LITERAL if "\n" in value else DOUBLE if quoted else PLAIN
-        style = settle_style(value, wish, simple_key=simple_key, v3=False)
+        wish = libyaml.LITERAL if "\n" in value else libyaml.DOUBLE if quoted else libyaml.PLAIN
+        style = libyaml.settle_style(value, wish, simple_key=simple_key, v3=False)
         allow_breaks = not simple_key
-        if style == PLAIN:
+        if style == libyaml.PLAIN:
             self._plain(value, indent, allow_breaks)
-        elif style == SINGLE:
+        elif style == libyaml.SINGLE:
             self._single(value, indent, allow_breaks)
-        elif style == DOUBLE:
+        elif style == libyaml.DOUBLE:
             self._double(value, indent, allow_breaks)
         else:
             self._literal(value, indent)
@@ -106,7 +96,7 @@ class _Emitter:
                 else:
                     self.write(ch)
                 spaces = True
-            elif ch in BREAKS:
+            elif ch in libyaml.BREAKS:
                 # Only U+2028/U+2029 get here (the others make the scalar double-quoted): libyaml writes the
                 # break character itself, then indents the next character as on a new line.
                 self.out.append(ch)
@@ -125,7 +115,7 @@ class _Emitter:
         spaces = False
         last = len(value) - 1
         for i, ch in enumerate(value):
-            escaped = double_escape(ch)
+            escaped = libyaml.double_escape(ch)
             if escaped is not None:
                 self.write(escaped)
                 spaces = False
@@ -143,12 +133,12 @@ class _Emitter:
         self.write('"')
 
     def _literal(self, value: str, indent: int) -> None:
-        self.write("|" + block_hints(value, INDENT))
+        self.write("|" + libyaml.block_hints(value, INDENT))
         breaks = True
         self.out.append("\n")
         self.column = 0
         for ch in value:
-            if ch in BREAKS:
+            if ch in libyaml.BREAKS:
                 self.out.append("\n")
                 self.column = 0
                 breaks = True
@@ -224,7 +214,7 @@ class _Emitter:
 
 def _simple_key(key: str) -> bool:
     """libyaml writes a key inline only if it fits on one line and is at most 128 bytes."""
-    return len(key.encode()) <= 128 and not any(ch in BREAKS for ch in key)
+    return len(key.encode()) <= 128 and not any(ch in libyaml.BREAKS for ch in key)
 
 
 def to_yaml(obj: Any) -> str:

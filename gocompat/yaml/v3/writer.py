@@ -10,17 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gocompat.yaml.emitter import (
-    BREAKS,
-    DOUBLE,
-    LITERAL,
-    PLAIN,
-    SINGLE,
-    block_hints,
-    double_escape,
-    float_text,
-    settle_style,
-)
+from gocompat.yaml import emitter as libyaml
 from gocompat.yaml.v3.rules import can_use_plain
 from gocompat.yaml.v3.tree import Branch, Comment, GoTime
 
@@ -31,26 +21,26 @@ if TYPE_CHECKING:
 
 def string_style(value: str, simple_key: bool = False) -> str:
     """The style go-yaml ends up writing a string in (encoder wish, then emitter constraints)."""
-    wish = LITERAL if "\n" in value else PLAIN if can_use_plain(value) else DOUBLE
-    return settle_style(value, wish, simple_key=simple_key, v3=True)
+    wish = libyaml.LITERAL if "\n" in value else libyaml.PLAIN if can_use_plain(value) else libyaml.DOUBLE
+    return libyaml.settle_style(value, wish, simple_key=simple_key, v3=True)
 
 
 def _double_quoted(value: str) -> str:
-    return '"' + "".join(double_escape(ch) or ch for ch in value) + '"'
+    return '"' + "".join(libyaml.double_escape(ch) or ch for ch in value) + '"'
 
 
 def scalar_text(value: Any) -> tuple[str, str]:
     """(style, raw text) of a leaf."""
     if value is None:
-        return PLAIN, "null"
+        return libyaml.PLAIN, "null"
     if isinstance(value, bool):
-        return PLAIN, "true" if value else "false"
+        return libyaml.PLAIN, "true" if value else "false"
     if isinstance(value, int):
-        return PLAIN, str(value)
+        return libyaml.PLAIN, str(value)
     if isinstance(value, float):
-        return PLAIN, float_text(value)
+        return libyaml.PLAIN, libyaml.float_text(value)
     if isinstance(value, GoTime):
-        return PLAIN, value.text
+        return libyaml.PLAIN, value.text
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     if isinstance(value, Comment):
@@ -161,7 +151,7 @@ class _Emitter:
         self.indent = saved
 
     def mapping_entry(self, key: str, value: Any) -> None:
-        if len(key.encode("utf-8", "surrogateescape")) > 128 or any(ch in BREAKS for ch in key):
+        if len(key.encode("utf-8", "surrogateescape")) > 128 or any(ch in libyaml.BREAKS for ch in key):
             # go-yaml's complex key form for keys too long (or multi-line) to be simple keys.
             self.indicator("?", True, False, True)
             self.scalar(key, False)
@@ -174,23 +164,23 @@ class _Emitter:
 
     def scalar(self, value: Any, in_sequence_item: bool, simple_key: bool = False) -> None:
         style, text = scalar_text(value)
-        if simple_key and style == LITERAL:
-            style = DOUBLE
+        if simple_key and style == libyaml.LITERAL:
+            style = libyaml.DOUBLE
         saved = self.indent
         self.increase(in_sequence_item, flow=True)
-        if style == PLAIN:
+        if style == libyaml.PLAIN:
             if text and not self.whitespace:
                 self.put(" ")
             self.put(text)
             if text:
                 self.whitespace = False
             self.indention = False
-        elif style == SINGLE:
+        elif style == libyaml.SINGLE:
             self.indicator("'", True, False, False)
             self.put(self._single_body(text))
             self.indicator("'", False, False, False)
             self.whitespace = self.indention = False
-        elif style == DOUBLE:
+        elif style == libyaml.DOUBLE:
             self.indicator('"', True, False, False)
             self.put(_double_quoted(text)[1:-1])
             self.indicator('"', False, False, False)
@@ -204,7 +194,7 @@ class _Emitter:
 
     def literal(self, text: str) -> None:
         self.indicator("|", True, False, False)
-        hints = block_hints(text, self.best)
+        hints = libyaml.block_hints(text, self.best)
         if hints:
             self.indicator(hints, False, False, False)
         self.put_break()
