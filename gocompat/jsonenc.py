@@ -3,8 +3,8 @@
 Why one home: kubeseal's JSON, sops' JSON store, ESO's ``toJson`` family and ESO's provider values are all
 written by Go, and a single differing byte is a spurious change (or a bad MAC). Go (since 1.22) escapes
 ``"``, ``\\``, ``\\n``, ``\\r``, ``\\t``, ``\\b`` and ``\\f`` short, other control characters as ``\\u00XX``,
-U+2028/U+2029 always, ``<``, ``>`` and ``&`` unless HTML escaping is off, and turns invalid UTF-8 (which
-Lockstep carries in ``str`` as the surrogate escapes U+DC80..U+DCFF) into U+FFFD.
+U+2028/U+2029 always, ``<``, ``>`` and ``&`` unless HTML escaping is off, and writes each byte of invalid
+UTF-8 (which Lockstep carries in ``str`` as the surrogate escapes U+DC80..U+DCFF) as ``\\ufffd``.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def _escape(match: re.Match[str]) -> str:
     if escaped is not None:
         return escaped
     if ch >= "\udc80":
-        return "\ufffd"  # a raw byte carried in a Go string: invalid UTF-8
+        return "\\ufffd"  # a raw byte carried in a Go string: invalid UTF-8, which Go writes as this escape
     return f"\\u{ord(ch):04x}"
 
 
