@@ -21,8 +21,9 @@ from typing import Any
 
 import yaml
 
-from core_sync import confine, kustomize_refs, limits
+from core_sync import confine, kustomize_refs
 from core_sync.kustomize_refs import KUSTOMIZATION_FILES, kustomization_file
+from gocompat import limits
 
 KubeObject = dict[str, Any]
 

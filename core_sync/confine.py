@@ -14,7 +14,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from core_sync.limits import MAX_FILE_BYTES
+from gocompat.limits import MAX_FILE_BYTES
 
 
 class ConfinementError(Exception):

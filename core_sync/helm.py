@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from core_sync import confine, limits
+from core_sync import confine
 from core_sync.build import BuildError, BuiltObject, check_duplicates, find_tool, parse_documents
 from core_sync.helm_settings import HelmSettings
 from core_sync.redaction import Redactor
 from core_sync.stages import DecryptedFile, FileDecryptFailed
+from gocompat import limits
 
 CHART_FILE = "Chart.yaml"
 HELM_TIMEOUT = 120.0

@@ -17,7 +17,8 @@ from typing import Any
 
 import yaml
 
-from core_sync import confine, limits
+from core_sync import confine
+from gocompat import limits
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 # Fields whose list items are paths (or, for some, inline YAML or remote URLs).

@@ -4,7 +4,7 @@ Why: when ``kubectl kustomize`` fails it may echo a literal it could not parse (
 source ...``), and that text becomes an error line, a status message and an Event. The build's error
 is redacted with these values (:mod:`core_sync.redaction`). Only read after a failed build, through
 the same confined reader and limited YAML loader the build uses (:mod:`core_sync.confine`,
-:mod:`core_sync.limits`): anything unreadable or over a limit contributes nothing.
+:mod:`gocompat.limits`): anything unreadable or over a limit contributes nothing.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from core_sync import confine, limits
+from core_sync import confine
 from core_sync.kustomize_refs import KUSTOMIZATION_FILES
+from gocompat import limits
 
 MAX_KUSTOMIZATIONS = 1000
 

@@ -31,6 +31,7 @@ from core_sync.projects import DENIED, PROJECTS_PATH, check_application, check_o
 from core_sync.redaction import Redactor
 from core_sync.source import GitCredentials, GitSource, SourceError
 from core_sync.tenancy import ACCESS_DENIED, CrossNamespaceRef, TenancyPolicy, impersonated_user
+from gocompat.duration import parse_strict
 
 log = logging.getLogger("lockstep.application")
 GROUP, VERSION, PLURAL = "lockstep.dev", "v1alpha1", "applications"
@@ -181,7 +182,7 @@ class Reconciler:
     def reconcile(self, app: dict[str, Any]) -> Outcome:
         meta, spec, status = app["metadata"], app.get("spec") or {}, app.get("status") or {}
         ref = inv.AppRef(meta["namespace"], meta["name"])
-        interval = st.parse_duration(spec.get("interval"), DEFAULT_INTERVAL_S)
+        interval = parse_strict(spec.get("interval"), DEFAULT_INTERVAL_S)
         if spec.get("suspend"):
             return Outcome(st.is_ready(app), interval)
         began = time.monotonic()
@@ -213,7 +214,7 @@ class Reconciler:
                 RECONCILE_TOTAL.inc(result="failure")
                 RECONCILE_SECONDS.observe(time.monotonic() - began, result="failure")
                 self._record(self._record_failure, app, failed)
-                retry = st.parse_duration(
+                retry = parse_strict(
                     spec.get("retryInterval"), min(interval, 5.0 * 2 ** min(state.failures, 6))
                 )
                 if failed.reason == UNREACHABLE:  # costs nothing to try, and the outage may be over
@@ -308,7 +309,7 @@ class Reconciler:
             prune=spec.get("prune", True),
             allow_empty=spec.get("allowEmpty", False),
             wait=spec.get("wait", False),
-            timeout=st.parse_duration(spec.get("timeout"), DEFAULT_TIMEOUT_S),
+            timeout=parse_strict(spec.get("timeout"), DEFAULT_TIMEOUT_S),
             create_namespace="CreateNamespace=true" in options,
             prune_last="PruneLast=true" in options,
             decryption=spec.get("decryption") or {},

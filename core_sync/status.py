@@ -1,24 +1,10 @@
-"""Pure helpers for Application status: kstatus conditions, durations, timestamps."""
+"""Pure helpers for Application status: kstatus conditions and timestamps."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
-
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_duration(text: str | None, default: float) -> float:
-    """Go-style ``1h30m``/``45s``/``500ms`` to seconds; ``default`` when unset."""
-    if not text:
-        return default
-    parts = _DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(f"invalid duration {text!r} (expected e.g. 30s, 5m, 1h30m)")
-    return sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
 
 
 def now() -> str:

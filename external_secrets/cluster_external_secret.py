@@ -152,10 +152,10 @@ def reconcile(client: KubeClient, name: str) -> float | None:
         "conditions": [condition],
     }
     client.merge_patch(f"{CES_PATH}/{name}/status", {"status": status})
-    from external_secrets.duration import parse_duration
+    from gocompat.duration import parse_lenient
 
     try:
-        return parse_duration(spec.get("refreshTime"), DEFAULT_REFRESH_S)
+        return parse_lenient(spec.get("refreshTime"), DEFAULT_REFRESH_S)
     except ValueError:  # an unreadable refreshTime only changes how often namespaces are re-checked
         return DEFAULT_REFRESH_S
 

@@ -8,8 +8,9 @@ Supported: nested keys ``a.b.c``, escaped dots ``a\\.b``, array indexes ``arr.0`
 from __future__ import annotations
 
 import fnmatch
-import json
 from typing import Any
+
+from gocompat.jsonenc import marshal
 
 _MISSING = object()
 
@@ -76,16 +77,7 @@ def get(document: Any, path: str) -> tuple[bool, Any]:
 
 def go_json(value: Any) -> bytes:
     """JSON as Go's ``encoding/json`` writes it: sorted keys, compact, HTML-safe escapes."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    for raw, escaped in (
-        ("<", "\\u003c"),
-        (">", "\\u003e"),
-        ("&", "\\u0026"),
-        ("\u2028", "\\u2028"),
-        ("\u2029", "\\u2029"),
-    ):
-        text = text.replace(raw, escaped)
-    return text.encode()
+    return marshal(value).encode()
 
 
 def to_bytes(value: Any) -> bytes:

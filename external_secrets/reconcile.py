@@ -22,7 +22,6 @@ from typing import Any
 from core_sync.events import post_event
 from core_sync.kube import ApiError, KubeClient
 from external_secrets.cache import ProviderCache
-from external_secrets.duration import parse_duration
 from external_secrets.generators import GENERATOR_GROUP
 from external_secrets.providers import AuthError, ClientKubeAccess, ProviderError, ProviderPool
 from external_secrets.resolve import ResolveError, StoreRef, resolve, stores_of
@@ -45,6 +44,7 @@ from external_secrets.target import (
     target_name,
 )
 from external_secrets.templating import render
+from gocompat.duration import parse_lenient as parse_duration
 
 log = logging.getLogger("lockstep.external")
 GROUP, VERSION = "external-secrets.io", "v1"

@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, Protocol, TypeVar
 
-from core_sync import limits
 from external_secrets import gjson
 from external_secrets.providers.base import FetchKey, FindQuery, NoSecretError, ProviderError, RemoteSecret
+from gocompat import limits
 
 MAX_KEY = 253
 _P = ParamSpec("_P")

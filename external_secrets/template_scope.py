@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from core_sync import limits
 from external_secrets.resolve import ResolveError, decode
+from gocompat import limits
 
 SCOPES = ("Values", "KeysAndValues")
 WELL_KNOWN_TARGETS = ("data", "annotations", "labels")
@@ -56,7 +56,7 @@ def execute(
 
 
 def _run(render: RenderText, key: str, text: str, context: Mapping[str, str]) -> bytes:
-    from core_sync.gotemplate.errors import TemplateSyntaxError
+    from gocompat.template.errors import TemplateSyntaxError
 
     try:
         rendered = render(text, context, key)

@@ -1,4 +1,4 @@
-"""The bridge to the Go-template engine (``core_sync.gotemplate``), imported when a template runs."""
+"""The bridge to the Go-template engine (``gocompat.template``), imported when a template runs."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def render(text: str, data: Mapping[str, Any], name: str) -> str:
     import importlib
 
     try:
-        engine = importlib.import_module("core_sync.gotemplate")
+        engine = importlib.import_module("gocompat.template")
         engine_render = engine.render
     except (ImportError, AttributeError) as error:  # pragma: no cover - depends on the build
         raise TemplateUnavailable(f"template {name}: the template engine is not available") from error

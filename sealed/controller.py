@@ -31,12 +31,12 @@ RETRY_LIMIT = 5  # Bitnami's --max-unseal-retries, for API failures
 
 
 def _duration(text: str, flag: str) -> float:
-    from core_sync.status import parse_duration
+    from gocompat.duration import parse_strict
 
     if text.strip() in ("0", "0s", ""):
         return 0.0
     try:
-        return parse_duration(text, 0.0)
+        return parse_strict(text, 0.0)
     except ValueError as error:
         raise SystemExit(f"error: {flag}: {error}") from None
 

@@ -112,7 +112,7 @@ class ProxyController:
 
 def _status_message(body: bytes) -> str:
     """The API server's Status message (e.g. ``no endpoints available for service ...``), or the body."""
-    from core_sync.limits import load_json
+    from gocompat.limits import load_json
 
     try:
         status = load_json(body)

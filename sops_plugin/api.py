@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from gocompat.yaml.v3.tree import Branch, GoTime, to_plain
 from sops_plugin.errors import SopsError
 from sops_plugin.format import document as d
 from sops_plugin.format.metadata import MasterKey
 from sops_plugin.format.rules import CryptRules
-from sops_plugin.format.tree import Branch, GoTime, to_plain
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ def _k8s_value(value: Any) -> Any:
     if isinstance(value, list):
         return [_k8s_value(v) for v in value]
     if isinstance(value, datetime):
-        from sops_plugin.format.gofmt import parse_timestamp
+        from gocompat.yaml.v3.rules import parse_timestamp
 
         text = value.isoformat().replace("+00:00", "Z")
         return GoTime(parse_timestamp(text if value.tzinfo else text + "Z") or text)

@@ -165,7 +165,7 @@ def _save_attempt(doc: SopsDocument, edited: bytes, fmt: str, indent: int | None
 
 def _edit_until_valid(doc: SopsDocument, plaintext: bytes, args: argparse.Namespace, fmt: str) -> bytes:
     """Run the editor until the result is a valid changed document; its encrypted bytes."""
-    from core_sync.limits import MAX_FILE_BYTES
+    from gocompat.limits import MAX_FILE_BYTES
     from sops_plugin.errors import COULD_NOT_READ_INPUT, COULD_NOT_WRITE_OUTPUT, SopsError
     from sops_plugin.scratch import Scratch
 

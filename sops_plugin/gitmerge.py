@@ -20,8 +20,8 @@ from pathlib import Path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from gocompat.yaml.v3.tree import Branch
     from sops_plugin.format.document import KeyPlan, SopsDocument
-    from sops_plugin.format.tree import Branch
 
 
 def _text_merge(base: Path, ours: Path, theirs: Path, path: str) -> int:
@@ -114,7 +114,7 @@ def main(argv: list[str], prog: str) -> int:
     p.add_argument("theirs", type=Path, help="%%B: their version")
     p.add_argument("path", help="%%P: the file's path in the repository")
     args = p.parse_args(argv)
-    from core_sync.limits import LimitExceeded, check_size
+    from gocompat.limits import LimitExceeded, check_size
     from sops_plugin.errors import SopsError
 
     try:

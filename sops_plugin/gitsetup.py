@@ -70,7 +70,7 @@ def _rules(config: Path) -> list[str | None]:
     """Each creation rule's ``path_regex`` (``None``: the rule covers every file)."""
     import yaml
 
-    from core_sync import limits
+    from gocompat import limits
 
     try:
         parsed = limits.safe_load(config.read_text()) or {}

@@ -46,7 +46,7 @@ class Masker:
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:8]
 
     def __call__(self, value: Any, aad: str) -> Any:
-        from sops_plugin.format.tree import Comment
+        from gocompat.yaml.v3.tree import Comment
 
         if isinstance(value, Comment):
             return Comment(f" <secret comment:{self.tag(value, aad)}>")
@@ -94,7 +94,7 @@ def main(argv: list[str], prog: str) -> int:
     p.add_argument("file", type=Path, help="the file git wants shown as text")
     p.add_argument("--show-values", action="store_true", help="print decrypted values instead of masks")
     args = p.parse_args(argv)
-    from core_sync.limits import MAX_FILE_BYTES
+    from gocompat.limits import MAX_FILE_BYTES
     from sops_plugin.errors import MetadataNotFound, SopsError
     from sops_plugin.format.document import format_for
 

@@ -63,7 +63,7 @@ class SopsStage:
         identities objects are decrypted with; ``None`` for a file that carries no SOPS metadata."""
         if b"sops" not in data:
             return None  # the common case, without parsing
-        from core_sync import limits
+        from gocompat import limits
         from sops_plugin.format.document import has_metadata
 
         try:
@@ -209,7 +209,7 @@ def _decrypt_built(obj: KubeObject, context: StageContext, identities: list[Any]
 def _original_document(obj: KubeObject, context: StageContext) -> dict[str, Any] | None:
     import yaml
 
-    from core_sync.limits import LimitExceeded, iter_yaml
+    from gocompat.limits import LimitExceeded, iter_yaml
 
     mac = (obj.get("sops") or {}).get("mac") if isinstance(obj.get("sops"), dict) else None
     if not isinstance(mac, str) or not mac or context.source_files is None:

@@ -46,10 +46,10 @@ def client(args: argparse.Namespace) -> Any:
     """A client on ``--kubeconfig``/``--context``; raises :class:`KubeConfigError` (a ``ValueError``)
     naming the file and field for a malformed kubeconfig, or a credential plugin that cannot run."""
     from core_sync.kube import KubeClient, KubeConfig
-    from core_sync.status import parse_duration
+    from gocompat.duration import parse_strict
 
     try:
-        timeout = parse_duration(args.request_timeout, 30.0)
+        timeout = parse_strict(args.request_timeout, 30.0)
     except ValueError as invalid:
         raise ValueError(f"--request-timeout: {invalid}") from None
     if timeout <= 0:
@@ -216,7 +216,7 @@ def read_manifests(path: Path) -> list[Any]:
     import yaml
 
     from core_sync.confine import ConfinementError, read_named_file
-    from core_sync.limits import LimitExceeded, iter_yaml
+    from gocompat.limits import LimitExceeded, iter_yaml
 
     try:
         text = read_named_file(path).decode("utf-8")

@@ -57,11 +57,11 @@ def rollback(argv: list[str], prog: str = "lockstep rollback") -> int:
 def _rollback(args: argparse.Namespace) -> int:
     from core_sync.history import HistoryError, find
     from core_sync.kube import ApiError
-    from core_sync.status import parse_duration
+    from gocompat.duration import parse_strict
 
     try:
         namespace, name = _split(args.application, args.namespace)
-        timeout = parse_duration(args.timeout, 300.0)
+        timeout = parse_strict(args.timeout, 300.0)
         kube = common.client(args)
     except ValueError as invalid:
         common.error(str(invalid))

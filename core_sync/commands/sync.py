@@ -49,12 +49,12 @@ def _sync(args: argparse.Namespace) -> int:
     from core_sync.engine import Engine, SyncFailed, SyncOptions
     from core_sync.kube import ApiError, ApiUnreachable
     from core_sync.source import GitSource, SourceError
-    from core_sync.status import parse_duration
+    from gocompat.duration import parse_strict
 
     try:
         kube = common.client(args)
-        interval = parse_duration(args.interval, 0.0) if args.interval else 0.0
-        timeout = parse_duration(args.timeout, 300.0)
+        interval = parse_strict(args.interval, 0.0) if args.interval else 0.0
+        timeout = parse_strict(args.timeout, 300.0)
         namespace = args.namespace or kube.config.namespace
         # Checked before anything is applied: a name the API server refuses for the inventory
         # ConfigMap would otherwise fail only after the objects were applied, and they could never be

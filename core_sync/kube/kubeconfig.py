@@ -22,9 +22,9 @@ from typing import Any
 
 import yaml
 
-from core_sync import limits
 from core_sync.kube.config import IN_CLUSTER_DIR, KubeConfig, KubeConfigError, NoKubeConfig
 from core_sync.kube.credentials import CredentialError, Credentials
+from gocompat import limits
 
 MAX_FILE_BYTES = 4 << 20
 EXEC_HINT = " (allow them with lockstep operator --insecure-kubeconfig-exec)"

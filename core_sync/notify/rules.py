@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from core_sync.status import parse_duration
+from gocompat.duration import parse_strict
 
 # the event sources the notifier forwards: core_sync's reconciler, the ExternalSecret controller and the
 # SealedSecret controller (which reports as Bitnami's "sealed-secrets"); nothing else in the cluster
@@ -148,8 +148,8 @@ def parse(obj: Mapping[str, Any], cross_namespace: bool = True) -> Notifier:
     if severity not in ("info", "error"):
         raise NotifierInvalid(f"spec.eventSeverity {severity!r} is not info or error")
     try:
-        rate_limit = parse_duration(spec.get("rateLimitInterval"), DEFAULT_RATE_LIMIT_S)
-        timeout = parse_duration(spec.get("timeout"), DEFAULT_TIMEOUT_S)
+        rate_limit = parse_strict(spec.get("rateLimitInterval"), DEFAULT_RATE_LIMIT_S)
+        timeout = parse_strict(spec.get("timeout"), DEFAULT_TIMEOUT_S)
     except ValueError as invalid:
         raise NotifierInvalid(f"spec: {invalid}") from None
     return Notifier(

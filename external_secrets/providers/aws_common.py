@@ -8,7 +8,6 @@ one costs tens of milliseconds and they are thread-safe.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -28,6 +27,7 @@ from external_secrets.providers.base import (
 )
 from external_secrets.providers.kube_access import KubeAccess
 from external_secrets.stores import Store
+from gocompat.jsonenc import marshal
 
 _LOCK = threading.Lock()
 _CLIENTS: dict[tuple[str, ...], tuple[float, Any]] = {}
@@ -196,8 +196,9 @@ def tag_map(tags: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
 
 
 def tags_secret(tags: Iterable[Mapping[str, Any]] | None) -> RemoteSecret:
-    """``metadataPolicy: Fetch``: the tags as compact JSON with sorted keys, like ESO."""
-    return RemoteSecret(json.dumps(tag_map(tags), sort_keys=True, separators=(",", ":")).encode())
+    """``metadataPolicy: Fetch``: the tags as ESO's ``json.Marshal`` writes them (sorted, compact, UTF-8,
+    HTML-safe)."""
+    return RemoteSecret(marshal(tag_map(tags)).encode())
 
 
 class AwsProvider(ABC):

@@ -19,7 +19,6 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from core_sync import limits
 from external_secrets.gjson import go_json
 from external_secrets.providers.base import (
     CALLS,
@@ -34,6 +33,7 @@ from external_secrets.providers.base import (
 )
 from external_secrets.providers.kube_access import KubeAccess
 from external_secrets.stores import Store
+from gocompat import limits
 
 TIMEOUT_S = 5.0
 LOGIN_MARGIN_S = 30.0

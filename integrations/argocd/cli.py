@@ -35,7 +35,7 @@ def discover(argv: list[str], prog: str = "lockstep argocd discover") -> int:
     )
     p.add_argument("directory", nargs="?", type=Path, default=Path(), help="default: the current directory")
     args = p.parse_args(argv)
-    from core_sync.limits import MAX_FILE_BYTES
+    from gocompat.limits import MAX_FILE_BYTES
     from integrations.argocd.discover import DiscoverError, find_secrets
 
     try:

@@ -55,11 +55,11 @@ class ArgoEnvironment:
 
 def from_environ(environ: Mapping[str, str]) -> ArgoEnvironment:
     """The cmp-server's variables; raises :class:`ArgoEnvironmentError` naming the variable."""
-    from core_sync.status import parse_duration
+    from gocompat.duration import parse_strict
 
     raw_timeout = environ.get("ARGOCD_EXEC_TIMEOUT", "")
     try:
-        timeout = parse_duration(raw_timeout, DEFAULT_EXEC_TIMEOUT) if raw_timeout else DEFAULT_EXEC_TIMEOUT
+        timeout = parse_strict(raw_timeout, DEFAULT_EXEC_TIMEOUT) if raw_timeout else DEFAULT_EXEC_TIMEOUT
     except ValueError as invalid:
         raise ArgoEnvironmentError(f"ARGOCD_EXEC_TIMEOUT: {invalid}") from None
     if timeout <= 0:
@@ -86,7 +86,7 @@ def parameters(environ: Mapping[str, str]) -> dict[str, ParameterValue]:
         return _from_param_variables(environ)
     if len(text.encode()) > MAX_PARAMETERS_BYTES:
         raise ArgoEnvironmentError(f"ARGOCD_APP_PARAMETERS is over the limit of {MAX_PARAMETERS_BYTES} bytes")
-    from core_sync.limits import LimitExceeded, load_json
+    from gocompat.limits import LimitExceeded, load_json
 
     try:
         items = load_json(text)

@@ -92,7 +92,7 @@ def _legacy(config_path: Path) -> int:
 def _krm() -> int:
     import yaml
 
-    from core_sync.limits import MAX_FILE_BYTES, LimitExceeded, safe_load
+    from gocompat.limits import MAX_FILE_BYTES, LimitExceeded, safe_load
     from integrations.ksops.krm import ResourceListError, check_resource_list, process
 
     data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)

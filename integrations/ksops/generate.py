@@ -83,7 +83,7 @@ class Generator:
             raise GenerateError(f"trouble decrypting file {path}: {problem.message}") from None
 
     def _manifests(self, path: str) -> list[KubeObject]:
-        from core_sync.limits import LimitExceeded, iter_yaml
+        from gocompat.limits import LimitExceeded, iter_yaml
 
         if Path(path).suffix.lower() not in (".yaml", ".yml", ".json"):
             raise GenerateError(

@@ -7,7 +7,6 @@ which is the whole start-up budget of ``lockstep seal``. Sealing needs three fac
 
 from __future__ import annotations
 
-from sealed.format import b64
 from sealed.format.errors import FormatError
 
 _RSA_ENCRYPTION = bytes.fromhex("2a864886f70d010101")  # 1.2.840.113549.1.1.1
@@ -64,19 +63,10 @@ def format_date(unix: int) -> str:
 
 
 def pem_blocks(data: bytes) -> list[tuple[str, bytes, bool]]:
-    """Every PEM block as ``(type, der, has_headers)``; a block whose base64 is broken is skipped."""
-    import re
+    """Every PEM block as ``(type, der, has_headers)``, found as Go's ``pem.Decode`` loop finds them."""
+    from gocompat.pem import decode_blocks
 
-    blocks = []
-    for match in re.finditer(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", data, re.DOTALL):
-        body = match.group(2)
-        has_headers = b":" in body.split(b"\n\n", 1)[0] if b"\n\n" in body else b":" in body
-        try:
-            der = b64.decode(b"".join(body.split()))
-        except ValueError:
-            continue
-        blocks.append((match.group(1).decode(), der, has_headers))
-    return blocks
+    return [(kind, der, bool(headers)) for kind, headers, der in decode_blocks(data.decode("latin-1"))]
 
 
 def parse_certificate_pem(data: bytes) -> SealingCert:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from core_sync import limits
+from gocompat import limits
 from sealed.format import b64, crypto
 from sealed.format.errors import FormatError
 from sealed.format.objects import object_meta, string_map
@@ -257,7 +257,7 @@ def render_template_data(templates: Mapping[str, str], decrypted: Mapping[str, b
     pending = {key: text for key, text in templates.items() if key not in decrypted}
     if not any("{{" in text for text in pending.values()):
         return {key: text.encode() for key, text in pending.items()}
-    from core_sync.gotemplate import StringMap, Template, TemplateError, go_bytes, go_string
+    from gocompat.template import StringMap, Template, TemplateError, go_bytes, go_string
 
     context = StringMap({**templates, **{key: go_string(value) for key, value in decrypted.items()}})
     for key, text in pending.items():

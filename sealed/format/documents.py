@@ -1,7 +1,7 @@
 """Reading a stream of Kubernetes objects (JSON or YAML, several documents) from bytes.
 
-JSON is read with the standard library; the block YAML of ordinary manifests by ``fastyaml``; PyYAML is
-imported only for YAML beyond that subset. YAML is read the
+JSON is read with the standard library; the block YAML of ordinary manifests by
+``gocompat.yaml.v2.reader``; PyYAML is imported only for YAML beyond that subset. YAML is read the
 way sigs.k8s.io/yaml reads it: YAML 1.1 scalars, but timestamps stay strings (go-yaml keeps them as
 strings when decoding into a generic value), so an annotation like ``2001-12-14`` survives unchanged.
 """
@@ -13,7 +13,7 @@ import re
 from functools import cache
 from typing import Any
 
-from core_sync import limits
+from gocompat import limits
 from sealed.format.errors import FormatError
 
 BOM = "\ufeff"
@@ -22,7 +22,7 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 def load_documents(data: bytes) -> list[Any]:
     """Every non-empty document in ``data``; raises :class:`FormatError` on a syntax error or input over
-    a limit (size, nesting depth, YAML alias expansion: :mod:`core_sync.limits`), never a RecursionError."""
+    a limit (size, nesting depth, YAML alias expansion: :mod:`gocompat.limits`), never a RecursionError."""
     try:
         limits.check_size(len(data))
     except limits.LimitExceeded as error:
@@ -43,9 +43,9 @@ def _load(data: bytes) -> list[Any]:
         documents = _json_stream(stripped)
         if documents is not None:
             return documents
-    from sealed.format.fastyaml import load
+    from gocompat.yaml.v2.reader import read
 
-    fast = load(text)
+    fast = read(text)
     if fast is not None:
         return fast
     return _yaml_stream(text)

@@ -2,23 +2,20 @@
 
 JSON: apimachinery's pretty printer (2-space indent, HTML characters escaped, struct fields in Go order,
 map keys sorted); the caller builds dicts in Go field order. YAML: sigs.k8s.io/yaml ``JSONToYAML``, in
-``yamlout``.
+``gocompat.yaml.v2.writer``.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
-
-_HTML_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-_HTML_RE = re.compile("[<>&\u2028\u2029]")
 
 
 def to_json(obj: Any) -> str:
     """Pretty JSON as apimachinery writes it (no trailing newline; kubeseal adds one per object)."""
-    text = json.dumps(obj, indent=2, ensure_ascii=False, separators=(",", ": "))
-    return _HTML_RE.sub(lambda m: _HTML_ESCAPES[m.group(0)], text)
+    from gocompat.jsonenc import marshal
+
+    return marshal(obj, indent="  ", sort_keys=False)
 
 
 def to_compact_json(obj: Any) -> str:
@@ -27,6 +24,6 @@ def to_compact_json(obj: Any) -> str:
 
 def to_yaml(obj: Any) -> str:
     """sigs.k8s.io/yaml JSONToYAML of ``obj`` (a JSON-shaped value), ending with a newline."""
-    from sealed.format.yamlout import to_yaml as emit
+    from gocompat.yaml.v2.writer import to_yaml as emit
 
     return emit(obj)

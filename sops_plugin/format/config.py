@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from core_sync import limits
+from gocompat import limits
 from sops_plugin.errors import GENERIC, SopsError
 from sops_plugin.format.document import KeyPlan
 from sops_plugin.format.metadata import MasterKey

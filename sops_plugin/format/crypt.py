@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 
+from gocompat.yaml.v3.tree import Branch, Comment, GoTime
 from sops_plugin.errors import ERROR_DECRYPTING_TREE, ERROR_ENCRYPTING_TREE, SopsError
 from sops_plugin.format.rules import CryptRules
-from sops_plugin.format.tree import Branch, Comment, GoTime
 from sops_plugin.format.values import Cipher, CipherError, to_bytes
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast

@@ -7,6 +7,7 @@ import os
 from collections.abc import Sequence
 from pathlib import PurePath
 
+from gocompat.yaml.v3.tree import Branch, to_plain
 from sops_plugin.errors import (
     ERROR_DUMPING_TREE,
     FILE_ALREADY_ENCRYPTED,
@@ -21,7 +22,6 @@ from sops_plugin.format import age
 from sops_plugin.format.crypt import decrypt_branches, encrypt_branches
 from sops_plugin.format.metadata import MasterKey, Metadata, decryption_order, from_plain, rfc3339, to_tree
 from sops_plugin.format.rules import CryptRules
-from sops_plugin.format.tree import Branch, to_plain
 from sops_plugin.format.values import Cipher, CipherError
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
@@ -70,13 +70,24 @@ def _dump_error(exc: SopsError) -> SopsError:
     return exc
 
 
+def load_yaml(text: str) -> list[Branch]:
+    """Every document of a YAML stream: go-yaml v3's fast reader when it can (no PyYAML import), else the
+    full PyYAML-based one."""
+    from gocompat.yaml.v3.reader import read
+
+    documents = read(text)
+    if documents is None:
+        from sops_plugin.format.yaml_load import load_documents
+
+        documents = load_documents(text)
+    return documents
+
+
 def parse_plain(data: bytes, fmt: str) -> list[Branch]:
     """Plaintext in ``fmt`` → branches (the input of encrypt)."""
     try:
         if fmt == "yaml":
-            from sops_plugin.format.yaml_fast import load as load_documents
-
-            return load_documents(data.decode("utf-8", "surrogateescape"))
+            return load_yaml(data.decode("utf-8", "surrogateescape"))
         if fmt == "json":
             from sops_plugin.format import json_store
 
@@ -110,9 +121,7 @@ def parse_encrypted(data: bytes, fmt: str) -> SopsDocument:
     try:
         if fmt in ("yaml", "json", "binary"):
             if fmt == "yaml":
-                from sops_plugin.format.yaml_fast import load as load_documents
-
-                docs = load_documents(data.decode("utf-8", "surrogateescape"))
+                docs = load_yaml(data.decode("utf-8", "surrogateescape"))
             else:
                 from sops_plugin.format import json_store
 
@@ -239,7 +248,7 @@ def emit_plain(branches: Sequence[Branch], fmt: str, indent: int | None = None) 
         _single_document(branches, fmt, plain=True)
     try:
         if fmt == "yaml":
-            from sops_plugin.format.yaml_emit import emit_documents
+            from gocompat.yaml.v3.writer import emit_documents
 
             return emit_documents(branches, indent or 4).encode("utf-8", "surrogateescape")
         if fmt == "json":
@@ -364,7 +373,7 @@ def emit_encrypted(doc: SopsDocument, layout: str = "3.11", indent: int | None =
         _single_document(doc.branches, fmt, plain=False)
     try:
         if fmt == "yaml":
-            from sops_plugin.format.yaml_emit import emit_documents
+            from gocompat.yaml.v3.writer import emit_documents
 
             docs = [Branch([*b, ("sops", meta)]) for b in doc.branches] or [Branch([("sops", meta)])]
             return emit_documents(docs, indent or 4).encode("utf-8", "surrogateescape")

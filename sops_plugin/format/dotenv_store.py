@@ -3,8 +3,8 @@ always strings with newlines written as ``\\n``; metadata flattened under ``sops
 
 from __future__ import annotations
 
+from gocompat.yaml.v3.tree import Branch, Comment
 from sops_plugin.format.flat import flatten, unflatten, value_text
-from sops_plugin.format.tree import Branch, Comment
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
 if TYPE_CHECKING:

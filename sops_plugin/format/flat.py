@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sops_plugin.format.tree import Branch, GoTime, to_plain
+from gocompat.yaml.v3.tree import Branch, GoTime, to_plain
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def value_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        from sops_plugin.format.gofmt import format_g
+        from gocompat.strconv import format_g
 
         text = format_g(value).replace("e", "E")
         return text + ".0" if text.lstrip("+-").isdigit() else text

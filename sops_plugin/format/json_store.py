@@ -7,49 +7,17 @@ for the values they agree on. A binary file is one string leaf under ``data``.
 
 from __future__ import annotations
 
-from sops_plugin.format.gofmt import format_g, format_json_float
-from sops_plugin.format.tree import Branch, Comment, GoTime
+from gocompat.jsonenc import quote
+from gocompat.strconv import format_g, format_json_float
+from gocompat.yaml.v3.tree import Branch, Comment, GoTime
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
 if TYPE_CHECKING:
     from typing import Any
 
 
-_ESC = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "\b": "\\b",
-    "\f": "\\f",
-    "<": "\\u003c",
-    ">": "\\u003e",
-    "&": "\\u0026",
-    "\u2028": "\\u2028",
-    "\u2029": "\\u2029",
-}
-
-
 class JsonError(Exception):
     pass
-
-
-def go_string(text: str) -> str:
-    """``json.Marshal`` of a string: HTML-safe escapes, invalid UTF-8 as U+FFFD."""
-    out = ['"']
-    for ch in text:
-        esc = _ESC.get(ch)
-        if esc is not None:
-            out.append(esc)
-        elif ch < " ":
-            out.append(f"\\u{ord(ch):04x}")
-        elif "\udc80" <= ch <= "\udcff":
-            out.append("\ufffd")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
 
 
 def _scalar(value: Any) -> str:
@@ -65,12 +33,12 @@ def _scalar(value: Any) -> str:
         except ValueError as exc:
             raise JsonError(str(exc)) from None
     if isinstance(value, GoTime):
-        return go_string(value.text)
+        return quote(value.text)
     if isinstance(value, bytes):
         import base64
 
-        return go_string(base64.b64encode(value).decode())
-    return go_string(str(value))
+        return quote(base64.b64encode(value).decode())
+    return quote(str(value))
 
 
 def _emit(value: Any, depth: int, indent: str, out: list[str]) -> None:
@@ -81,7 +49,7 @@ def _emit(value: Any, depth: int, indent: str, out: list[str]) -> None:
             return
         out.append("{")
         for n, (k, v) in enumerate(items):
-            out.append(("," if n else "") + "\n" + indent * (depth + 1) + go_string(k) + ": ")
+            out.append(("," if n else "") + "\n" + indent * (depth + 1) + quote(k) + ": ")
             _emit(v, depth + 1, indent, out)
         out.append("\n" + indent * depth + "}")
     elif isinstance(value, list):
@@ -112,7 +80,7 @@ def _hook(pairs: list[tuple[str, Any]]) -> Branch:
 def _number(text: str) -> int | float:
     """sops 3.13.2's ``normalizeJSONNumber`` for an integer literal: int within int64, else float64
     (and, as Go, an error beyond float64's range)."""
-    from core_sync import limits
+    from gocompat import limits
 
     value = int(text)
     return value if -(2**63) <= value < 2**63 else limits.finite_number(text)
@@ -123,7 +91,7 @@ def _not_json(name: str) -> Any:
 
 
 def load(data: bytes) -> Branch:
-    from core_sync import limits
+    from gocompat import limits
 
     try:
         value = limits.load_json(
@@ -157,7 +125,7 @@ def _not_an_object(value: Any) -> str:
     elif isinstance(value, float):
         shown, go_type = format_g(value), "float64"
     else:
-        shown, go_type = go_string(str(value)), "string"
+        shown, go_type = quote(str(value)), "string"
     return start + f"not other JSON types. Got {shown} of type {go_type} instead"
 
 

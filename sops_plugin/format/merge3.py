@@ -14,7 +14,7 @@ added go before the key that follows them in theirs (at the end if none does).
 
 from __future__ import annotations
 
-from sops_plugin.format.tree import Branch, Comment
+from gocompat.yaml.v3.tree import Branch, Comment
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

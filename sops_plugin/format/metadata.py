@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 
+from gocompat.yaml.v3.tree import Branch
 from sops_plugin.errors import SopsError
 from sops_plugin.format.rules import RULE_NAMES, CryptRules
-from sops_plugin.format.tree import Branch
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
 if TYPE_CHECKING:

@@ -20,8 +20,9 @@ try:
 except (ImportError, AttributeError):  # pragma: no cover - other cryptography layouts
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from sops_plugin.format.gofmt import format_bool, format_f, parse_bool, parse_int, parse_timestamp
-from sops_plugin.format.tree import Comment, GoTime
+from gocompat.strconv import format_f, parse_bool, parse_int
+from gocompat.yaml.v3.rules import parse_timestamp
+from gocompat.yaml.v3.tree import Comment, GoTime
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
 if TYPE_CHECKING:
@@ -37,6 +38,11 @@ class CipherError(Exception):
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")  # U+DC80..U+DCFF carry raw bytes
+
+
+def format_bool(value: bool) -> str:
+    """sops writes booleans Title-case into MACs and payloads (a Python-era habit)."""
+    return "True" if value else "False"
 
 
 def to_bytes(value: Any) -> bytes:

@@ -1,9 +1,9 @@
 """Reading YAML into sops' tree with go-yaml v3's typing, keeping order and comments.
 
 PyYAML builds the node graph (its C parser when the text has no ``#``, which is the fast path for files
-without comments); scalars are then typed by go-yaml's rules (:mod:`yaml_scalar`), not PyYAML's YAML 1.1
-ones. Comments are captured by a scanner hook and placed, as sops does, before the entry that follows them
-(or at the end of the collection they are indented into).
+without comments); scalars are then typed by go-yaml's rules (``gocompat.yaml.v3.rules``), not PyYAML's
+YAML 1.1 ones. Comments are captured by a scanner hook and placed, as sops does, before the entry that
+follows them (or at the end of the collection they are indented into).
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ from yaml.reader import Reader
 from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
-from core_sync import limits
-from sops_plugin.format.gofmt import parse_timestamp
-from sops_plugin.format.tree import Branch, Comment, GoTime
-from sops_plugin.format.yaml_scalar import resolve_plain
+from gocompat import limits
+from gocompat.yaml.v3.rules import parse_timestamp, resolve_plain
+from gocompat.yaml.v3.tree import Branch, Comment, GoTime
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
 if TYPE_CHECKING:

@@ -16,10 +16,10 @@ import pytest
 
 from core_sync.build import BuildError, build
 from core_sync.engine import SyncFailed, render_directory
-from core_sync.limits import MAX_FILE_BYTES
 from core_sync.source import GitSource, SourceError
 from core_sync.stages import StageContext
 from core_sync.testing import ControlPlane, GitServer
+from gocompat.limits import MAX_FILE_BYTES
 from tests.core_sync.conftest import Apps, Operator, run_cli, write
 
 HOST_SECRET = "host-only-do-not-apply"

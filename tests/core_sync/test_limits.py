@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
-from core_sync import limits
 from core_sync.build import BuildError, build
-from core_sync.gotemplate import Template, TemplateError
 from core_sync.testing import ControlPlane, GitServer
+from gocompat import limits
+from gocompat.template import Template, TemplateError
 from tests.core_sync.conftest import configmap, run_cli
 
 FAST_S = 5.0  # every refusal below takes milliseconds; this bound only catches an unbounded expansion

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-from core_sync.gotemplate import FUNCS, Template, go_bytes, go_string
 from external_secrets.resolve import ResolveError
 from external_secrets.template_scope import execute, try_parse_yaml
+from gocompat.template import FUNCS, Template, go_bytes, go_string
 
 HERE = Path(__file__).resolve().parent / "eso_template_v2"
 CASES = yaml.safe_load((HERE / "cases.yaml").read_text())
@@ -83,7 +83,7 @@ def _renderer(delims: list[str] | None) -> Any:
     left, right = delims or ("{{", "}}")
 
     def render(text: str, context: Mapping[str, Any], name: str) -> str:
-        from core_sync.gotemplate import eso_context
+        from gocompat.template import eso_context
 
         return Template(text, name=name, delims=(left, right)).execute(eso_context(dict(context)))
 

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from external_secrets import gjson
-from external_secrets.duration import parse_duration
 from external_secrets.providers.base import FetchKey, FindQuery, NoSecretError, RemoteSecret
 from external_secrets.resolve import ResolveError, StoreRef, convert_key, decode, resolve, select
 from external_secrets.target import (
@@ -22,6 +21,7 @@ from external_secrets.target import (
     secret_is_valid,
 )
 from external_secrets.templating import render
+from gocompat.duration import parse_lenient
 
 
 class Source:
@@ -106,6 +106,18 @@ def test_aws_property_rules() -> None:
 
 def test_go_json_escapes_html_like_go() -> None:
     assert gjson.go_json({"b": "<&>", "a": 1}) == b'{"a":1,"b":"\\u003c\\u0026\\u003e"}'
+    # Go writes floats with strconv (1e-7, not Python's 1e-07) and non-ASCII as UTF-8
+    assert (
+        gjson.go_json({"f": 1e-7, "g": 1e21, "s": "caf\u00e9"}) == '{"f":1e-7,"g":1e+21,"s":"café"}'.encode()
+    )
+
+
+def test_aws_tags_fetched_as_go_json() -> None:
+    """``metadataPolicy: Fetch`` on AWS: the tag map as ESO's json.Marshal writes it."""
+    from external_secrets.providers.aws_common import tags_secret
+
+    tags = [{"Key": "team", "Value": "r&d <café>"}, {"Key": "env", "Value": "prod"}]
+    assert tags_secret(tags).value == '{"env":"prod","team":"r\\u0026d \\u003ccafé\\u003e"}'.encode()
 
 
 def test_decoding_strategies() -> None:
@@ -233,12 +245,12 @@ def test_secret_body_labels_hash_and_ownership() -> None:
 
 
 def test_durations() -> None:
-    assert parse_duration("1h0m0s") == 3600
-    assert parse_duration("1.5m") == 90
-    assert parse_duration("0") == 0
-    assert parse_duration(None) == 3600
+    assert parse_lenient("1h0m0s") == 3600
+    assert parse_lenient("1.5m") == 90
+    assert parse_lenient("0") == 0
+    assert parse_lenient(None) == 3600
     with pytest.raises(ValueError):
-        parse_duration("5 minutes")
+        parse_lenient("5 minutes")
 
 
 def test_template_from_target_any_case_and_values_decoding() -> None:

@@ -18,7 +18,7 @@ DATA = {"a": "1", "b": "two", "pem": "-----BEGIN CERTIFICATE-----\nAA==\n-----EN
 @FUZZ
 @given(text=template_text())
 def test_lexer_and_parser_raise_only_template_error(text: str) -> None:
-    from core_sync.gotemplate import Template, TemplateError
+    from gocompat.template import Template, TemplateError
 
     with bounded():
         try:
@@ -30,7 +30,7 @@ def test_lexer_and_parser_raise_only_template_error(text: str) -> None:
 @FUZZ
 @given(text=template_text(), data=st.one_of(st.just(DATA), json_values()))
 def test_executor_raises_only_template_error(text: str, data: Any) -> None:
-    from core_sync.gotemplate import Template, TemplateError, eso_context
+    from gocompat.template import Template, TemplateError, eso_context
 
     with bounded():
         try:
@@ -48,7 +48,7 @@ def test_executor_raises_only_template_error(text: str, data: Any) -> None:
 @FUZZ
 @given(text=template_text(), missingkey=st.sampled_from(["error", "default", "zero", "invalid"]))
 def test_eso_render_entry_point_raises_only_template_error(text: str, missingkey: Any) -> None:
-    from core_sync.gotemplate import TemplateError, render
+    from gocompat.template import TemplateError, render
 
     with bounded():
         try:

@@ -21,10 +21,10 @@ from tests.fuzz.strategies import ini_dotenv_bytes, json_bytes, json_values, sea
 @given(text=yaml_text())
 def test_sealed_fast_yaml_returns_documents_or_declines(text: str) -> None:
     """sealed's fast reader has no error type: it answers or declines (None) and PyYAML takes over."""
-    from sealed.format import fastyaml
+    from gocompat.yaml.v2 import reader
 
     with bounded():
-        result = fastyaml.load(text)
+        result = reader.read(text)
     assert result is None or isinstance(result, list)
 
 
@@ -46,21 +46,21 @@ def test_sealed_document_splitting_raises_only_format_error(data: bytes) -> None
 @FUZZ
 @given(text=yaml_text())
 def test_sops_fast_yaml_answers_or_declines(text: str) -> None:
-    from sops_plugin.format import yaml_fast
+    from gocompat.yaml.v3 import reader
 
-    with bounded(), contextlib.suppress(yaml_fast.Unsupported):
-        yaml_fast.load_documents(text)
+    with bounded(), contextlib.suppress(reader.Unsupported):
+        reader.load_documents(text)
 
 
 @FUZZ
 @given(text=yaml_text())
 def test_sops_yaml_reader_raises_only_yaml_error(text: str) -> None:
-    from sops_plugin.format import yaml_fast
+    from sops_plugin.format.document import load_yaml
     from sops_plugin.format.yaml_load import YamlError
 
     with bounded():
         try:
-            yaml_fast.load(text)
+            load_yaml(text)
         except YamlError as error:
             assert str(error)
 
@@ -207,11 +207,11 @@ def test_gjson_raises_only_path_error(path: str, document: Any) -> None:
     )
 )
 def test_duration_raises_only_value_error(text: str) -> None:
-    from external_secrets.duration import parse_duration
+    from gocompat.duration import parse_lenient
 
     with bounded():
         try:
-            seconds = parse_duration(text)
+            seconds = parse_lenient(text)
         except ValueError as error:
             assert text in str(error) or repr(text) in str(error)
             return

@@ -15,11 +15,11 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from gocompat.yaml.v2.rules import possible_orders
 from sealed.format import crypto
 from sealed.format.certs import parse_certificate_pem
 from sealed.format.convert import SealOptions, parse_secret, seal, unseal
 from sealed.format.keys import load_private_keys
-from sealed.format.yamlrules import possible_orders
 from sealed.sealing import render
 from tests.sealed.conftest import SealingKey, mask_ciphertexts, ok, run_kubeseal
 
@@ -77,8 +77,9 @@ def test_matches_kubeseal(
         return crypto.hybrid_encrypt(public, plaintext, label)
 
     # Where go-yaml's key order is not transitive, kubeseal's YAML key order changes from run to run (see
-    # sealed/format/yamlrules.py, proved in test_yaml_rules.py): there, Lockstep's output must be one that
-    # kubeseal prints, so kubeseal is rerun until it does (its most likely order, so a few runs at most).
+    # gocompat/yaml/v2/rules.py, proved in tests/gocompat/test_yaml_v2_rules.py): there, Lockstep's output
+    # must be one that kubeseal prints, so kubeseal is rerun until it does (its most likely order, so a few
+    # runs at most).
     varies = any(len(possible_orders(list(keys))) > 1 for keys in (labels, annotations, data_keys))
     for fmt in ("json", "yaml"):
         tries = _RERUNS if fmt == "yaml" and varies else 1

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from gocompat.yaml.v3.tree import Branch, Comment
+from sops_plugin.format.document import load_yaml as load
 from sops_plugin.format.gitattributes import block, regex_to_glob, under, with_block, without_block
 from sops_plugin.format.merge3 import merge_documents
-from sops_plugin.format.tree import Branch, Comment
-from sops_plugin.format.yaml_fast import load
 
 
 def _docs(text: str) -> list[Branch]:
@@ -19,7 +19,7 @@ def _docs(text: str) -> list[Branch]:
 
 
 def _merge(base: str | None, ours: str, theirs: str) -> tuple[str, list[str]]:
-    from sops_plugin.format.yaml_emit import emit_documents
+    from gocompat.yaml.v3.writer import emit_documents
 
     merged, conflicts = merge_documents(_docs(base) if base is not None else None, _docs(ours), _docs(theirs))
     return emit_documents(merged, 4), conflicts

@@ -15,10 +15,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gocompat.yaml.v3.tree import from_plain
 from sops_plugin import api
 from sops_plugin.format import document as d
 from sops_plugin.format.rules import CryptRules
-from sops_plugin.format.tree import from_plain
 
 from .conftest import AgeKey, Sops, identities
 from .test_keys import plan_for

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from gocompat.yaml.v3.tree import Branch, Comment
 from sops_plugin import api
 from sops_plugin.errors import SopsError
 from sops_plugin.format import dotenv_store, ini_store, json_store
 from sops_plugin.format.document import emit_plain
-from sops_plugin.format.tree import Branch, Comment
 
 from .conftest import AgeKey, Sops, identities
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from gocompat.yaml.v3.writer import emit_documents
 from sops_plugin import api
 from sops_plugin.errors import SopsError
 from sops_plugin.format.document import parse_plain
-from sops_plugin.format.yaml_emit import emit_documents
 from sops_plugin.format.yaml_load import load_documents
 
 from .conftest import AgeKey, Sops, identities
