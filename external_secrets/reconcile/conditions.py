@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from core_sync.kube import ApiError
 from external_secrets.reconcile.cluster import ClusterCalls, now_rfc3339, object_path
@@ -70,29 +70,46 @@ class EsConditions:
         message: str,
         extra: dict[str, Any],
     ) -> None:
-        meta = es["metadata"]
-        live = [c for c in (es.get("status") or {}).get("conditions") or () if c.get("type") == "Ready"]
-        previous = state.ready or (
-            (live[0].get("status"), live[0].get("reason"), live[0].get("message")) if live else None
-        )
-        transition = now_rfc3339()
-        if previous and previous[0] == status and live and live[0].get("lastTransitionTime"):
-            transition = live[0]["lastTransitionTime"]
-        if state.ready == (status, reason, message) and not extra:
-            return
-        condition = {
-            "type": "Ready",
-            "status": status,
-            "reason": reason,
-            "message": message[:2048],
-            "lastTransitionTime": transition,
-        }
-        patch = {"status": {"conditions": [condition], **extra}}
-        try:
-            self.calls.client.merge_patch(
-                object_path("ExternalSecret", meta["namespace"], meta["name"], "status"), patch
-            )
-            state.ready = (status, reason, message)
-        except ApiError as error:
-            if not error.not_found:
-                log.warning("could not write status", extra={"es_name": meta["name"], "error": str(error)})
+        write_ready(self.calls, "ExternalSecret", es, state, (status, reason, message), extra)
+
+
+class HasReady(Protocol):
+    ready: tuple[str, str, str] | None  # (status, reason, message) last written
+
+
+def write_ready(
+    calls: ClusterCalls,
+    kind: str,
+    obj: dict[str, Any],
+    state: HasReady,
+    ready: tuple[str, str, str],
+    extra: dict[str, Any],
+    limit: int = 2048,
+) -> None:
+    """Patch ``obj``'s ``Ready`` condition (and ``extra`` status fields) unless nothing changed; the
+    transition time is kept while the status word holds."""
+    status, reason, message = ready
+    meta = obj["metadata"]
+    live = [c for c in (obj.get("status") or {}).get("conditions") or () if c.get("type") == "Ready"]
+    previous = state.ready or (
+        (live[0].get("status"), live[0].get("reason"), live[0].get("message")) if live else None
+    )
+    transition = now_rfc3339()
+    if previous and previous[0] == status and live and live[0].get("lastTransitionTime"):
+        transition = live[0]["lastTransitionTime"]
+    if state.ready == ready and not extra:
+        return
+    condition = {
+        "type": "Ready",
+        "status": status,
+        "reason": reason,
+        "message": message[:limit],
+        "lastTransitionTime": transition,
+    }
+    patch = {"status": {"conditions": [condition], **extra}}
+    try:
+        calls.client.merge_patch(object_path(kind, meta["namespace"], meta["name"], "status"), patch)
+        state.ready = ready
+    except ApiError as error:
+        if not error.not_found:
+            log.warning("could not write status", extra={"es_name": meta["name"], "error": str(error)})

@@ -178,6 +178,8 @@ def create(client: KubeClient, obj: Mapping[str, Any], namespace: str | None = N
             if kind == "ClusterSecretStore"
             else f"{ES_BASE}/namespaces/{namespace}/{plural}"
         )
+    elif kind == "PushSecret":
+        path = f"/apis/external-secrets.io/v1alpha1/namespaces/{namespace}/pushsecrets"
     else:
         path = f"/api/v1/namespaces/{namespace}/{kind.lower()}s"
     return client.create(path, obj)
