@@ -276,8 +276,9 @@ class PushSecretSync:
                 self._delete_one(meta["namespace"], key, ref, {})
         except PushFailed as error:
             return self._fail(ps, state, str(error))
+        state.synced = {}
         self.calls.patch_finalizers("PushSecret", ps, [f for f in finalizers if f != FINALIZER])
-        return None
+        return 1.0  # a patch that met a newer resourceVersion is retried; the object's deletion cancels this
 
     @staticmethod
     def _last_synced(ps: Mapping[str, Any], state: PushState) -> SyncedMap:

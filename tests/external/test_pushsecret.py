@@ -137,7 +137,7 @@ def no_values_leak(kube: KubeClient, namespace: str, name: str, values: list[str
 
 def test_eso_example_manifests_are_accepted(es_crds: list[str], kube: KubeClient, namespace: str) -> None:
     """ESO's documented PushSecrets, unchanged but for the namespace, pass the real API server's validation
-    (server-side dry run), and ESO's defaults are filled in."""
+    (server-side dry run) and read back as written: no defaults added (Argo CD drift, ESO #6797)."""
     assert "pushsecrets.external-secrets.io" in es_crds
     examples = sorted(EXAMPLES.glob("*.yaml"))
     assert len(examples) == 3
@@ -146,8 +146,7 @@ def test_eso_example_manifests_are_accepted(es_crds: list[str], kube: KubeClient
         obj["metadata"]["namespace"] = namespace
         answer = kube.create(ps_path(namespace), obj, dryRun="All")
         assert answer["kind"] == "PushSecret", path.name
-        assert answer["spec"]["updatePolicy"] in ("Replace", "IfNotExists")
-        assert all(d["conversionStrategy"] in ("None", "ReverseUnicode") for d in answer["spec"]["data"])
+        assert answer["spec"] == obj["spec"], path.name
     bad = yaml.safe_load((EXAMPLES / "full-pushsecret.yaml").read_text())
     bad["metadata"]["namespace"] = namespace
     bad["spec"]["deletionPolicy"] = "Retain"
@@ -366,3 +365,94 @@ def test_provider_down_is_ready_false_and_retried(
     # retried with backoff: the dev server forgot everything, and gets the value again
     wait_push(kube, namespace, "down", timeout=40)
     assert kv2(openbao, key) == {"password": "down-pw"}
+
+
+def test_template_generator_label_selected_cluster_store_and_shards(
+    operator: Any,
+    control_plane: Any,
+    kube: KubeClient,
+    openbao: Any,
+    moto_server: Any,
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    from conftest import running_operator
+
+    from core_sync.sharding import SHARD_LABEL
+
+    make_secret(kube, namespace, "vault-token", {"token": openbao.token})
+    cluster = vault_store_object(openbao, f"cluster-{namespace}")
+    cluster["kind"] = "ClusterSecretStore"
+    cluster["metadata"]["labels"] = {"push-target": namespace}
+    auth = cluster["spec"]["provider"]["vault"]["auth"]["tokenSecretRef"]
+    auth["namespace"] = namespace
+    kube.create("/apis/external-secrets.io/v1/clustersecretstores", cluster)
+    selected = [{"kind": "ClusterSecretStore", "labelSelector": {"matchLabels": {"push-target": namespace}}}]
+    set_source(kube, namespace, {"user": "app-user", "host": "db.local"})
+    key = f"{namespace}/templated"
+    create(
+        kube,
+        push_secret(
+            "tpl",
+            [entry("dsn", key, "dsn")],
+            secretStoreRefs=selected,
+            template={"data": {"dsn": "{{ .user | upper }}@{{ .host }}"}},
+        ),
+        namespace,
+    )
+    wait_push(kube, namespace, "tpl")
+    assert kv2(openbao, key) == {"dsn": "APP-USER@db.local"}
+    synced = kube.get(ps_path(namespace, "tpl"))["status"]["syncedPushSecrets"]
+    assert list(synced) == [f"ClusterSecretStore/cluster-{namespace}"]
+
+    # a template error names the field and pushes nothing
+    create(
+        kube,
+        push_secret(
+            "tpl-bad", [entry("dsn", f"{namespace}/never", "dsn")], template={"data": {"dsn": "{{ .x"}}
+        ),
+        namespace,
+    )
+    condition = wait_push(kube, namespace, "tpl-bad", status="False", contains="could not apply template")
+    assert "spec.template.data[dsn]" in condition["message"]
+    assert kv2(openbao, f"{namespace}/never") is None
+
+    # the Password generator as the source: a fresh 24-character password lands in OpenBao
+    kube.create(
+        f"/apis/generators.external-secrets.io/v1alpha1/namespaces/{namespace}/passwords",
+        {
+            "apiVersion": "generators.external-secrets.io/v1alpha1",
+            "kind": "Password",
+            "metadata": {"name": "pw"},
+            "spec": {"length": 24},
+        },
+    )
+    vault_store(kube, openbao, namespace)
+    generated = f"{namespace}/generated"
+    gen = push_secret("gen", [entry("password", generated, "password")], refreshInterval="1h")
+    gen["spec"]["selector"] = {
+        "generatorRef": {
+            "apiVersion": "generators.external-secrets.io/v1alpha1",
+            "kind": "Password",
+            "name": "pw",
+        }
+    }
+    create(kube, gen, namespace)
+    wait_push(kube, namespace, "gen")
+    password = (kv2(openbao, generated) or {}).get("password", "")
+    assert len(password) == 24
+    no_values_leak(kube, namespace, "gen", [password])
+
+    # shards: the default replica leaves a shard-a PushSecret alone; the --shard a replica pushes it
+    sharded = f"{namespace}/sharded"
+    theirs = push_secret("theirs", [entry("user", sharded, "user")])
+    theirs["metadata"]["labels"] = {SHARD_LABEL: "a"}
+    create(kube, theirs, namespace)
+    time.sleep(3)
+    assert kv2(openbao, sharded) is None
+    assert not (kube.get(ps_path(namespace, "theirs")).get("status") or {}).get("conditions")
+    with running_operator(control_plane, moto_server, tmp_path / "shard-a.log", "--shard", "a"):
+        wait_push(kube, namespace, "theirs")
+    assert kv2(openbao, sharded) == {"user": "app-user"}
+    with contextlib.suppress(ApiError):
+        kube.delete(f"/apis/external-secrets.io/v1/clustersecretstores/cluster-{namespace}")
