@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from core_sync.sharding import owns, shard_selector
@@ -116,27 +117,42 @@ class Controller:
             self.on_store("MODIFIED", obj)
         for gone in [k for k in self.reconciler.stores if k not in live_stores]:
             self.on_store("DELETED", self.reconciler.stores[gone])
-        live = set()
-        for obj in externalsecrets:
-            live.add((obj["metadata"]["namespace"], obj["metadata"]["name"]))
-            self.on_externalsecret("MODIFIED", obj)
-        for namespace, name in [k for k in self.reconciler.externalsecrets if k not in live]:
-            self.on_externalsecret("DELETED", {"metadata": {"namespace": namespace, "name": name}})
+        self._resync_namespaced(externalsecrets, self.reconciler.externalsecrets, self.on_externalsecret)
+        # kinds whose CRD may be missing (older installs): each on its own
         try:
             pushsecrets = self._list(
                 "/apis/external-secrets.io/v1alpha1/pushsecrets",
                 "PushSecret",
                 labelSelector=shard_selector(self.shard),
             )
-        except (ApiError, OSError) as error:  # the PushSecret CRD may not be installed
+        except (ApiError, OSError) as error:
             log.debug("PushSecret resync skipped", extra={"error": str(error)})
-            return
+        else:
+            self._resync_namespaced(pushsecrets, self.reconciler.pushsecrets, self.on_pushsecret)
+        try:
+            cluster_es = self._list(f"{base}/clusterexternalsecrets", "ClusterExternalSecret")
+        except (ApiError, OSError) as error:
+            log.debug("ClusterExternalSecret resync skipped", extra={"error": str(error)})
+        else:
+            for obj in cluster_es:
+                self.on_cluster_external_secret("MODIFIED", obj)
+            live_names = {str(obj["metadata"]["name"]) for obj in cluster_es}
+            for name in self._cluster_es - live_names:
+                self.on_cluster_external_secret("DELETED", {"metadata": {"name": name}})
+
+    @staticmethod
+    def _resync_namespaced(
+        listed: list[dict[str, Any]],
+        known: dict[tuple[str, str], dict[str, Any]],
+        on_event: Callable[[str, dict[str, Any]], None],
+    ) -> None:
+        """Replay a list as watch events: every listed object MODIFIED, every remembered one gone DELETED."""
         live = set()
-        for obj in pushsecrets:
+        for obj in listed:
             live.add((obj["metadata"]["namespace"], obj["metadata"]["name"]))
-            self.on_pushsecret("MODIFIED", obj)
-        for namespace, name in [k for k in self.reconciler.pushsecrets if k not in live]:
-            self.on_pushsecret("DELETED", {"metadata": {"namespace": namespace, "name": name}})
+            on_event("MODIFIED", obj)
+        for namespace, name in [k for k in known if k not in live]:
+            on_event("DELETED", {"metadata": {"namespace": namespace, "name": name}})
 
     def _list(self, path: str, kind: str, **query: str) -> list[dict[str, Any]]:
         items = self.reconciler.client.get(path, **query).get("items") or []

@@ -110,6 +110,8 @@ def parse_push(ps: Mapping[str, Any]) -> PushSpec:
             raise PushSpecError(
                 f"spec.data[{i}].conversionStrategy: {conversion!r} is not one of {CONVERSIONS}"
             )
+        if item.get("metadata") is not None and not isinstance(item["metadata"], Mapping):
+            raise PushSpecError(f"spec.data[{i}].metadata: must be an object")
         ref = PushRef(str(remote["remoteKey"]), str(remote.get("property") or ""))
         entries.append(PushEntry(str(match.get("secretKey") or ""), ref, conversion, item))
     try:

@@ -45,21 +45,9 @@ class EsConditions:
         return next_refresh(state, attempt.policy, attempt.interval)
 
     def fail(self, es: dict[str, Any], state: EsState, message: str, retry: bool = True) -> float | None:
-        state.failures += 1
-        first = state.ready is None or state.ready[0] != "False" or state.ready[2] != message
-        self.status(es, state, "False", "SecretSyncedError", message, {})
-        if first:  # one event per distinct failure, not one per retry
-            self.calls.event(es, "ExternalSecret", "Warning", "SecretSyncedError", message)
-        log.info(
-            "externalsecret sync failed",
-            extra={
-                "es_namespace": es["metadata"]["namespace"],
-                "es_name": es["metadata"]["name"],
-                "reason": message[:300],
-                "failures": state.failures,
-            },
+        return report_failure(
+            self.calls, "ExternalSecret", es, state, ("SecretSyncedError", message), retry=retry
         )
-        return self.calls.backoff(state.failures) if retry else self.calls.max_backoff
 
     def status(
         self,
@@ -75,6 +63,37 @@ class EsConditions:
 
 class HasReady(Protocol):
     ready: tuple[str, str, str] | None  # (status, reason, message) last written
+    failures: int
+
+
+def report_failure(
+    calls: ClusterCalls,
+    kind: str,
+    obj: dict[str, Any],
+    state: HasReady,
+    failure: tuple[str, str],
+    *,
+    retry: bool = True,
+    extra: dict[str, Any] | None = None,
+) -> float:
+    """Ready=False with ``failure`` (reason, message), one Warning event per distinct failure (not one per
+    retry), a log line; returns the backoff (or the longest one when only a spec change can help)."""
+    reason, message = failure
+    state.failures += 1
+    first = state.ready is None or state.ready[0] != "False" or state.ready[2] != message
+    write_ready(calls, kind, obj, state, ("False", reason, message), extra or {})
+    if first:
+        calls.event(obj, kind, "Warning", reason, message)
+    log.info(
+        f"{kind.lower()} sync failed",
+        extra={
+            "es_namespace": obj["metadata"]["namespace"],
+            "es_name": obj["metadata"]["name"],
+            "reason": message[:300],
+            "failures": state.failures,
+        },
+    )
+    return calls.backoff(state.failures) if retry else calls.max_backoff
 
 
 def write_ready(

@@ -32,7 +32,7 @@ from external_secrets.push import (
     synced_patch,
 )
 from external_secrets.reconcile.cluster import ClusterCalls
-from external_secrets.reconcile.conditions import write_ready
+from external_secrets.reconcile.conditions import report_failure, write_ready
 from external_secrets.reconcile.refresh import JITTER
 from external_secrets.reconcile.store_check import StoreChecker
 from external_secrets.resolve import ResolveError, StoreRef
@@ -287,25 +287,13 @@ class PushSecretSync:
     def _fail(
         self, ps: dict[str, Any], state: PushState, message: str, *, retry: bool = True, synced: Any = None
     ) -> float | None:
-        state.failures += 1
-        first = state.ready is None or state.ready[0] != "False" or state.ready[2] != message
         extra = {}
         if synced is not None:
             extra = {"syncedPushSecrets": synced_patch(self._last_synced(ps, state), synced)}
             state.synced = synced
-        write_ready(self.calls, "PushSecret", ps, state, ("False", ERRORED, message), extra)
-        if first:  # one event per distinct failure, not one per retry
-            self.calls.event(ps, "PushSecret", "Warning", ERRORED, message)
-        log.info(
-            "pushsecret sync failed",
-            extra={
-                "es_namespace": ps["metadata"]["namespace"],
-                "es_name": ps["metadata"]["name"],
-                "reason": message[:300],
-                "failures": state.failures,
-            },
+        return report_failure(
+            self.calls, "PushSecret", ps, state, (ERRORED, message), retry=retry, extra=extra
         )
-        return self.calls.backoff(state.failures) if retry else self.calls.max_backoff
 
 
 def _synced(ps: Mapping[str, Any]) -> SyncedMap:

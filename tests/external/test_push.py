@@ -60,6 +60,10 @@ def test_defaults_are_esos() -> None:
             {"data": [{"conversionStrategy": "Unicode", "match": {"remoteRef": {"remoteKey": "k"}}}]},
             "spec.data[0].conversionStrategy",
         ),
+        (
+            {"data": [{"metadata": "x", "match": {"remoteRef": {"remoteKey": "k"}}}]},
+            "spec.data[0].metadata",
+        ),
     ],
 )
 def test_bad_specs_name_the_field(change: dict[str, Any], field: str) -> None:

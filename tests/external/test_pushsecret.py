@@ -128,9 +128,13 @@ def set_source(kube: KubeClient, namespace: str, data: dict[str, str], name: str
     make_secret(kube, namespace, name, data)
 
 
-def no_values_leak(kube: KubeClient, namespace: str, name: str, values: list[str]) -> None:
-    """Neither the PushSecret (status included) nor its events carry a pushed value."""
+def no_values_leak(
+    kube: KubeClient, namespace: str, name: str, values: list[str], operator: Any = None
+) -> None:
+    """Neither the PushSecret (status included), its events nor the operator's log carry a pushed value."""
     text = json.dumps([kube.get(ps_path(namespace, name)), events_for(kube, namespace, name)])
+    if operator is not None:
+        text += operator.log_tail(100_000)
     for value in values:
         assert value not in text
 
@@ -227,7 +231,7 @@ def test_vault_kv2_push_update_if_not_exists_and_deletion_policies(
     wait_for(lambda: kube.get_or_none(ps_path(namespace, "db")) is None, 20, "PushSecret db gone")
     assert kv2(openbao, key) is None
     for name in ("keep", "steal"):
-        no_values_leak(kube, namespace, name, ["pw-1", "pw-2", "their-own-pw"])
+        no_values_leak(kube, namespace, name, ["pw-1", "pw-2", "their-own-pw"], operator)
 
 
 def test_vault_kv1_whole_secret_and_reverse_unicode(
@@ -340,7 +344,7 @@ def test_aws_secrets_manager_and_parameter_store(
             sm.get_secret_value(SecretId=secret_id)
     with pytest.raises(ssm.exceptions.ParameterNotFound):
         ssm.get_parameter(Name=f"/{param}")
-    no_values_leak(kube, namespace, "keep", ["tok-one-111", "tok-two-222", "CERT-PEM-X"])
+    no_values_leak(kube, namespace, "keep", ["tok-one-111", "tok-two-222", "CERT-PEM-X"], operator)
 
 
 def test_provider_down_is_ready_false_and_retried(
@@ -441,7 +445,7 @@ def test_template_generator_label_selected_cluster_store_and_shards(
     wait_push(kube, namespace, "gen")
     password = (kv2(openbao, generated) or {}).get("password", "")
     assert len(password) == 24
-    no_values_leak(kube, namespace, "gen", [password])
+    no_values_leak(kube, namespace, "gen", [password], operator)
 
     # shards: the default replica leaves a shard-a PushSecret alone; the --shard a replica pushes it
     sharded = f"{namespace}/sharded"
