@@ -460,3 +460,24 @@ def test_template_generator_label_selected_cluster_store_and_shards(
     assert kv2(openbao, sharded) == {"user": "app-user"}
     with contextlib.suppress(ApiError):
         kube.delete(f"/apis/external-secrets.io/v1/clustersecretstores/cluster-{namespace}")
+
+
+def test_cluster_store_conditions_refuse_other_namespaces(
+    operator: Any, kube: KubeClient, openbao: Any, namespace: str
+) -> None:
+    """Tenancy: a ClusterSecretStore whose conditions leave this namespace out takes no push from it."""
+    make_secret(kube, namespace, "vault-token", {"token": openbao.token})
+    store = vault_store_object(openbao, f"fenced-{namespace}")
+    store["kind"] = "ClusterSecretStore"
+    store["spec"]["provider"]["vault"]["auth"]["tokenSecretRef"]["namespace"] = namespace
+    store["spec"]["conditions"] = [{"namespaces": ["somebody-else"]}]
+    kube.create("/apis/external-secrets.io/v1/clustersecretstores", store)
+    set_source(kube, namespace, {"password": "fenced-pw"})
+    key = f"{namespace}/fenced"
+    ps = push_secret("fenced", [entry("password", key, "password")])
+    ps["spec"]["secretStoreRefs"] = [{"name": f"fenced-{namespace}", "kind": "ClusterSecretStore"}]
+    create(kube, ps, namespace)
+    condition = wait_push(kube, namespace, "fenced", status="False", contains="not allowed from namespace")
+    assert condition["reason"] == "Errored"
+    assert kv2(openbao, key) is None
+    kube.delete(f"/apis/external-secrets.io/v1/clustersecretstores/fenced-{namespace}")
