@@ -83,8 +83,8 @@ class ExternalSecretSync:
         if state is None or state.uid != meta.get("uid"):
             state = self.es_state[key] = state_from_status(es)
         if meta.get("deletionTimestamp"):
-            self.writer.finalize(es)
-            return None
+            # a finalizer patch that met a newer resourceVersion is retried; the deletion cancels this
+            return 1.0 if self.writer.finalize(es) else None
         spec = es.get("spec") or {}
         target = spec.get("target") or {}
         creation = target.get("creationPolicy", "Owner")

@@ -143,11 +143,13 @@ class SecretWriter:
         if target.get("deletionPolicy") == "Delete" and FINALIZER not in (meta.get("finalizers") or ()):
             self.calls.patch_finalizers("ExternalSecret", es, [*(meta.get("finalizers") or ()), FINALIZER])
 
-    def finalize(self, es: dict[str, Any]) -> None:
+    def finalize(self, es: dict[str, Any]) -> bool:
+        """``deletionPolicy: Delete``: delete the owned target, then drop the finalizer; ``True`` when the
+        finalizer was patched away (a conflict leaves it, so the caller looks again)."""
         meta = es["metadata"]
         finalizers = list(meta.get("finalizers") or ())
         if FINALIZER not in finalizers:
-            return
+            return False
         target = (es.get("spec") or {}).get("target") or {}
         if target.get("deletionPolicy") == "Delete" and target.get("creationPolicy", "Owner") == "Owner":
             path = f"/api/v1/namespaces/{meta['namespace']}/secrets/{target_name(es)}"
@@ -155,3 +157,4 @@ class SecretWriter:
             if existing is not None and owned_by(es, existing):
                 self.calls.delete(path)
         self.calls.patch_finalizers("ExternalSecret", es, [f for f in finalizers if f != FINALIZER])
+        return True

@@ -481,3 +481,29 @@ def test_cluster_store_conditions_refuse_other_namespaces(
     assert condition["reason"] == "Errored"
     assert kv2(openbao, key) is None
     kube.delete(f"/apis/external-secrets.io/v1/clustersecretstores/fenced-{namespace}")
+
+
+def test_moto_down_is_ready_false_and_retried(
+    operator: Any, kube: KubeClient, moto_server: Any, namespace: str
+) -> None:
+    aws_store(kube, namespace, "sm", "SecretsManager")
+    set_source(kube, namespace, {"token": "moto-down-tok"})
+    name = f"{namespace}/moto-down"
+    create(
+        kube,
+        push_secret("aws-down", [entry("token", name, "token")], store="sm", refreshInterval="1h"),
+        namespace,
+    )
+    wait_push(kube, namespace, "aws-down")
+    moto_server.stop()
+    try:
+        kube.merge_patch(ps_path(namespace, "aws-down"), {"metadata": {"labels": {"changed": "yes"}}})
+        condition = wait_push(
+            kube, namespace, "aws-down", status="False", contains="could not write remote ref"
+        )
+        assert condition["reason"] == "Errored" and "moto-down-tok" not in condition["message"]
+    finally:
+        moto_server.start()
+    wait_push(kube, namespace, "aws-down", timeout=40)  # moto forgot everything: pushed again
+    sm = aws(moto_server, "secretsmanager")
+    assert json.loads(sm.get_secret_value(SecretId=name)["SecretBinary"]) == {"token": "moto-down-tok"}
