@@ -15,7 +15,15 @@ import boto3
 import hvac
 import pytest
 import yaml
-from es_helpers import bao, create, events_for, make_secret, vault_store_object, wait_for
+from es_helpers import (
+    bao,
+    create,
+    events_for,
+    make_secret,
+    store_object,
+    vault_store_object,
+    wait_for,
+)
 
 from core_sync.kube import ApiError, KubeClient
 
@@ -108,18 +116,8 @@ def aws_store(kube: KubeClient, namespace: str, name: str, service: str) -> None
         "accessKeyIDSecretRef": {"name": "aws", "key": "id"},
         "secretAccessKeySecretRef": {"name": "aws", "key": "secret"},
     }
-    create(
-        kube,
-        {
-            "apiVersion": "external-secrets.io/v1",
-            "kind": "SecretStore",
-            "metadata": {"name": name},
-            "spec": {
-                "provider": {"aws": {"service": service, "region": "us-east-1", "auth": {"secretRef": ref}}}
-            },
-        },
-        namespace,
-    )
+    aws = {"service": service, "region": "us-east-1", "auth": {"secretRef": ref}}
+    create(kube, store_object(name, {"aws": aws}), namespace)
 
 
 def set_source(kube: KubeClient, namespace: str, data: dict[str, str], name: str = "src") -> None:
