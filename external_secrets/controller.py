@@ -1,4 +1,4 @@
-"""ExternalSecret, SecretStore and ClusterSecretStore controllers (kopf handlers, thin).
+"""ExternalSecret, PushSecret, SecretStore and ClusterSecretStore controllers (kopf handlers, thin).
 
 kopf only feeds watch events in: each handler records the object and asks the scheduler to reconcile it
 when something that matters changed (spec, labels, annotations, deletion; status-only updates are
@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from core_sync.sharding import owns, shard_selector
@@ -57,15 +58,20 @@ class Controller:
         self._targets: dict[tuple[str, str], set[str]] = {}
         self._cluster_es: set[str] = set()
 
+    def _theirs(self, key: tuple[str, ...]) -> bool:
+        """``--shard auto``: another replica owns this ExternalSecret or PushSecret (remembered for later)."""
+        if self.placement is None:
+            return False
+        theirs = not self.placement.mine(f"{key[1]}/{key[2]}")
+        with self._waiting_lock:
+            (self._waiting.add if theirs else self._waiting.discard)(key)
+        return theirs
+
     def _work(self, key: Any) -> float | None:
         if key[0] == "es":
-            if self.placement is not None:
-                theirs = not self.placement.mine(f"{key[1]}/{key[2]}")
-                with self._waiting_lock:
-                    (self._waiting.add if theirs else self._waiting.discard)(key)
-                if theirs:
-                    return None
-            return self.reconciler.reconcile_es((key[1], key[2]))
+            return None if self._theirs(key) else self.reconciler.reconcile_es((key[1], key[2]))
+        if key[0] == "ps":
+            return None if self._theirs(key) else self.reconciler.reconcile_push((key[1], key[2]))
         if key[0] == "store":
             return self.reconciler.reconcile_store((key[1], key[2], key[3]))
         if key[0] == "ces":
@@ -111,16 +117,47 @@ class Controller:
             self.on_store("MODIFIED", obj)
         for gone in [k for k in self.reconciler.stores if k not in live_stores]:
             self.on_store("DELETED", self.reconciler.stores[gone])
+        self._resync_namespaced(externalsecrets, self.reconciler.externalsecrets, self.on_externalsecret)
+        # kinds whose CRD may be missing (older installs): each on its own
+        try:
+            pushsecrets = self._list(
+                "/apis/external-secrets.io/v1alpha1/pushsecrets",
+                "PushSecret",
+                labelSelector=shard_selector(self.shard),
+            )
+        except (ApiError, OSError) as error:
+            log.debug("PushSecret resync skipped", extra={"error": str(error)})
+        else:
+            self._resync_namespaced(pushsecrets, self.reconciler.pushsecrets, self.on_pushsecret)
+        try:
+            cluster_es = self._list(f"{base}/clusterexternalsecrets", "ClusterExternalSecret")
+        except (ApiError, OSError) as error:
+            log.debug("ClusterExternalSecret resync skipped", extra={"error": str(error)})
+        else:
+            for obj in cluster_es:
+                self.on_cluster_external_secret("MODIFIED", obj)
+            live_names = {str(obj["metadata"]["name"]) for obj in cluster_es}
+            for name in self._cluster_es - live_names:
+                self.on_cluster_external_secret("DELETED", {"metadata": {"name": name}})
+
+    @staticmethod
+    def _resync_namespaced(
+        listed: list[dict[str, Any]],
+        known: dict[tuple[str, str], dict[str, Any]],
+        on_event: Callable[[str, dict[str, Any]], None],
+    ) -> None:
+        """Replay a list as watch events: every listed object MODIFIED, every remembered one gone DELETED."""
         live = set()
-        for obj in externalsecrets:
+        for obj in listed:
             live.add((obj["metadata"]["namespace"], obj["metadata"]["name"]))
-            self.on_externalsecret("MODIFIED", obj)
-        for namespace, name in [k for k in self.reconciler.externalsecrets if k not in live]:
-            self.on_externalsecret("DELETED", {"metadata": {"namespace": namespace, "name": name}})
+            on_event("MODIFIED", obj)
+        for namespace, name in [k for k in known if k not in live]:
+            on_event("DELETED", {"metadata": {"namespace": namespace, "name": name}})
 
     def _list(self, path: str, kind: str, **query: str) -> list[dict[str, Any]]:
         items = self.reconciler.client.get(path, **query).get("items") or []
-        return [{**item, "kind": kind, "apiVersion": "external-secrets.io/v1"} for item in items]
+        api_version = path.split("/apis/", 1)[1].rsplit("/", 1)[0]
+        return [{**item, "kind": kind, "apiVersion": api_version} for item in items]
 
     def on_members_changed(self) -> None:
         """``--shard auto``: reconcile now the waiting ExternalSecrets this replica owns from now on."""
@@ -160,6 +197,31 @@ class Controller:
             return
         self.reconciler.externalsecrets[(namespace, name)] = body
         self._targets.setdefault((namespace, target_name(body)), set()).add(name)
+        fingerprint = (meta.get("uid"), synced_resource_version(body), bool(meta.get("deletionTimestamp")))
+        if self._seen.get(key) != fingerprint:
+            self._seen[key] = fingerprint
+            self.scheduler.schedule(key, 0.0)
+
+    def on_pushsecret(self, event_type: str, body: dict[str, Any]) -> None:
+        """A PushSecret changed: push now when its spec, metadata or deletion changed (sharded like
+        ExternalSecrets)."""
+        meta = body.get("metadata") or {}
+        namespace, name = meta.get("namespace"), meta.get("name")
+        if not namespace or not name:
+            return
+        if event_type != "DELETED" and not owns(self.shard, meta.get("labels")):
+            event_type = "DELETED"
+        key = ("ps", namespace, name)
+        if event_type == "DELETED":
+            self.reconciler.pushsecrets.pop((namespace, name), None)
+            self._seen.pop(key, None)
+            self.scheduler.cancel(key)
+            with self._waiting_lock:
+                self._waiting.discard(key)
+            return
+        from external_secrets.target import synced_resource_version
+
+        self.reconciler.pushsecrets[(namespace, name)] = body
         fingerprint = (meta.get("uid"), synced_resource_version(body), bool(meta.get("deletionTimestamp")))
         if self._seen.get(key) != fingerprint:
             self._seen[key] = fingerprint
@@ -240,6 +302,7 @@ def register(registry: Any, settings: OperatorSettings | None = None) -> None:
     async def start_external(settings: kopf.OperatorSettings, **_: Any) -> None:
         current = holder["controller"] = Controller(operator_settings)
         watch_only_shard(settings, current.shard, "external-secrets.io", "externalsecrets")
+        watch_only_shard(settings, current.shard, "external-secrets.io", "pushsecrets")
         if current.placement is not None:
             current.placement.listeners.append(current.on_members_changed)
             await current.placement.start()
@@ -259,6 +322,13 @@ def register(registry: Any, settings: OperatorSettings | None = None) -> None:
         current = controller()
         if current is not None and event.get("type") is not None:
             current.on_externalsecret(str(event["type"]), dict(event["object"]))
+
+    @kopf.on.event("external-secrets.io", "v1alpha1", "pushsecrets", registry=registry)
+    async def pushsecret_event(**kwargs: Any) -> None:
+        event = kwargs["event"]
+        current = controller()
+        if current is not None and event.get("type") is not None:
+            current.on_pushsecret(str(event["type"]), dict(event["object"]))
 
     @kopf.on.event("external-secrets.io", "v1", "secretstores", registry=registry)
     async def secretstore_event(**kwargs: Any) -> None:

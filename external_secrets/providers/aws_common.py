@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
+from external_secrets.gjson import go_json
 from external_secrets.providers.base import (
     CALLS,
     AuthError,
@@ -26,7 +27,9 @@ from external_secrets.providers.base import (
     fetch_each,
 )
 from external_secrets.providers.kube_access import KubeAccess
+from external_secrets.push import MANAGED_BY, PushRef, with_property, without_property
 from external_secrets.stores import Store
+from gocompat import limits
 from gocompat.jsonenc import marshal
 
 _LOCK = threading.Lock()
@@ -303,6 +306,95 @@ class AwsProvider(ABC):
             token = page.get("NextToken")
             if not token:
                 return
+
+    # -- PushSecret ------------------------------------------------------------------------------------
+    def _value(self, name: str) -> bytes | None:
+        """The remote value (``None`` if absent)."""
+        try:
+            return self.fetch(self._ref_of(name)).value
+        except NoSecretError:
+            return None
+
+    @abstractmethod
+    def _tags(self, name: str) -> dict[str, str]:
+        """The remote secret's tags, one counted call."""
+
+    @abstractmethod
+    def _put(self, name: str, value: bytes, *, create: bool, metadata: Mapping[str, Any]) -> None:
+        """Create (tagged ``managed-by``) or update the remote value."""
+
+    @abstractmethod
+    def _remove(self, name: str) -> None:
+        """Delete the remote secret."""
+
+    def _managed_value(self, name: str) -> bytes | None:
+        """The value of a remote secret a PushSecret may change: refuse one it did not create (ESO)."""
+        current = self._value(name)
+        if current is not None and self._tags(name).get(MANAGED_BY[0]) != MANAGED_BY[1]:
+            raise ProviderError(self._where(f"{self._about(name)} not managed by external-secrets"))
+        return current
+
+    def _object(self, current: bytes | None, name: str, prop: str) -> dict[str, Any]:
+        if current is None:
+            return {}
+        try:
+            parsed = limits.load_json(current)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise ProviderError(
+                self._where(f"{self._about(name)} is not a JSON object: cannot set property {prop!r}")
+            )
+        return parsed
+
+    def push(self, where: PushRef, value: bytes, metadata: Mapping[str, Any] | None = None) -> bool:
+        name = self.prefix + where.remote_key
+        try:
+            current = self._managed_value(name)
+            wanted = value
+            if where.prop:
+                wanted = go_json(with_property(self._object(current, name, where.prop), where.prop, value))
+            if current == wanted:
+                return False
+            self._put(name, wanted, create=current is None, metadata=metadata or {})
+        except ProviderError:
+            raise
+        except Exception as error:
+            raise classify(error, self._where(f"push {self._about(name)}")) from None
+        return True
+
+    def exists(self, where: PushRef) -> bool:
+        name = self.prefix + where.remote_key
+        current = self._value(name)
+        if current is None or not where.prop:
+            return current is not None
+        try:
+            parsed = limits.load_json(current)
+        except ValueError:
+            return False
+        return isinstance(parsed, dict) and where.prop in parsed
+
+    def delete(self, where: PushRef) -> None:
+        name = self.prefix + where.remote_key
+        try:
+            current = self._managed_value(name)
+            if current is None:
+                return
+            if where.prop:
+                whole = self._object(current, name, where.prop)
+                rest = without_property(whole, where.prop)
+                if rest == whole:
+                    return
+                if rest:
+                    self._put(name, go_json(rest), create=False, metadata={})
+                    return
+            self._remove(name)
+        except NoSecretError:
+            return
+        except ProviderError:
+            raise
+        except Exception as error:
+            raise classify(error, self._where(f"delete {self._about(name)}")) from None
 
     def validate(self) -> None:
         """Like ESO: only check that credentials are usable; no secret is read."""

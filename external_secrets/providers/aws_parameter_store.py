@@ -1,5 +1,7 @@
 """AWS SSM Parameter Store: GetParameter(s) with decryption (``version`` appended as ``name:version``),
-GetParametersByPath for ``find`` by path/name, DescribeParameters for ``find`` by tags.
+GetParametersByPath for ``find`` by path/name, DescribeParameters for ``find`` by tags; PushSecret writes
+with PutParameter (``String`` unless ``metadata.spec.secretType`` or ``metadata.parameterStore.type``
+says otherwise, as ESO; tagged ``managed-by`` when created) and deletes with DeleteParameter.
 """
 
 from __future__ import annotations
@@ -8,8 +10,15 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from external_secrets.providers.aws_common import AwsProvider, classify, tags_secret
-from external_secrets.providers.base import CALLS, FetchKey, FindQuery, ProviderError, RemoteSecret
+from external_secrets.providers.aws_common import AwsProvider, classify, tag_map, tags_secret
+from external_secrets.providers.base import (
+    CALLS,
+    FetchKey,
+    FindQuery,
+    ProviderError,
+    RemoteSecret,
+)
+from external_secrets.push import MANAGED_BY
 
 
 class ParameterStoreProvider(AwsProvider):
@@ -104,3 +113,29 @@ class ParameterStoreProvider(AwsProvider):
             for page in self._pages("ssm:DescribeParameters", self.client.describe_parameters, args)
             for p in page.get("Parameters") or ()
         ]
+
+    # -- PushSecret ------------------------------------------------------------------------------------
+    def _tags(self, name: str) -> dict[str, str]:
+        CALLS.add(self.store.ref, "ssm:ListTagsForResource")
+        answer = self.client.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)
+        return tag_map(answer.get("TagList"))
+
+    def _put(self, name: str, value: bytes, *, create: bool, metadata: Mapping[str, Any]) -> None:
+        kind = (metadata.get("spec") or {}).get("secretType") or (metadata.get("parameterStore") or {}).get(
+            "type"
+        )
+        args: dict[str, Any] = {
+            "Name": name,
+            "Value": value.decode("utf-8", "surrogateescape"),
+            "Type": str(kind or "String"),
+        }
+        if create:
+            args["Tags"] = [{"Key": MANAGED_BY[0], "Value": MANAGED_BY[1]}]
+        else:
+            args["Overwrite"] = True
+        CALLS.add(self.store.ref, "ssm:PutParameter")
+        self.client.put_parameter(**args)
+
+    def _remove(self, name: str) -> None:
+        CALLS.add(self.store.ref, "ssm:DeleteParameter")
+        self.client.delete_parameter(Name=name)

@@ -1,15 +1,25 @@
 """AWS Secrets Manager: GetSecretValue (``version`` = stage, or ``uuid/<id>`` = VersionId),
 BatchGetSecretValue for several current values at once, and ``find`` by name regexp / tags
-(ListSecrets + BatchGetSecretValue).
+(ListSecrets + BatchGetSecretValue); PushSecret writes with CreateSecret (tagged ``managed-by``) /
+PutSecretValue as ``SecretBinary`` unless ``metadata.spec.secretPushFormat: string`` (ESO's default and
+option), and deletes with DeleteSecret without a recovery window, so a later push can create it again.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from external_secrets.providers.aws_common import AwsProvider, classify, tag_map, tags_secret
-from external_secrets.providers.base import CALLS, FetchKey, FindQuery, ProviderError, RemoteSecret
+from external_secrets.providers.base import (
+    CALLS,
+    FetchKey,
+    FindQuery,
+    ProviderError,
+    RemoteSecret,
+)
+from external_secrets.push import MANAGED_BY
 
 
 def _payload(answer: dict[str, Any]) -> bytes:
@@ -94,3 +104,30 @@ class SecretsManagerProvider(AwsProvider):
             raise classify(error, self._where("ListSecrets")) from None
         refs = {self._ref_of(name): name for name in names}
         return self._existing(self.fetch_many(list(refs)), refs.__getitem__)
+
+    # -- PushSecret ------------------------------------------------------------------------------------
+    def _tags(self, name: str) -> dict[str, str]:
+        CALLS.add(self.store.ref, "sm:DescribeSecret")
+        return tag_map(self.client.describe_secret(SecretId=name).get("Tags"))
+
+    def _put(self, name: str, value: bytes, *, create: bool, metadata: Mapping[str, Any]) -> None:
+        spec = metadata.get("spec") or {}
+        payload: dict[str, Any] = (
+            {"SecretString": value.decode("utf-8", "surrogateescape")}
+            if spec.get("secretPushFormat") == "string"
+            else {"SecretBinary": value}
+        )
+        if create:
+            CALLS.add(self.store.ref, "sm:CreateSecret")
+            tags = [{"Key": str(k), "Value": str(v)} for k, v in (spec.get("tags") or {}).items()]
+            tags.append({"Key": MANAGED_BY[0], "Value": MANAGED_BY[1]})
+            if spec.get("description"):
+                payload["Description"] = str(spec["description"])
+            self.client.create_secret(Name=name, Tags=tags, **payload)
+        else:
+            CALLS.add(self.store.ref, "sm:PutSecretValue")
+            self.client.put_secret_value(SecretId=name, **payload)
+
+    def _remove(self, name: str) -> None:
+        CALLS.add(self.store.ref, "sm:DeleteSecret")
+        self.client.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)

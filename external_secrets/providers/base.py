@@ -83,6 +83,22 @@ class Provider(Protocol):
         ...
 
 
+class Pusher(Protocol):
+    """The write side a PushSecret uses (Vault/OpenBao KV, AWS SM, SSM). ``where`` is a
+    :class:`external_secrets.push.PushRef`; values never appear in errors."""
+
+    def push(self, where: Any, value: bytes, metadata: Mapping[str, Any] | None = None) -> bool:
+        """Write ``value`` (a property of a JSON object when ``where.prop``); ``False`` if already so.
+        ``metadata`` is ``spec.data[].metadata`` (provider specific)."""
+        ...
+
+    def exists(self, where: Any) -> bool: ...
+
+    def delete(self, where: Any) -> None:
+        """Remove what ``push`` wrote (only the property, when one is named); missing is fine."""
+        ...
+
+
 def fetch_each(provider: Provider, refs: Sequence[FetchKey]) -> dict[FetchKey, RemoteSecret | ProviderError]:
     """The default ``fetch_many``: one call per ref, errors kept per ref."""
     out: dict[FetchKey, RemoteSecret | ProviderError] = {}

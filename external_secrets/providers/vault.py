@@ -32,6 +32,7 @@ from external_secrets.providers.base import (
     fetch_each,
 )
 from external_secrets.providers.kube_access import KubeAccess
+from external_secrets.push import MANAGED_BY, PushRef, with_property, without_property
 from external_secrets.stores import Store
 from gocompat import limits
 
@@ -232,10 +233,22 @@ class VaultProvider:
     def _read(
         self, path: str, params: Mapping[str, str] | None = None, api: str = "read"
     ) -> dict[str, Any] | None:
+        return self._authed("GET", path, params=params, api=api)
+
+    def _authed(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: Mapping[str, str] | None = None,
+        api: str = "read",
+    ) -> dict[str, Any] | None:
+        """A call with the login token; a refused login token is renewed once."""
         token = self.token()
         try:
             return self._call(
-                "GET", path, params=params, token=token, namespace=self.vault_namespace, api=api
+                method, path, body=body, params=params, token=token, namespace=self.vault_namespace, api=api
             )
         except AuthError:
             if "tokenSecretRef" in self.auth:
@@ -243,7 +256,13 @@ class VaultProvider:
             with self._lock:  # the login token may have been revoked: log in once more
                 self._token = None
             return self._call(
-                "GET", path, params=params, token=self.token(), namespace=self.vault_namespace, api=api
+                method,
+                path,
+                body=body,
+                params=params,
+                token=self.token(),
+                namespace=self.vault_namespace,
+                api=api,
             )
 
     # -- Provider --------------------------------------------------------------------------------------
@@ -312,6 +331,71 @@ class VaultProvider:
             except NoSecretError:  # deleted latest version
                 continue
         return out
+
+    # -- PushSecret ------------------------------------------------------------------------------------
+    def _current(self, key: str, *, managed: bool = True) -> dict[str, Any] | None:
+        """The KV map at ``key`` (``None`` if absent); ``managed``: on KV v2 refuse one that no PushSecret
+        wrote (ESO's ``managed-by`` custom metadata)."""
+        answer = self._read(build_path(key, self.mount, self.version))
+        data = (answer or {}).get("data")
+        if self.version == "v2" and isinstance(data, Mapping):
+            data = data.get("data")
+        if not isinstance(data, Mapping):
+            return None
+        if managed and self.version == "v2":
+            meta = self._read(metadata_path(key, self.mount), api="metadata") or {}
+            custom = ((meta.get("data") or {}).get("custom_metadata")) or {}
+            if custom.get(MANAGED_BY[0]) != MANAGED_BY[1]:
+                raise ProviderError(f"vault {self.store.ref}: secret {key!r} not managed by external-secrets")
+        return dict(data)
+
+    def push(self, where: PushRef, value: bytes, metadata: Mapping[str, Any] | None = None) -> bool:
+        current = self._current(where.remote_key)
+        if where.prop:
+            wanted = with_property(current, where.prop, value)
+        else:
+            try:
+                wanted = limits.load_json(value)
+            except ValueError:
+                wanted = None
+            if not isinstance(wanted, dict):
+                raise ProviderError(
+                    f"vault {self.store.ref}: secret {where.remote_key!r}: without remoteRef.property the "
+                    "value must be a JSON object (or leave match.secretKey empty to push the whole Secret)"
+                )
+        if current == wanted:
+            return False
+        self._write(where.remote_key, wanted or {})
+        return True
+
+    def _write(self, key: str, data: Mapping[str, Any]) -> None:
+        path = build_path(key, self.mount, self.version)
+        if self.version == "v2":
+            self._authed("POST", path, body={"data": dict(data)}, api="write")
+            custom = {"custom_metadata": {MANAGED_BY[0]: MANAGED_BY[1]}}
+            self._authed("POST", metadata_path(key, self.mount), body=custom, api="metadata")
+        else:
+            self._authed("POST", path, body=dict(data), api="write")
+
+    def exists(self, where: PushRef) -> bool:
+        current = self._current(where.remote_key, managed=False)
+        return current is not None and (not where.prop or where.prop in current)
+
+    def delete(self, where: PushRef) -> None:
+        current = self._current(where.remote_key)
+        if current is None:
+            return
+        if where.prop:
+            rest = without_property(current, where.prop)
+            if rest == current:
+                return
+            if rest:
+                self._write(where.remote_key, rest)
+                return
+        if self.version == "v2":
+            self._authed("DELETE", metadata_path(where.remote_key, self.mount), api="delete")
+        else:
+            self._authed("DELETE", build_path(where.remote_key, self.mount, self.version), api="delete")
 
     def validate(self) -> None:
         token = self.token()

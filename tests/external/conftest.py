@@ -52,7 +52,10 @@ def es_crds(control_plane: Any) -> list[str]:
     lists = [
         f"/apis/external-secrets.io/v1/{plural}"
         for plural in ("externalsecrets", "secretstores", "clustersecretstores", "clusterexternalsecrets")
-    ] + ["/apis/generators.external-secrets.io/v1alpha1/passwords"]
+    ] + [
+        "/apis/generators.external-secrets.io/v1alpha1/passwords",
+        "/apis/external-secrets.io/v1alpha1/pushsecrets",
+    ]
     for path in lists:
         deadline = time.monotonic() + 30
         while True:
@@ -123,18 +126,21 @@ def operator(
 
 
 def _drop_finalizers(client: KubeClient) -> None:
-    """Remove the finalizers our ExternalSecrets got, so test namespaces are not stuck."""
+    """Remove the finalizers our ExternalSecrets and PushSecrets got, so test namespaces are not stuck."""
     from core_sync.kube import ApiError
 
-    try:
-        items = client.get("/apis/external-secrets.io/v1/externalsecrets").get("items") or []
-    except ApiError:
-        return
-    for item in items:
-        meta = item["metadata"]
-        if meta.get("finalizers"):
-            path = (
-                f"/apis/external-secrets.io/v1/namespaces/{meta['namespace']}/externalsecrets/{meta['name']}"
-            )
-            with contextlib.suppress(ApiError):
-                client.merge_patch(path, {"metadata": {"finalizers": None}})
+    for base in (
+        "/apis/external-secrets.io/v1/externalsecrets",
+        "/apis/external-secrets.io/v1alpha1/pushsecrets",
+    ):
+        try:
+            items = client.get(base).get("items") or []
+        except ApiError:
+            continue
+        group_version, plural = base.rsplit("/", 1)
+        for item in items:
+            meta = item["metadata"]
+            if meta.get("finalizers"):
+                path = f"{group_version}/namespaces/{meta['namespace']}/{plural}/{meta['name']}"
+                with contextlib.suppress(ApiError):
+                    client.merge_patch(path, {"metadata": {"finalizers": None}})

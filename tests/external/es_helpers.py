@@ -178,6 +178,8 @@ def create(client: KubeClient, obj: Mapping[str, Any], namespace: str | None = N
             if kind == "ClusterSecretStore"
             else f"{ES_BASE}/namespaces/{namespace}/{plural}"
         )
+    elif kind == "PushSecret":
+        path = f"/apis/external-secrets.io/v1alpha1/namespaces/{namespace}/pushsecrets"
     else:
         path = f"/api/v1/namespaces/{namespace}/{kind.lower()}s"
     return client.create(path, obj)
@@ -232,6 +234,16 @@ def events_for(client: KubeClient, namespace: str, name: str) -> list[dict[str, 
     return [e for e in items if (e.get("involvedObject") or {}).get("name") == name]
 
 
+def store_object(name: str, provider: Mapping[str, Any]) -> dict[str, Any]:
+    """A SecretStore ``name`` for ``provider`` (``{"vault": {...}}``, ``{"aws": {...}}``)."""
+    return {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "SecretStore",
+        "metadata": {"name": name},
+        "spec": {"provider": dict(provider)},
+    }
+
+
 def vault_store_object(openbao: Any, name: str = "vault", credentials: str = "vault-token") -> dict[str, Any]:
     """A SecretStore for the test OpenBao's KV v2 mount, logged in with the token in ``credentials``."""
     vault = {
@@ -240,12 +252,7 @@ def vault_store_object(openbao: Any, name: str = "vault", credentials: str = "va
         "version": "v2",
         "auth": {"tokenSecretRef": {"name": credentials, "key": "token"}},
     }
-    return {
-        "apiVersion": "external-secrets.io/v1",
-        "kind": "SecretStore",
-        "metadata": {"name": name},
-        "spec": {"provider": {"vault": vault}},
-    }
+    return store_object(name, {"vault": vault})
 
 
 def password_external_secret(
