@@ -83,6 +83,9 @@ def running_operator(
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "LOCKSTEP_EXTERNAL_MAX_BACKOFF": "2",
+        # the informer-style resync (default 60 s) backs up a watch the API server left silent (one opened
+        # while a just-installed CRD's storage initialises stays quiet until its timeout): within tests' waits
+        "LOCKSTEP_EXTERNAL_RESYNC": "10",
     }
     process = ManagedProcess(
         "lockstep-operator",
