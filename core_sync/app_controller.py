@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from core_sync.http_server import HOOKS
 from core_sync.inventory import AppRef
 from core_sync.operator_settings import OperatorSettings
+from core_sync.profiling import profiled
 from core_sync.reconciler import GROUP, PLURAL, VERSION, Reconciler
 from core_sync.sharding import owns, watch_only_shard
 
@@ -74,7 +75,7 @@ class ApplicationController:
                 self.waiting.discard(ref)
                 snapshot = copy.deepcopy(dict(body))
                 self.generations[ref] = int(snapshot["metadata"].get("generation", 0))
-                outcome = await asyncio.to_thread(reconciler.reconcile, snapshot)
+                outcome = await asyncio.to_thread(profiled, reconciler.reconcile, snapshot)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(trigger.wait(), timeout=outcome.requeue_after)
         finally:

@@ -1,0 +1,55 @@
+"""Opt-in profiling of the operator's reconciles: ``LOCKSTEP_PROFILE=<file>`` profiles every reconcile
+(each in its worker thread, which a whole-process profiler would miss) and merges them into one pstats
+file, rewritten at most every few seconds. Off (and free) without the variable.
+
+Read with ``python -c "import pstats; pstats.Stats('<file>').sort_stats('cumulative').print_stats(40)"``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+T = TypeVar("T")
+P = ParamSpec("P")
+WRITE_EVERY_S = 5.0
+
+
+class _Collector:
+    def __init__(self, path: str) -> None:
+        import pstats
+
+        self.path = path
+        self.stats: pstats.Stats | None = None
+        self.written = 0.0
+        self.lock = threading.Lock()
+
+    def run(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        import cProfile
+        import pstats
+
+        profile = cProfile.Profile()
+        try:
+            return profile.runcall(call, *args, **kwargs)
+        finally:
+            with self.lock:
+                if self.stats is None:
+                    self.stats = pstats.Stats(profile)
+                else:
+                    self.stats.add(profile)
+                if time.monotonic() - self.written > WRITE_EVERY_S:
+                    self.stats.dump_stats(self.path)
+                    self.written = time.monotonic()
+
+
+_COLLECTOR = _Collector(os.environ["LOCKSTEP_PROFILE"]) if os.environ.get("LOCKSTEP_PROFILE") else None
+
+
+def profiled(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``call(*args, **kwargs)``, profiled when ``LOCKSTEP_PROFILE`` names a file."""
+    if _COLLECTOR is None:
+        return call(*args, **kwargs)
+    return _COLLECTOR.run(call, *args, **kwargs)
