@@ -1,6 +1,7 @@
-"""Opt-in profiling of the operator's reconciles: ``LOCKSTEP_PROFILE=<file>`` profiles every reconcile
-(each in its worker thread, which a whole-process profiler would miss) and merges them into one pstats
-file, rewritten at most every few seconds. Off (and free) without the variable.
+"""Opt-in profiling of the operator: ``LOCKSTEP_PROFILE=<file>`` profiles every reconcile (each in its
+worker thread, which a whole-process profiler would miss) and the main thread (kopf's event loop), and
+merges them into one pstats file, rewritten at most every few seconds and when the operator stops. Off
+(and free) without the variable.
 
 Read with ``python -c "import pstats; pstats.Stats('<file>').sort_stats('cumulative').print_stats(40)"``.
 """
@@ -28,6 +29,9 @@ class _Collector:
         self.lock = threading.Lock()
 
     def run(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return self.run_and_write(False, call, *args, **kwargs)
+
+    def run_and_write(self, final: bool, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         import cProfile
         import pstats
 
@@ -40,7 +44,7 @@ class _Collector:
                     self.stats = pstats.Stats(profile)
                 else:
                     self.stats.add(profile)
-                if time.monotonic() - self.written > WRITE_EVERY_S:
+                if final or time.monotonic() - self.written > WRITE_EVERY_S:
                     self.stats.dump_stats(self.path)
                     self.written = time.monotonic()
 
@@ -53,3 +57,10 @@ def profiled(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     if _COLLECTOR is None:
         return call(*args, **kwargs)
     return _COLLECTOR.run(call, *args, **kwargs)
+
+
+def profiled_main(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """The operator's main thread (kopf's event loop, the watches, the handlers), written when it ends."""
+    if _COLLECTOR is None:
+        return call(*args, **kwargs)
+    return _COLLECTOR.run_and_write(True, call, *args, **kwargs)

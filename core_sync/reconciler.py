@@ -74,7 +74,7 @@ class AppState:
     desired: dict[inv.ObjectKey, dict[str, Any]] = field(default_factory=dict)
     self_heal: bool = True
     failures: int = 0
-    body: dict[str, Any] = field(default_factory=dict)
+    body: dict[str, Any] = field(default_factory=dict)  # the Application's identity, for events
     project: dict[str, Any] | None = None  # the Project the Application names, read at each reconcile
 
 
@@ -200,7 +200,7 @@ class Reconciler:
         except CONNECTION_ERRORS as error:
             return self._refuse(app, SyncFailed(UNREACHABLE, f"cannot reach the cluster: {error}"), 5.0)
         state.self_heal = spec.get("selfHeal", True)
-        state.body = app
+        state.body = _identity(app)
         with state.lock:
             try:
                 try:
@@ -461,6 +461,17 @@ class Reconciler:
                 resource["status"] = "OutOfSync"
         self.patch_status(app, {"resources": resources})
         post_event(self.client, app, "OutOfSync", f"{key} differs from Git (selfHeal is off)", warning=True)
+
+
+def _identity(app: Mapping[str, Any]) -> dict[str, Any]:
+    """What events and status reads need of an Application: kept per Application between reconciles
+    instead of the whole body (status, inventory, managedFields: most of the operator's memory at 1,000)."""
+    meta = app.get("metadata") or {}
+    return {
+        "apiVersion": app.get("apiVersion"),
+        "kind": app.get("kind"),
+        "metadata": {k: meta[k] for k in ("name", "namespace", "uid") if k in meta},
+    }
 
 
 def _admission(project: Mapping[str, Any] | None) -> Callable[[Mapping[str, Any]], str | None] | None:
