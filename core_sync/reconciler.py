@@ -179,7 +179,9 @@ class Reconciler:
                 raise
 
     # -- reconcile -------------------------------------------------------------------------------------
-    def reconcile(self, app: dict[str, Any]) -> Outcome:
+    def reconcile(self, app: dict[str, Any], source_max_age: float = 0.0) -> Outcome:
+        """Reconcile ``app``; ``source_max_age``: how old a fetch of its source (shared with other
+        Applications) may be, 0 for one that begins now (see :meth:`GitSource.fetch`)."""
         meta, spec, status = app["metadata"], app.get("spec") or {}, app.get("status") or {}
         ref = inv.AppRef(meta["namespace"], meta["name"])
         interval = parse_strict(spec.get("interval"), DEFAULT_INTERVAL_S)
@@ -204,7 +206,7 @@ class Reconciler:
         with state.lock:
             try:
                 try:
-                    result = self._sync(app, ref, state)
+                    result = self._sync(app, ref, state, source_max_age)
                 except ApiError as error:  # a call outside the engine's per-object handling
                     raise SyncFailed(error.reason or "ReconcileFailed", str(error)) from error
                 except CONNECTION_ERRORS as error:  # API server restarting, network down: retry soon
@@ -263,15 +265,19 @@ class Reconciler:
             return False
         return True
 
-    def _sync(self, app: dict[str, Any], ref: inv.AppRef, state: AppState) -> SyncResult:
+    def _sync(
+        self, app: dict[str, Any], ref: inv.AppRef, state: AppState, source_max_age: float
+    ) -> SyncResult:
         from core_sync.kube import KubeConfigError
 
         try:
-            return self._sync_revision(app, ref, state)
+            return self._sync_revision(app, ref, state, source_max_age)
         except KubeConfigError as error:  # a credential plugin that worked before failed when asked again
             raise SyncFailed("KubeconfigInvalid", str(error)) from None
 
-    def _sync_revision(self, app: dict[str, Any], ref: inv.AppRef, state: AppState) -> SyncResult:
+    def _sync_revision(
+        self, app: dict[str, Any], ref: inv.AppRef, state: AppState, source_max_age: float
+    ) -> SyncResult:
         meta, spec = app["metadata"], app.get("spec") or {}
         for dep in spec.get("dependsOn") or []:
             dep_ns = dep.get("namespace") or ref.namespace
@@ -295,7 +301,7 @@ class Reconciler:
             )
         try:
             wanted = history.pinned_revision(spec) or source.get("targetRevision")  # a rollback pins
-            checkout = self.source.fetch(source["repoURL"], wanted, credentials)
+            checkout = self.source.fetch(source["repoURL"], wanted, credentials, max_age=source_max_age)
             directory = checkout.path(source.get("path"))
         except SourceError as error:
             known = [credentials.password, credentials.bearer_token] if credentials else []

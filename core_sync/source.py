@@ -19,6 +19,7 @@ import subprocess
 import tarfile
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,14 +99,24 @@ class GitSource:
         self._flights_lock = threading.Lock()
 
     # -- public ----------------------------------------------------------------------------------------
-    def fetch(self, url: str, ref: str | None = None, credentials: GitCredentials | None = None) -> Checkout:
+    def fetch(
+        self,
+        url: str,
+        ref: str | None = None,
+        credentials: GitCredentials | None = None,
+        *,
+        max_age: float = 0.0,
+    ) -> Checkout:
         """Resolve ``ref`` (branch, tag, commit SHA; default the remote HEAD) and export its tree.
 
-        Concurrent calls for the same source share fetches, never staleness: a caller gets the result of
-        a fetch that began after it asked (callers that queue behind a running fetch share the next one),
-        so many Applications of one repository cost one ``git fetch`` per burst, not one each.
+        Calls for the same source share fetches. By default never staleness: a caller gets the result of
+        a fetch that began after it asked (callers that queue behind a running fetch share the next one).
+        ``max_age`` > 0 also accepts the last fetch if it began at most that many seconds before the call
+        (the operator's interval and first reconciles: a fleet of Applications of one repository then
+        costs one ``git fetch`` every few seconds, as one Flux GitRepository serves many Kustomizations).
         """
-        return self._flight((url, ref, credentials)).run(lambda: self._fetch(url, ref, credentials))
+        flight = self._flight((url, ref, credentials))
+        return flight.run(lambda: self._fetch(url, ref, credentials), max_age)
 
     # -- steps -----------------------------------------------------------------------------------------
     def _flight(self, key: tuple[str, str | None, GitCredentials | None]) -> _Flight:
@@ -296,25 +307,31 @@ class GitSource:
 
 
 class _Flight:
-    """Single flight for one source: a caller waits for the next fetch that starts after it asked; the
-    callers queued behind a running fetch are all answered by one following fetch."""
+    """Single flight for one source: a caller waits for the next fetch that starts after it asked (or
+    takes one begun at most ``max_age`` seconds before); the callers queued behind a running fetch are all
+    answered by one following fetch."""
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
         self._running = False
         self._started = 0  # fetches begun
-        self._finished = 0  # fetches ended; ``_outcome`` is the last one's
+        self._finished = 0  # fetches ended; ``_outcome`` is the last one's, begun at ``_began``
+        self._began = 0.0
         self._outcome: Checkout | SourceError | None = None
 
-    def run(self, fetch: Callable[[], Checkout]) -> Checkout:
+    def run(self, fetch: Callable[[], Checkout], max_age: float = 0.0) -> Checkout:
         with self._changed:
+            asked = time.monotonic()
             wanted = self._started + 1  # the first fetch to begin from now on
             while self._running:
                 self._changed.wait()
             if self._finished >= wanted:  # another caller led the fetch this one waited for
                 return self._result()
+            if max_age > 0 and self._finished and self._began >= asked - max_age:
+                return self._result()
             self._running = True
             self._started += 1
+            began = time.monotonic()
         outcome: Checkout | SourceError | None = None  # None: an unexpected error, raised to the leader
         try:
             outcome = fetch()
@@ -324,6 +341,7 @@ class _Flight:
             with self._changed:
                 self._running = False
                 self._finished = self._started
+                self._began = began
                 self._outcome = outcome
                 self._changed.notify_all()
         return _checkout_of(outcome)

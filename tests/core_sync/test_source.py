@@ -81,6 +81,11 @@ def test_concurrent_fetches_of_one_source_share_a_fetch_but_never_a_stale_one(
     assert 1 <= source.fetches <= 2  # 8 callers: the first fetch, and one for all who queued behind it
     pushed = git_server.commit("shared", {"deploy/a.yaml": "a: 2\n"})
     assert source.fetch(url, "main").revision == pushed  # a call after the push sees the push
+    fetches = source.fetches
+    newer = git_server.commit("shared", {"deploy/a.yaml": "a: 3\n"})
+    assert source.fetch(url, "main", max_age=60).revision == pushed  # a recent fetch may serve: no new one
+    assert source.fetches == fetches
+    assert source.fetch(url, "main", max_age=0.001).revision == newer  # too old for this caller
     with pytest.raises(SourceError, match="no branch, tag or commit named 'gone'"):
         source.fetch(url, "gone")
     with ThreadPoolExecutor(4) as pool:  # a failed shared fetch fails every caller with its own error
