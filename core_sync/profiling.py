@@ -1,7 +1,7 @@
 """Opt-in profiling of the operator: ``LOCKSTEP_PROFILE=<file>`` profiles every reconcile (each in its
 worker thread, which a whole-process profiler would miss) and the main thread (kopf's event loop), and
-merges them into one pstats file, rewritten at most every few seconds and when the operator stops. Off
-(and free) without the variable.
+merges them into one pstats file (``{pid}`` in the name: one per process), rewritten at most every few
+seconds and when the operator stops. Off (and free) without the variable.
 
 Read with ``python -c "import pstats; pstats.Stats('<file>').sort_stats('cumulative').print_stats(40)"``.
 """
@@ -49,7 +49,8 @@ class _Collector:
                     self.written = time.monotonic()
 
 
-_COLLECTOR = _Collector(os.environ["LOCKSTEP_PROFILE"]) if os.environ.get("LOCKSTEP_PROFILE") else None
+_PATH = os.environ.get("LOCKSTEP_PROFILE", "").replace("{pid}", str(os.getpid()))  # one file per replica
+_COLLECTOR = _Collector(_PATH) if _PATH else None
 
 
 def profiled(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
