@@ -61,7 +61,23 @@ def profiled(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
 
 
 def profiled_main(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """The operator's main thread (kopf's event loop, the watches, the handlers), written when it ends."""
+    """The operator's main thread (kopf's event loop, the watches, the handlers), written when it ends.
+
+    ``LOCKSTEP_PROFILE_MEMORY=<file>`` (``{pid}`` as above) also traces allocations and rewrites a
+    tracemalloc snapshot of what is held every ``WRITE_EVERY_S`` (at the end, the daemons are gone).
+    """
+    memory = os.environ.get("LOCKSTEP_PROFILE_MEMORY", "").replace("{pid}", str(os.getpid()))
+    if memory:
+        threading.Thread(target=_write_memory, args=(memory,), name="profile-memory", daemon=True).start()
     if _COLLECTOR is None:
         return call(*args, **kwargs)
     return _COLLECTOR.run_and_write(True, call, *args, **kwargs)
+
+
+def _write_memory(path: str) -> None:
+    import tracemalloc
+
+    tracemalloc.start(8)
+    while True:
+        time.sleep(WRITE_EVERY_S * 3)
+        tracemalloc.take_snapshot().dump(path)
