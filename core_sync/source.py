@@ -11,7 +11,6 @@ import base64
 import contextlib
 import fcntl
 import hashlib
-import io
 import os
 import re
 import shutil
@@ -211,27 +210,48 @@ class GitSource:
         target = checkouts / revision
         if target.is_dir():
             return target
-        archive = subprocess.run(
-            ["git", "-C", str(mirror), "archive", "--format=tar", revision],
-            env=env,
-            capture_output=True,
-            check=False,
-            timeout=self.timeout,
-        )
-        if archive.returncode != 0:
-            raise SourceError(f"git archive {revision}: {archive.stderr.decode(errors='replace').strip()}")
         staging = Path(tempfile.mkdtemp(prefix=f".{revision[:12]}-", dir=_mkdir(checkouts)))
         try:
-            with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-                tar.extractall(staging, filter="data")
-        except tarfile.FilterError as refused:
+            self._extract(mirror, revision, env, staging)
+        except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
-            name = refused.tarinfo.name
-            raise SourceError(f"revision {revision[:12]}: {name}: {_refusal(refused)}") from None
+            raise
         staging.rename(target)
         for old in sorted(checkouts.iterdir(), key=lambda p: p.stat().st_mtime)[:-KEEP_CHECKOUTS]:
             shutil.rmtree(old, ignore_errors=True)
         return target
+
+    def _extract(self, mirror: Path, revision: str, env: dict[str, str], staging: Path) -> None:
+        """Stream ``git archive`` into ``staging`` through tarfile's ``data`` filter (no escaping paths or
+        links, no special files), never holding the whole archive in memory: a big repository's tar was
+        twice the operator's peak RSS growth per revision."""
+        with subprocess.Popen(
+            ["git", "-C", str(mirror), "archive", "--format=tar", revision],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        ) as archive:
+            assert archive.stdout is not None and archive.stderr is not None
+            refusal: str | None = None
+            try:
+                with tarfile.open(fileobj=archive.stdout, mode="r|") as tar:
+                    tar.extractall(staging, filter="data")
+            except tarfile.FilterError as refused:
+                refusal = f"revision {revision[:12]}: {refused.tarinfo.name}: {_refusal(refused)}"
+            except tarfile.ReadError as broken:  # git failed (empty stream) or wrote no tar
+                refusal = f"git archive {revision}: {broken}"
+            if refusal is not None:
+                archive.kill()
+            errors = archive.stderr.read().decode(errors="replace").strip()
+            try:
+                code = archive.wait(timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                archive.kill()
+                raise SourceError(f"git archive {revision}: timed out after {self.timeout:.0f} s") from None
+        if code != 0 and not (refusal or "").startswith("revision "):
+            raise SourceError(f"git archive {revision}: {errors or 'exit ' + str(code)}")
+        if refusal is not None:
+            raise SourceError(refusal)
 
     # -- plumbing --------------------------------------------------------------------------------------
     def _git(self, args: list[str], env: dict[str, str], what: str | None = None) -> str:
