@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
 import subprocess
 import sys
@@ -33,28 +32,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from core_sync.kube import KubeClient
+from scale import cpu_seconds, peak_rss_mib, ready_count  # bench/ is the script's directory
+
 from core_sync.testing import ControlPlane, GitServer
 from core_sync.testing.processes import ManagedProcess, free_port, http_ok
 
 REPO = Path(__file__).resolve().parents[1]
 LOCKSTEP = Path(sys.executable).parent / "lockstep"
-CLOCK = os.sysconf("SC_CLK_TCK")
 APPS_PATH = "/apis/lockstep.dev/v1alpha1/namespaces/{ns}/applications"
 FLUX_PUBLISHED = {"all_ready_s": 255.0, "peak_rss_mib": 175.0}  # 1,000 Kustomizations, Flux's own figures
 HOOK_TOKEN = "fleet-bench-hook"  # noqa: S105 (a webhook path of the benchmark, not a secret)
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(f) for f in fields[11:15]) / CLOCK  # utime stime cutime cstime
-
-
-def peak_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def load() -> str:
@@ -77,17 +64,6 @@ def application(name: str, namespace: str, url: str, path: str, token: str | Non
     }
 
 
-def ready_count(client: KubeClient, namespace: str) -> int:
-    items = client.get(APPS_PATH.format(ns=namespace)).get("items") or []
-    return sum(
-        any(
-            c["type"] == "Ready" and c["status"] == "True"
-            for c in (i.get("status") or {}).get("conditions") or []
-        )
-        for i in items
-    )
-
-
 def percentile(values: list[float], share: float) -> float:
     """Nearest-rank percentile (p95 of 10 samples is the largest)."""
     ordered = sorted(values)
@@ -102,18 +78,10 @@ def operator(
     env: Mapping[str, str] = {**plane.env(), "LOCKSTEP_CACHE": str(work / f"cache-{name}")}
     if pythonpath is not None:
         env = {**env, "PYTHONPATH": str(pythonpath)}
+    argv = [str(LOCKSTEP), "operator", "--controllers", "application", "--namespace", namespace]
     process = ManagedProcess(
         name,
-        [
-            str(LOCKSTEP),
-            "operator",
-            "--controllers",
-            "application",
-            "--http",
-            f"127.0.0.1:{port}",
-            "--namespace",
-            namespace,
-        ],
+        [*argv, "--http", f"127.0.0.1:{port}"],
         work / f"{name}.log",
         env=env,
     )
