@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from core_sync.http_server import HOOKS
 from core_sync.inventory import AppRef
 from core_sync.operator_settings import OperatorSettings
+from core_sync.profiling import profiled
 from core_sync.reconciler import GROUP, PLURAL, VERSION, Reconciler
 from core_sync.sharding import owns, watch_only_shard
 
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     from core_sync.auto_shard import AutoShard
 
 HOOK_ANNOTATION = "lockstep.dev/hook-token"
+# a first or interval reconcile may use a fetch of its source begun this long ago by another Application
+# (one fetch serves a fleet of one repository); a triggered one always fetches anew
+SHARED_FETCH_AGE_S = 2.0
 
 
 class ApplicationController:
@@ -63,6 +67,7 @@ class ApplicationController:
         """The daemon: reconcile, sleep until the interval passes or something triggers it."""
         trigger = self.triggers.setdefault(ref, asyncio.Event())
         reconciler = self.reconciler()
+        triggered = False  # woken by a spec change, a webhook or a dependency: the source must be fetched now
         try:
             while not stopped and owns(self.settings.shard, body.get("metadata", {}).get("labels")):
                 trigger.clear()
@@ -74,9 +79,13 @@ class ApplicationController:
                 self.waiting.discard(ref)
                 snapshot = copy.deepcopy(dict(body))
                 self.generations[ref] = int(snapshot["metadata"].get("generation", 0))
-                outcome = await asyncio.to_thread(reconciler.reconcile, snapshot)
-                with contextlib.suppress(TimeoutError):
+                max_age = 0.0 if triggered else SHARED_FETCH_AGE_S
+                outcome = await asyncio.to_thread(profiled, reconciler.reconcile, snapshot, max_age)
+                try:
                     await asyncio.wait_for(trigger.wait(), timeout=outcome.requeue_after)
+                    triggered = True
+                except TimeoutError:
+                    triggered = False
         finally:
             self.waiting.discard(ref)
             self.triggers.pop(ref, None)

@@ -6,6 +6,7 @@ come back per object so one bad manifest is named, not lost in a batch.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,8 @@ FIELD_MANAGER = "lockstep"
 FOREIGN_EDIT_MANAGERS = frozenset(
     {"kubectl", "kubectl-edit", "kubectl-client-side-apply", "before-first-apply"}
 )
+# a kind and namespace with at most this many wanted objects is read by GETs, beyond by one LIST
+SNAPSHOT_GET_MAX = 32
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -110,8 +113,13 @@ class Cluster:
         return resource.object_path(key.name, key.namespace or None)
 
     def snapshot(self, objects: Sequence[KubeObject]) -> dict[tuple[str, str, str], KubeObject]:
-        """Live objects for ``objects`` by ``(collection path, namespace, name)``: one LIST per kind and
-        namespace instead of one GET per object. Kinds not served yet are simply absent."""
+        """Live objects for ``objects`` by ``(collection path, namespace, name)``. Kinds not served yet
+        are simply absent.
+
+        A kind and namespace with many wanted objects is read with one LIST; one with a few is read with
+        a GET per object, because a LIST costs what the whole namespace holds: a thousand small
+        Applications sharing a namespace would each read everyone's objects (quadratic in the fleet).
+        """
         collections: dict[str, list[KubeObject]] = {}
         for obj in objects:
             try:
@@ -133,14 +141,23 @@ class Cluster:
                 if not token:
                     return items
 
-        paths = list(collections)
+        def get_one(obj: KubeObject) -> list[KubeObject]:
+            live = self.get(obj)
+            return [] if live is None else [live]
+
+        # (collection path, the objects a failure names, how to read them)
+        reads: list[tuple[str, list[KubeObject], Callable[[], list[KubeObject]]]] = []
+        for path, wanted in collections.items():
+            if len(wanted) > SNAPSHOT_GET_MAX:
+                reads.append((path, wanted, functools.partial(list_all, path)))
+            else:
+                reads += [(path, [obj], functools.partial(get_one, obj)) for obj in wanted]
         found: dict[tuple[str, str, str], KubeObject] = {}
-        for path, outcome in zip(paths, self.each(paths, list_all), strict=True):
-            if outcome.error is not None:  # name the objects the LIST was for, not just its URL
-                wanted = collections[path]
+        for (path, wanted, _), outcome in zip(reads, self.each(reads, lambda read: read[2]()), strict=True):
+            if outcome.error is not None:  # name the objects the read was for, not just its URL
                 more = f" (and {len(wanted) - 1} more)" if len(wanted) > 1 else ""
                 raise ObjectError(
-                    object_ref(wanted[0]) + more, outcome.error.reason, f"cannot list: {outcome.error.detail}"
+                    object_ref(wanted[0]) + more, outcome.error.reason, f"cannot read: {outcome.error.detail}"
                 )
             for item in outcome.value:
                 meta = item.get("metadata") or {}

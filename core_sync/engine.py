@@ -254,9 +254,11 @@ def _mentioning(objects: Sequence[KubeObject], secrets: Sequence[bytes]) -> set[
 
 
 def revision_redactor(objects: Sequence[KubeObject], secret_ids: Collection[int]) -> Redactor:
-    """A redactor for every secret value of a rendered revision (gathered when first needed)."""
+    """A redactor for every secret value of a rendered revision (gathered when first needed; it keeps
+    only the objects that hold secrets alive, since the engine holds it until the next revision)."""
+    holders = [(o, id(o) in secret_ids) for o in objects if id(o) in secret_ids or is_secret(o)]
     return Redactor(
-        later=lambda: [v for o in objects for v in secret_values(o, secret_bearing=id(o) in secret_ids)]
+        later=lambda: [v for o, bearing in holders for v in secret_values(o, secret_bearing=bearing)]
     )
 
 

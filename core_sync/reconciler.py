@@ -74,7 +74,7 @@ class AppState:
     desired: dict[inv.ObjectKey, dict[str, Any]] = field(default_factory=dict)
     self_heal: bool = True
     failures: int = 0
-    body: dict[str, Any] = field(default_factory=dict)
+    body: dict[str, Any] = field(default_factory=dict)  # the Application's identity, for events
     project: dict[str, Any] | None = None  # the Project the Application names, read at each reconcile
 
 
@@ -179,7 +179,9 @@ class Reconciler:
                 raise
 
     # -- reconcile -------------------------------------------------------------------------------------
-    def reconcile(self, app: dict[str, Any]) -> Outcome:
+    def reconcile(self, app: dict[str, Any], source_max_age: float = 0.0) -> Outcome:
+        """Reconcile ``app``; ``source_max_age``: how old a fetch of its source (shared with other
+        Applications) may be, 0 for one that begins now (see :meth:`GitSource.fetch`)."""
         meta, spec, status = app["metadata"], app.get("spec") or {}, app.get("status") or {}
         ref = inv.AppRef(meta["namespace"], meta["name"])
         interval = parse_strict(spec.get("interval"), DEFAULT_INTERVAL_S)
@@ -200,11 +202,11 @@ class Reconciler:
         except CONNECTION_ERRORS as error:
             return self._refuse(app, SyncFailed(UNREACHABLE, f"cannot reach the cluster: {error}"), 5.0)
         state.self_heal = spec.get("selfHeal", True)
-        state.body = app
+        state.body = _identity(app)
         with state.lock:
             try:
                 try:
-                    result = self._sync(app, ref, state)
+                    result = self._sync(app, ref, state, source_max_age)
                 except ApiError as error:  # a call outside the engine's per-object handling
                     raise SyncFailed(error.reason or "ReconcileFailed", str(error)) from error
                 except CONNECTION_ERRORS as error:  # API server restarting, network down: retry soon
@@ -263,15 +265,19 @@ class Reconciler:
             return False
         return True
 
-    def _sync(self, app: dict[str, Any], ref: inv.AppRef, state: AppState) -> SyncResult:
+    def _sync(
+        self, app: dict[str, Any], ref: inv.AppRef, state: AppState, source_max_age: float
+    ) -> SyncResult:
         from core_sync.kube import KubeConfigError
 
         try:
-            return self._sync_revision(app, ref, state)
+            return self._sync_revision(app, ref, state, source_max_age)
         except KubeConfigError as error:  # a credential plugin that worked before failed when asked again
             raise SyncFailed("KubeconfigInvalid", str(error)) from None
 
-    def _sync_revision(self, app: dict[str, Any], ref: inv.AppRef, state: AppState) -> SyncResult:
+    def _sync_revision(
+        self, app: dict[str, Any], ref: inv.AppRef, state: AppState, source_max_age: float
+    ) -> SyncResult:
         meta, spec = app["metadata"], app.get("spec") or {}
         for dep in spec.get("dependsOn") or []:
             dep_ns = dep.get("namespace") or ref.namespace
@@ -295,7 +301,7 @@ class Reconciler:
             )
         try:
             wanted = history.pinned_revision(spec) or source.get("targetRevision")  # a rollback pins
-            checkout = self.source.fetch(source["repoURL"], wanted, credentials)
+            checkout = self.source.fetch(source["repoURL"], wanted, credentials, max_age=source_max_age)
             directory = checkout.path(source.get("path"))
         except SourceError as error:
             known = [credentials.password, credentials.bearer_token] if credentials else []
@@ -461,6 +467,17 @@ class Reconciler:
                 resource["status"] = "OutOfSync"
         self.patch_status(app, {"resources": resources})
         post_event(self.client, app, "OutOfSync", f"{key} differs from Git (selfHeal is off)", warning=True)
+
+
+def _identity(app: Mapping[str, Any]) -> dict[str, Any]:
+    """What events and status reads need of an Application: kept per Application between reconciles
+    instead of the whole body (status, inventory, managedFields: most of the operator's memory at 1,000)."""
+    meta = app.get("metadata") or {}
+    return {
+        "apiVersion": app.get("apiVersion"),
+        "kind": app.get("kind"),
+        "metadata": {k: meta[k] for k in ("name", "namespace", "uid") if k in meta},
+    }
 
 
 def _admission(project: Mapping[str, Any] | None) -> Callable[[Mapping[str, Any]], str | None] | None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import base64
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from core_sync.source import GitCredentials, GitSource, SourceError
+from core_sync.source import Checkout, GitCredentials, GitSource, SourceError
 from core_sync.testing import ControlPlane, GitHttpServer, GitServer, SshGitServer
+from core_sync.testing.services import git
 from tests.core_sync.conftest import Apps, Operator, configmap
 
 
@@ -28,6 +32,73 @@ def test_branch_tag_commit_and_incremental_fetch(git_server: GitServer, tmp_path
         second.path("missing")
     with pytest.raises(SourceError, match="leaves the repository"):
         second.path("../../etc")
+
+
+def test_tags_annotated_and_lightweight_and_a_branch_wins_over_a_tag(
+    git_server: GitServer, tmp_path: Path
+) -> None:
+    url = git_server.create_repo("tags", {"deploy/a.yaml": "a: 1\n"})
+    first = git_server.commit("tags", {"deploy/a.yaml": "a: 1\n"}, message="first")
+    second = git_server.commit("tags", {"deploy/a.yaml": "a: 2\n"}, message="second")
+    bare = git_server.root / "tags.git"
+    git("-C", str(bare), "tag", "-a", "v1", "-m", "release 1", first)
+    git("-C", str(bare), "tag", "light", first)
+    git("-C", str(bare), "tag", "same", first)
+    git("-C", str(bare), "branch", "same", second)
+    source = GitSource(tmp_path)
+    assert source.fetch(url, "v1").revision == first  # the commit, not the tag object
+    assert source.fetch(url, "refs/tags/v1").revision == first
+    assert source.fetch(url, "light").revision == first
+    assert source.fetch(url, "same").revision == second  # the branch, as before
+    assert source.fetch(url, "refs/tags/same").revision == first
+    assert (source.fetch(url, "v1").path("deploy") / "a.yaml").read_text() == "a: 1\n"
+
+
+class CountingSource(GitSource):
+    """A real GitSource that counts the fetches it makes."""
+
+    fetches = 0
+
+    def _fetch(self, url: str, ref: str | None, credentials: GitCredentials | None) -> Checkout:
+        self.fetches += 1
+        return super()._fetch(url, ref, credentials)
+
+
+def test_concurrent_fetches_of_one_source_share_a_fetch_but_never_a_stale_one(
+    git_server: GitServer, tmp_path: Path
+) -> None:
+    url = git_server.create_repo("shared", {"deploy/a.yaml": "a: 1\n"})
+    source = CountingSource(tmp_path)
+    together = threading.Barrier(8)
+
+    def fetch_together(_: int) -> str:
+        together.wait()
+        return source.fetch(url, "main").revision
+
+    with ThreadPoolExecutor(8) as pool:
+        revisions = set(pool.map(fetch_together, range(8)))
+    assert len(revisions) == 1
+    assert 1 <= source.fetches <= 2  # 8 callers: the first fetch, and one for all who queued behind it
+    pushed = git_server.commit("shared", {"deploy/a.yaml": "a: 2\n"})
+    assert source.fetch(url, "main").revision == pushed  # a call after the push sees the push
+    fetches = source.fetches
+    newer = git_server.commit("shared", {"deploy/a.yaml": "a: 3\n"})
+    assert source.fetch(url, "main", max_age=60).revision == pushed  # a recent fetch may serve: no new one
+    assert source.fetches == fetches
+    assert source.fetch(url, "main", max_age=0.001).revision == newer  # too old for this caller
+    with pytest.raises(SourceError, match="no branch, tag or commit named 'gone'"):
+        source.fetch(url, "gone")
+    with ThreadPoolExecutor(4) as pool:  # a failed shared fetch fails every caller with its own error
+        failures = list(pool.map(lambda _: _error_of(lambda: source.fetch(url, "gone")), range(4)))
+    assert all("no branch, tag or commit named 'gone'" in f for f in failures)
+
+
+def _error_of(call: Callable[[], object]) -> str:
+    try:
+        call()
+    except SourceError as error:
+        return str(error)
+    return "no error"
 
 
 def test_basic_auth_over_smart_http(tmp_path: Path) -> None:
