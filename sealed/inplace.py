@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core_sync.progress import Progress
 from sealed.format.convert import is_kind, parse_secret, seal
 from sealed.format.documents import BOM, line_ending, load_documents, split_stream
 from sealed.format.errors import FormatError
-from sealed.progress import Progress
 
 if TYPE_CHECKING:
     from sealed.seal_args import SealArgs

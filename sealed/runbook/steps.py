@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core_sync.files import write_atomic
+from core_sync.progress import Progress
 from sealed.format.errors import FormatError
-from sealed.progress import Progress
 from sealed.runbook.gitrepo import GitRepo
 from sealed.runbook.keysource import KeySource
 from sealed.runbook.parallel import reseal_many

@@ -1,7 +1,8 @@
 """Progress for commands that walk many files: a ``rich`` bar on a terminal, a line every 10% in logs.
 
-Shared by ``lockstep seal --in-place`` and ``lockstep keys rotate``. ``rich`` (the library ``lockstep demo``
-draws its table with) is imported only when stderr is a terminal, so scripted runs pay nothing for it.
+Shared by ``lockstep seal --in-place``, ``lockstep keys rotate`` and the batch ``lockstep sops`` commands.
+``rich`` (the library ``lockstep demo`` draws its table with) is imported only when stderr is a terminal, so
+scripted runs pay nothing for it.
 """
 
 from __future__ import annotations
