@@ -53,7 +53,7 @@ class EventFeed:
         for path in self.paths:
             thread = threading.Thread(
                 target=watch_collection,
-                args=(self.client, path, self._on_list, self._on_event, self.stop_event),
+                args=(self.client, path, self._lister(), self._on_event, self.stop_event),
                 name=f"notify-events{path}",
                 daemon=True,
             )
@@ -64,13 +64,22 @@ class EventFeed:
             self.stop_event.set()
             self.stop_event = None
 
-    def _on_list(self, items: list[dict[str, Any]]) -> None:
-        for item in items:  # the first listing is history; a relisting may hold Events the break hid
-            stamp = str(item.get("lastTimestamp") or item.get("eventTime") or "")
-            if stamp >= self.since:
-                self._on_event("ADDED", item)
-            else:
-                self._remember(item)
+    def _lister(self) -> Callable[[list[dict[str, Any]]], None]:
+        """The listing callback of one watched path: its first listing is history, all of it (Event times
+        have one-second resolution, so an Event posted just before the feed started may carry the same
+        second); a relisting after a break may hold Events the break hid, newer than the start."""
+        first = [True]
+
+        def on_list(items: list[dict[str, Any]]) -> None:
+            initial, first[0] = first[0], False
+            for item in items:
+                stamp = str(item.get("lastTimestamp") or item.get("eventTime") or "")
+                if not initial and stamp >= self.since:
+                    self._on_event("ADDED", item)
+                else:
+                    self._remember(item)
+
+        return on_list
 
     def _on_event(self, kind: str, item: dict[str, Any]) -> None:
         if kind == "ADDED" and self._remember(item):
