@@ -15,7 +15,7 @@ from pathlib import Path
 TYPE_CHECKING = False  # typing is not imported at run time (start-up speed)
 if TYPE_CHECKING:
     from sops_plugin.errors import SopsError
-    from sops_plugin.format.document import KeyPlan
+    from sops_plugin.format.document import KeyPlan, SopsDocument
     from sops_plugin.format.rules import CryptRules
 
 EXAMPLES = {
@@ -126,35 +126,122 @@ def _fallback(command: str, argv: list[str], why: str, stdin: bytes | None = Non
     return proc.returncode
 
 
+def _sops_only_flags(p: argparse.ArgumentParser, *, order: bool = True) -> None:
+    """Flags sops scripts pass that change nothing for age keys: accepted so the same command line works."""
+    if order:
+        p.add_argument("--decryption-order", default=os.environ.get("SOPS_DECRYPTION_ORDER", ""))
+    p.add_argument("--enable-local-keyservice", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--keyservice", action="append", default=[], help=argparse.SUPPRESS)
+    p.add_argument("--verbose", action="store_true", help=argparse.SUPPRESS)
+
+
+def check_decryption_order(order: str) -> None:
+    """sops refuses a key type named twice in ``--decryption-order`` (exit 112)."""
+    from sops_plugin.errors import DUPLICATE_DECRYPTION_KEY_TYPE, SopsError
+
+    seen: set[str] = set()
+    for kind in order.split(",") if order else ():
+        if kind in seen:
+            raise SopsError(f"Duplicate decryption key type: {kind}", DUPLICATE_DECRYPTION_KEY_TYPE)
+        seen.add(kind)
+
+
+def open_file(
+    data: bytes,
+    fmt: str,
+    command: str,
+    argv: list[str],
+    where: str,
+    *,
+    ignore_mac: bool = False,
+    stdin: bytes | None = None,
+) -> SopsDocument | int:
+    """Parse and decrypt (MAC checked unless ``ignore_mac``). A file only non-age keys open is handed to
+    the sops binary with the same ``argv`` (and ``stdin``; the file itself when read from stdin): then its
+    exit status is returned instead of a document."""
+    from sops_plugin.errors import NoUsableKey
+    from sops_plugin.format.document import data_key, parse_encrypted
+    from sops_plugin.format.document import decrypt as decrypt_document
+    from sops_plugin.identities import from_environment
+
+    doc = parse_encrypted(data, fmt)
+    try:
+        key = data_key(doc.metadata, from_environment())
+    except NoUsableKey:
+        if any(_needs_binary(k.kind, k.recipient) for g in doc.metadata.key_groups for k in g):
+            stdin = data if where in ("-", "") else stdin
+            return _fallback(command, argv, f"{where or 'stdin'}: no age identity opened the file", stdin)
+        raise
+    return decrypt_document(doc, key, ignore_mac=ignore_mac)
+
+
 def decrypt(argv: list[str], prog: str) -> int:
     p = _parser(prog, "decrypt", "Decrypt a SOPS file (age natively; other key types via the sops binary).")
-    p.add_argument("file", help="encrypted file ('-' for stdin, with --input-type)")
+    p.add_argument("file", nargs="?", default="-", help="encrypted file (default or '-': stdin)")
     _io_flags(p)
     p.add_argument("--ignore-mac", action="store_true", help="do not verify the MAC")
+    p.add_argument(
+        "--extract",
+        default="",
+        metavar="PATH",
+        help='print only this key or branch, e.g. \'["data"]["key"]\'',
+    )
+    p.add_argument("--filename-override", help="path used to pick the format (for stdin)")
+    _sops_only_flags(p)
     args = p.parse_args(argv)
-    from sops_plugin.errors import NoUsableKey, SopsError
+    from sops_plugin.errors import CONFLICTING_PARAMETERS, SopsError
 
+    where = "" if args.file == "-" else args.file
     try:
+        if args.in_place and args.output:
+            raise SopsError("Error: cannot operate on both --output and --in-place", CONFLICTING_PARAMETERS)
+        if args.in_place and args.file == "-":
+            raise SopsError("Error: cannot use --in-place when reading from stdin", CONFLICTING_PARAMETERS)
+        check_decryption_order(args.decryption_order)
+        extract = _extract_path(args.extract)
         data = _read(args.file, must_exist=True)
-        from sops_plugin.format.document import data_key, emit_plain, format_for, parse_encrypted
-        from sops_plugin.format.document import decrypt as decrypt_document
-        from sops_plugin.identities import from_environment
+        from sops_plugin.format.document import emit_plain, format_for
 
-        fmt = format_for(args.file, args.input_type)
-        doc = parse_encrypted(data, fmt)
-        try:
-            key = data_key(doc.metadata, from_environment())
-        except NoUsableKey:
-            if any(_needs_binary(k.kind, k.recipient) for g in doc.metadata.key_groups for k in g):
-                stdin = data if args.file == "-" else None
-                return _fallback("decrypt", argv, f"{args.file}: no age identity opened the file", stdin)
-            raise
-        plain = decrypt_document(doc, key, ignore_mac=args.ignore_mac)
-        out = emit_plain(plain.branches, args.output_type or fmt, args.indent)
+        name = args.filename_override or args.file
+        fmt = format_for(name, args.input_type)
+        plain = open_file(data, fmt, "decrypt", argv, where, ignore_mac=args.ignore_mac)
+        if isinstance(plain, int):
+            return plain
+        out_fmt = output_format(name, args.output_type, fmt)
+        if extract:
+            from sops_plugin.format.extract import extract_bytes
+
+            out = extract_bytes(plain.branches[0], extract, out_fmt, args.indent)
+        else:
+            out = emit_plain(plain.branches, out_fmt, args.indent)
         _write(out, _target(args, args.file))
         return 0
     except SopsError as exc:
-        return _fail(exc, args.file)
+        return _fail(exc, where)
+
+
+def output_format(name: str, explicit: str | None, input_format: str) -> str:
+    """sops' output store: ``--output-type``, else the file name's extension (not the input type: a
+    ``.bin`` read ``--input-type yaml`` is written as binary, as sops does). Stdin ('-') has no extension,
+    so there it is the input format."""
+    from sops_plugin.format.document import format_for
+
+    if explicit or name != "-":
+        return format_for(name, explicit)
+    return input_format
+
+
+def _extract_path(text: str) -> list[str | int]:
+    """``--extract``'s path; a malformed one is sops' InvalidTreePathFormat (91)."""
+    if not text:
+        return []
+    from sops_plugin.errors import INVALID_TREE_PATH, SopsError
+    from sops_plugin.format.treepath import TreePathError, parse_tree_path
+
+    try:
+        return parse_tree_path(text)
+    except TreePathError as exc:
+        raise SopsError(f"error parsing --extract path: {exc}", INVALID_TREE_PATH) from None
 
 
 def _rule_for(args: argparse.Namespace, path: str) -> tuple[KeyPlan, CryptRules]:

@@ -66,6 +66,13 @@ def _emit(value: Any, depth: int, indent: str, out: list[str]) -> None:
         out.append(_scalar(value))
 
 
+def emit_value(value: Any, indent: str = "\t") -> str:
+    """One value as sops' JSON ``EmitValue`` writes it: indented, no trailing newline."""
+    out: list[str] = []
+    _emit(value, 0, indent, out)
+    return "".join(out)
+
+
 def emit(branch: Branch, indent: str = "\t") -> bytes:
     out: list[str] = []
     _emit(branch, 0, indent, out)

@@ -1,0 +1,52 @@
+"""``--extract``: one key or branch of a decrypted document, printed as sops prints it (pure).
+
+A string prints raw (no newline), a mapping as a whole document of the output store, any other value by
+the store's ``EmitValue``: YAML a block node, JSON an indented value without a newline, INI compact JSON;
+dotenv only takes strings and binary nothing (sops' ErrorDumpingTree, 4).
+"""
+
+from __future__ import annotations
+
+from sops_plugin.errors import ERROR_DUMPING_TREE, GENERIC, SopsError
+from sops_plugin.format.tree import Branch
+
+TYPE_CHECKING = False  # typing is not imported at run time (start-up speed)
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def extract_bytes(branch: Branch, path: list[str | int], fmt: str, indent: int | None = None) -> bytes:
+    from sops_plugin.format.document import emit_plain
+    from sops_plugin.format.treepath import TreePathError, truncate
+
+    try:
+        value = truncate(branch, path)
+    except TreePathError as exc:
+        raise SopsError(f"error truncating tree: {exc}", GENERIC) from None
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape")
+    if isinstance(value, Branch):
+        return emit_plain([value], fmt, indent)
+    return emit_value(value, fmt, indent)
+
+
+def emit_value(value: Any, fmt: str, indent: int | None = None) -> bytes:
+    """A non-string, non-mapping value in ``fmt`` (sops' ``Store.EmitValue``)."""
+    from sops_plugin.format import json_store
+    from sops_plugin.format.treepath import go_type
+
+    if fmt == "yaml":
+        from sops_plugin.format.yaml_emit import emit_documents
+
+        return emit_documents([value], indent or 4).encode("utf-8", "surrogateescape")
+    if fmt in ("json", "ini"):
+        if fmt == "ini":  # Go's json.Marshal: compact (strings are escaped, so no newline is inside one)
+            text = json_store.emit_value(value, "").replace("\n", "")
+        else:
+            text = json_store.emit_value(value, "\t" if indent is None or indent < 0 else " " * indent)
+        return text.encode("utf-8", "surrogateescape")
+    if fmt == "dotenv":
+        message = f"the dotenv store only supports emitting strings, got {go_type(value)}"
+    else:
+        message = "Binary files are not structured and extracting a single value is not possible"
+    raise SopsError(f"Error dumping tree: {message}", ERROR_DUMPING_TREE)
