@@ -105,8 +105,9 @@ def _open(args: argparse.Namespace, command: str, argv: list[str], stdin: bytes 
 
 
 def _save(doc: SopsDocument, args: argparse.Namespace) -> None:
-    """Re-encrypt with the same data key, key groups and rules (unchanged values keep their IVs); replace
-    the file only once the whole result exists."""
+    """Re-encrypt with the same data key, key groups and rules (unchanged values keep their IVs), keeping
+    the file's sops version and metadata layout (the smallest diff); replace the file only once the whole
+    result exists."""
     from pathlib import Path
 
     from sops_plugin.format.document import emit_encrypted, encrypt
@@ -120,8 +121,10 @@ def _save(doc: SopsDocument, args: argparse.Namespace) -> None:
         groups=doc.metadata.key_groups,
         shamir_threshold=doc.metadata.shamir_threshold,
         cipher=doc.cipher,
+        version=doc.metadata.version,
     )
-    _write_files([(str(Path(args.file)), emit_encrypted(new, indent=args.indent))])
+    layout = ".".join(doc.metadata.version.removeprefix("v").split(".")[:2])
+    _write_files([(str(Path(args.file)), emit_encrypted(new, layout, indent=args.indent))])
 
 
 def _value(args: argparse.Namespace) -> tuple[Any, bytes]:
@@ -133,7 +136,11 @@ def _value(args: argparse.Namespace) -> tuple[Any, bytes]:
     if args.value_stdin:
         text = sys.stdin.buffer.read()
     elif args.value_file:
-        text = _read(args.rest[2])
+        try:
+            text = _read(args.rest[2])
+        except SopsError as exc:  # sops: a generic error (1), not "could not read input" (2)
+            exc.exit_code = 1
+            raise
     else:
         text = args.rest[2].encode("utf-8", "surrogateescape")
     try:

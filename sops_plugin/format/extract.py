@@ -39,14 +39,31 @@ def emit_value(value: Any, fmt: str, indent: int | None = None) -> bytes:
         from sops_plugin.format.yaml_emit import emit_documents
 
         return emit_documents([value], indent or 4).encode("utf-8", "surrogateescape")
-    if fmt in ("json", "ini"):
-        if fmt == "ini":  # Go's json.Marshal: compact (strings are escaped, so no newline is inside one)
-            text = json_store.emit_value(value, "").replace("\n", "")
-        else:
-            text = json_store.emit_value(value, "\t" if indent is None or indent < 0 else " " * indent)
+    if fmt == "json":
+        text = json_store.emit_value(value, "\t" if indent is None or indent < 0 else " " * indent)
         return text.encode("utf-8", "surrogateescape")
+    if fmt == "ini":
+        return _go_marshal(value).encode("utf-8", "surrogateescape")
     if fmt == "dotenv":
         message = f"the dotenv store only supports emitting strings, got {go_type(value)}"
     else:
         message = "Binary files are not structured and extracting a single value is not possible"
     raise SopsError(f"Error dumping tree: {message}", ERROR_DUMPING_TREE)
+
+
+def _go_marshal(value: Any) -> str:
+    """Go's compact ``json.Marshal`` of a tree value, as sops' INI ``EmitValue`` prints it: a mapping is a
+    Go slice of items there, so it prints as ``[{"Key":…,"Value":…}]`` (comments left out)."""
+    from sops_plugin.format import json_store
+    from sops_plugin.format.tree import Comment
+
+    if isinstance(value, Branch):
+        items = [
+            f'{{"Key":{json_store.go_string(k)},"Value":{_go_marshal(v)}}}'
+            for k, v in value
+            if not isinstance(k, Comment)
+        ]
+        return "[" + ",".join(items) + "]"
+    if isinstance(value, list):
+        return "[" + ",".join(_go_marshal(v) for v in value if not isinstance(v, Comment)) + "]"
+    return json_store.emit_value(value, "")
