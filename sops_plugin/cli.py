@@ -208,12 +208,13 @@ def decrypt(argv: list[str], prog: str) -> int:
         if isinstance(plain, int):
             return plain
         out_fmt = output_format(name, args.output_type, fmt)
+        indent = resolve_indent(args, out_fmt)
         if extract:
             from sops_plugin.format.extract import extract_bytes
 
-            out = extract_bytes(plain.branches[0], extract, out_fmt, args.indent)
+            out = extract_bytes(plain.branches[0], extract, out_fmt, indent)
         else:
-            out = emit_plain(plain.branches, out_fmt, args.indent)
+            out = emit_plain(plain.branches, out_fmt, indent)
         _write(out, _target(args, args.file))
         return 0
     except SopsError as exc:
@@ -229,6 +230,34 @@ def output_format(name: str, explicit: str | None, input_format: str) -> str:
     if explicit or name != "-":
         return format_for(name, explicit)
     return input_format
+
+
+def resolve_indent(args: argparse.Namespace, fmt: str) -> int | None:
+    """``--indent``, else the ``stores`` indentation of ``--config`` / the ``.sops.yaml`` sops would find
+    (searched from the working directory, as sops does). An explicit ``--config`` that cannot be read is an
+    error (1), as in sops; the config is parsed only when it has a ``stores`` section."""
+    if args.indent is not None:
+        return int(args.indent)
+    from sops_plugin.api import find_config
+    from sops_plugin.errors import SopsError
+
+    config = find_config(Path.cwd(), args.config)
+    if config is None:
+        return None
+    try:
+        text = config.read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError as exc:
+        if args.config:
+            raise SopsError(f"could not read config file: {exc.strerror}", where=str(config)) from None
+        return None
+    if "stores" not in text:
+        return None
+    from sops_plugin.format.config_stores import stores_indent
+
+    try:
+        return stores_indent(text, fmt)
+    except SopsError as exc:
+        raise exc.located(str(config)) from None
 
 
 def _extract_path(text: str) -> list[str | int]:
@@ -346,7 +375,7 @@ def encrypt(argv: list[str], prog: str) -> int:
             previous=previous,
             output_format=args.output_type,
             where=args.file,
-            indent=args.indent,
+            indent=resolve_indent(args, args.output_type or fmt),
         )
         _write(out, _target(args, args.file))
         return 0

@@ -203,10 +203,12 @@ def exec_file(argv: list[str], prog: str) -> int:
         doc = _decrypted(args, "exec-file", argv)
         if isinstance(doc, int):
             return doc
-        from sops_plugin.cli import output_format
+        from sops_plugin.cli import output_format, resolve_indent
         from sops_plugin.format.document import emit_plain
 
-        plaintext = emit_plain(doc.branches, output_format(where, args.output_type, doc.fmt))
+        out_fmt = output_format(where, args.output_type, doc.fmt)
+        args.indent = None
+        plaintext = emit_plain(doc.branches, out_fmt, resolve_indent(args, out_fmt))
         del doc
         _check_local(args.filename)
         user_env, popen = _user(args.user)

@@ -19,6 +19,7 @@ from sops_plugin.cli import (
     check_decryption_order,
     open_file,
     output_format,
+    resolve_indent,
 )
 from sops_plugin.cli import _fail as fail
 
@@ -113,9 +114,10 @@ def _save(doc: SopsDocument, args: argparse.Namespace) -> None:
     from sops_plugin.format.document import emit_encrypted, encrypt
 
     assert doc.cipher is not None
+    out_fmt = output_format(args.file, args.output_type, doc.fmt)
     new = encrypt(
         doc.branches,
-        output_format(args.file, args.output_type, doc.fmt),
+        out_fmt,
         doc.metadata.rules,
         key=doc.cipher.key,
         groups=doc.metadata.key_groups,
@@ -124,7 +126,7 @@ def _save(doc: SopsDocument, args: argparse.Namespace) -> None:
         version=doc.metadata.version,
     )
     layout = ".".join(doc.metadata.version.removeprefix("v").split(".")[:2])
-    _write_files([(str(Path(args.file)), emit_encrypted(new, layout, indent=args.indent))])
+    _write_files([(str(Path(args.file)), emit_encrypted(new, layout, indent=resolve_indent(args, out_fmt)))])
 
 
 def _value(args: argparse.Namespace) -> tuple[Any, bytes]:
