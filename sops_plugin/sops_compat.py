@@ -100,6 +100,18 @@ _FORWARD = {
     },
     "rotate": {*_IO, "in-place", "output", "add-age", "rm-age"},
     "set": {*_IO, "ignore-mac", "decryption-order", "shamir-secret-sharing-threshold", "verbose"},
+    # `sops FILE` (helm-secrets' edit: `--input-type yaml --output-type yaml FILE`): the output type is the
+    # input type when editing, so only what `lockstep sops edit` takes is passed on.
+    "edit": {
+        "input-type",
+        "ignore-mac",
+        "indent",
+        "config",
+        "age",
+        *_RULES,
+        "mac-only-encrypted",
+        "shamir-secret-sharing-threshold",
+    },
 }
 # Global flags passed on when they come before a command (`sops --config c.yaml decrypt f`).
 _BEFORE_COMMAND = {"config": "*", "indent": {"decrypt", "encrypt", "rotate", "set", "unset"}}
@@ -156,6 +168,8 @@ def main(argv: list[str], prog: str) -> int:
         sys.stdout.write(f"sops {SOPS_CLI_VERSION} (lockstep {__version__})\n")
         return 0
     modes = [n for n in ("decrypt", "encrypt", "rotate", "set") if n in names]
+    if "help" in names:  # `sops -d --help`: the help of the command the mode stands for
+        return dispatch(["sops", *modes[:1], "--help"])
     if positionals and not modes and positionals[0] in _commands():
         return dispatch(["sops", positionals[0], *_before_command(flags, positionals[0]), *positionals[1:]])
     if len(modes) > 1:
@@ -174,11 +188,11 @@ def main(argv: list[str], prog: str) -> int:
         from sops_plugin.cli import _fallback
 
         return _fallback(argv[0], argv[1:], f"{path}: the command line names non-age keys")
-    if mode == "edit":
-        if "edit" not in _commands():
-            return _usage_error(f"{prog}: editing is not available in this build (use decrypt/encrypt)", 1)
-        return dispatch(["sops", "edit", *[t for f in flags for t in f.tokens], path])
+    if mode == "edit" and "edit" not in _commands():
+        return _usage_error(f"{prog}: editing is not available in this build (use decrypt/encrypt)", 1)
     forwarded = [t for f in flags if f.name in _FORWARD[mode] for t in f.tokens]
+    if mode == "edit":
+        return dispatch(["sops", "edit", *forwarded, path])
     if mode == "set":
         return _set(flags, forwarded, path)
     return dispatch(["sops", mode, *forwarded, path])
