@@ -287,18 +287,25 @@ def indent_of(data: bytes, fmt: str) -> int | None:
     return None
 
 
-def reencrypt(old: d.SopsDocument, branches: list[Branch], *, indent: int | None = None) -> bytes:
+def reencrypt(
+    old: d.SopsDocument,
+    branches: list[Branch],
+    *,
+    indent: int | None = None,
+    output_format: str | None = None,
+) -> bytes:
     """Changed plaintext of a decrypted file → the file again, with the smallest diff: the same data key,
     recipients, crypt rules, metadata layout and version, and the IVs of unchanged values (their ``ENC[…]``
     strings stay byte-identical); only changed values, ``lastmodified`` and the MAC differ.
 
-    ``old`` must come from :func:`decrypt_document` (its cipher holds the data key and the IVs)."""
+    ``old`` must come from :func:`decrypt_document` (its cipher holds the data key and the IVs);
+    ``output_format`` (default: ``old``'s) is the store written (``sops set --output-type``)."""
     if old.cipher is None:
         raise SopsError("the previous version was not decrypted")
     meta = old.metadata
     doc = d.encrypt(
         branches,
-        old.fmt,
+        output_format or old.fmt,
         meta.rules,
         key=old.cipher.key,
         groups=meta.key_groups,

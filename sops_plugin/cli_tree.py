@@ -106,27 +106,15 @@ def _open(args: argparse.Namespace, command: str, argv: list[str], stdin: bytes 
 
 
 def _save(doc: SopsDocument, args: argparse.Namespace) -> None:
-    """Re-encrypt with the same data key, key groups and rules (unchanged values keep their IVs), keeping
-    the file's sops version and metadata layout (the smallest diff); replace the file only once the whole
-    result exists."""
+    """Re-encrypt with the smallest diff (``api.reencrypt``: data key, recipients, rules, version, layout
+    and the IVs of unchanged values kept); replace the file only once the whole result exists."""
     from pathlib import Path
 
-    from sops_plugin.format.document import emit_encrypted, encrypt
+    from sops_plugin.api import reencrypt
 
-    assert doc.cipher is not None
     out_fmt = output_format(args.file, args.output_type, doc.fmt)
-    new = encrypt(
-        doc.branches,
-        out_fmt,
-        doc.metadata.rules,
-        key=doc.cipher.key,
-        groups=doc.metadata.key_groups,
-        shamir_threshold=doc.metadata.shamir_threshold,
-        cipher=doc.cipher,
-        version=doc.metadata.version,
-    )
-    layout = ".".join(doc.metadata.version.removeprefix("v").split(".")[:2])
-    _write_files([(str(Path(args.file)), emit_encrypted(new, layout, indent=resolve_indent(args, out_fmt)))])
+    data = reencrypt(doc, doc.branches, indent=resolve_indent(args, out_fmt), output_format=out_fmt)
+    _write_files([(str(Path(args.file)), data)])
 
 
 def _value(args: argparse.Namespace) -> tuple[Any, bytes]:

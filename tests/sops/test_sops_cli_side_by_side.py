@@ -528,3 +528,27 @@ def test_stores_indentation_of_the_config(pair: Pair) -> None:
         for directory in pair.dirs():
             (directory / ".sops.yaml").write_bytes(bad)
         _same(*pair.both(["-d", "s.yaml"]))
+
+
+def test_sops_file_edits_as_helm_secrets_calls_it(pair: Pair) -> None:
+    """``sops --input-type yaml --output-type yaml FILE`` (helm-secrets' edit) runs ``lockstep sops edit``
+    with $EDITOR: the same exit code and plaintext as sops' own edit, on files encrypted by either tool."""
+    editor = pair.root / "editor.sh"
+    editor.write_text('#!/bin/sh\nsed -i "s/hello/edited/" "$1"\n')
+    editor.chmod(0o755)
+    for source in ("s.yaml", "l.yaml"):
+        results = []
+        for tool, directory in zip((pair.sops, pair.ours), pair.dirs(), strict=True):
+            (directory / "edit.yaml").write_bytes((directory / source).read_bytes())
+            env = tool.env() | {"EDITOR": str(editor), "SOPS_EDITOR": str(editor)}
+            proc = subprocess.run(
+                [str(tool.binary), "--input-type", "yaml", "--output-type", "yaml", "edit.yaml"],
+                cwd=directory,
+                env=env,
+                capture_output=True,
+                check=False,
+                timeout=60,
+            )
+            results.append((proc.returncode, pair.decrypt(directory / "edit.yaml", pair.sops)))
+        assert results[0] == results[1]
+        assert results[0][0] == 0 and b"b: edited\n" in results[0][1]
