@@ -39,9 +39,12 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         super().__init__(prog, width=int(os.environ.get("COLUMNS", "100")) - 2)
 
 
-def _parser(prog: str, command: str, description: str) -> argparse.ArgumentParser:
+def _parser(
+    prog: str, command: str, description: str, examples: dict[str, str] = EXAMPLES
+) -> argparse.ArgumentParser:
+    """A command's parser with its examples as the epilog (``examples``: the calling module's table)."""
     return argparse.ArgumentParser(
-        prog=prog, description=description, epilog=EXAMPLES[command], formatter_class=_Formatter
+        prog=prog, description=description, epilog=examples[command], formatter_class=_Formatter
     )
 
 

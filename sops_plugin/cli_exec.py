@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from sops_plugin.cli import FORMATS, _Formatter, _read, _sops_only_flags, check_decryption_order, open_file
+from sops_plugin.cli import FORMATS, _parser, _read, _sops_only_flags, check_decryption_order, open_file
 from sops_plugin.cli import _fail as fail
 
 TYPE_CHECKING = False  # typing is not imported at run time (start-up speed)
@@ -40,10 +40,8 @@ class _Signalled(Exception):
         self.signum = signum
 
 
-def _parser(prog: str, command: str, description: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog=prog, description=description, epilog=EXAMPLES[command], formatter_class=_Formatter
-    )
+def _exec_parser(prog: str, command: str, description: str) -> argparse.ArgumentParser:
+    p = _parser(prog, command, description, EXAMPLES)
     p.add_argument("rest", nargs="*", metavar="FILE COMMAND", help="the encrypted file and a shell command")
     p.add_argument("--background", action="store_true", help="do not wait for the command (deprecated)")
     p.add_argument("--user", help="run the command as this user (needs root)")
@@ -122,7 +120,7 @@ def _guarded(run: Callable[[], int], on_signal: Callable[[int], None]) -> int:
 
 
 def exec_env(argv: list[str], prog: str) -> int:
-    p = _parser(prog, "exec-env", "Run COMMAND with the file's top-level values in its environment.")
+    p = _exec_parser(prog, "exec-env", "Run COMMAND with the file's top-level values in its environment.")
     p.add_argument(
         "--pristine", action="store_true", help="pass only the decrypted values, no other variables"
     )
@@ -189,7 +187,7 @@ def _environment(doc: SopsDocument) -> Iterator[tuple[str, str]]:
 
 
 def exec_file(argv: list[str], prog: str) -> int:
-    p = _parser(prog, "exec-file", "Run COMMAND with {} replaced by a FIFO (or file) holding the plaintext.")
+    p = _exec_parser(prog, "exec-file", "Run COMMAND, {} replaced by a FIFO (or file) with the plaintext.")
     p.add_argument("--no-fifo", action="store_true", help="a 0600 temporary file instead of a FIFO")
     p.add_argument("--output-type", choices=FORMATS, help="format of the plaintext (default: the extension)")
     p.add_argument(

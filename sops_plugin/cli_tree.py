@@ -12,7 +12,7 @@ import sys
 
 from sops_plugin.cli import (
     FORMATS,
-    _Formatter,
+    _parser,
     _read,
     _sops_only_flags,
     _write_files,
@@ -39,14 +39,8 @@ EXAMPLES = {
 }
 
 
-def _parser(prog: str, command: str, description: str) -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(
-        prog=prog, description=description, epilog=EXAMPLES[command], formatter_class=_Formatter
-    )
-
-
 def filestatus(argv: list[str], prog: str) -> int:
-    p = _parser(prog, "filestatus", 'Print {"encrypted": true|false}: whether FILE carries sops metadata.')
+    p = _parser(prog, "filestatus", 'Print {"encrypted": true|false}: FILE has sops metadata?', EXAMPLES)
     p.add_argument("file", nargs="?", help="the file to check")
     p.add_argument("--input-type", choices=FORMATS, help="input format (default: from the file extension)")
     p.add_argument("--config", help=argparse.SUPPRESS)
@@ -140,7 +134,7 @@ def _value(args: argparse.Namespace) -> tuple[Any, bytes]:
 
 
 def set_value(argv: list[str], prog: str) -> int:
-    p = _parser(prog, "set", "Set one key or branch of an encrypted file to a JSON value, in place.")
+    p = _parser(prog, "set", "Set a key or branch of an encrypted file to a JSON value, in place.", EXAMPLES)
     p.add_argument("rest", nargs="*", metavar="FILE INDEX [VALUE]", help="the file, the index, the value")
     _edit_flags(p)
     p.add_argument("--value-file", action="store_true", help="VALUE names a file holding the JSON value")
@@ -180,7 +174,7 @@ def set_value(argv: list[str], prog: str) -> int:
 
 
 def unset_value(argv: list[str], prog: str) -> int:
-    p = _parser(prog, "unset", "Remove one key or list item of an encrypted file, in place.")
+    p = _parser(prog, "unset", "Remove one key or list item of an encrypted file, in place.", EXAMPLES)
     p.add_argument("rest", nargs="*", metavar="FILE INDEX", help="the file and the index")
     _edit_flags(p)
     p.add_argument("--idempotent", action="store_true", help="succeed without writing if INDEX is absent")
