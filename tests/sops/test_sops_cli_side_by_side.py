@@ -552,3 +552,19 @@ def test_sops_file_edits_as_helm_secrets_calls_it(pair: Pair) -> None:
             results.append((proc.returncode, pair.decrypt(directory / "edit.yaml", pair.sops)))
         assert results[0] == results[1]
         assert results[0][0] == 0 and b"b: edited\n" in results[0][1]
+
+
+def test_non_age_key_flags_go_to_the_sops_binary(pair: Pair, sops_latest_bin: Sops) -> None:
+    """``-e --pgp`` / ``-r --add-pgp``: the whole command line is handed to the sops binary (here sops
+    3.13.2 via LOCKSTEP_SOPS, with an empty GnuPG home), whose output and status come back unchanged."""
+    gnupg = pair.root / "gnupg"
+    gnupg.mkdir(mode=0o700)
+    fingerprint = "0" * 40
+    for args in (["-e", "--pgp", fingerprint, "p.yaml"], ["-r", "--add-pgp", fingerprint, "s.yaml"]):
+        results = []
+        for tool, directory in zip((pair.sops, pair.ours), pair.dirs(), strict=True):
+            env = tool.env() | {"LOCKSTEP_SOPS": str(sops_latest_bin.binary), "GNUPGHOME": str(gnupg)}
+            command = [str(tool.binary), *args]
+            proc = subprocess.run(command, cwd=directory, env=env, capture_output=True, timeout=60)
+            results.append((proc.returncode, proc.stdout, b"No public key" in proc.stderr))
+        assert results[0] == results[1] == (1, b"", True), results
