@@ -11,7 +11,7 @@ _SECTION = {"yaml": "yaml", "json": "json", "binary": "json_binary"}
 
 
 def stores_indent(config_text: str, fmt: str) -> int | None:
-    """The configured indentation for store ``fmt`` (``None``: the store's default; 0 counts as unset)."""
+    """The configured indentation for store ``fmt`` (``None``: the store's default)."""
     section_name = _SECTION.get(fmt)
     if section_name is None:
         return None
@@ -36,4 +36,6 @@ def stores_indent(config_text: str, fmt: str) -> int | None:
             f"error loading config: Could not unmarshal config file: stores.{section_name}.indent "
             f"must be a number, not {indent!r}"
         )
-    return indent or None
+    if fmt == "yaml" and indent == 0:
+        return None  # the YAML store treats 0 as its default (4); JSON's 0 means no indentation
+    return indent

@@ -524,6 +524,10 @@ def test_stores_indentation_of_the_config(pair: Pair) -> None:
     _write_case(pair, ["set", "{f}", '["a"]["b"]', '"two-space file"'], "s.yaml")
     written = [(d / "target.yaml").read_bytes() for d in pair.dirs()]
     assert [_masked(w) for w in written] == [_masked(written[0])] * 2 and b"\n  b: ENC[" in written[1]
+    for directory in pair.dirs():
+        (directory / ".sops.yaml").write_bytes(b"stores:\n  yaml:\n    indent: 0\n  json:\n    indent: 0\n")
+    for args in (["-d", "s.yaml"], ["-d", "s.json"], ["-d", "--output-type", "json", "s.yaml"]):
+        _same(*pair.both(args))  # YAML's 0 is its default, JSON's 0 is no indentation
     for bad in (b"stores:\n  yaml:\n    indent: x\n", b"stores: [\n"):
         for directory in pair.dirs():
             (directory / ".sops.yaml").write_bytes(bad)
