@@ -100,6 +100,8 @@ def _not_json(name: str) -> Any:
 def load(data: bytes) -> Branch:
     from gocompat import limits
 
+    if not data.strip(b" \t\r\n"):
+        raise JsonError("Error unmarshaling input JSON: EOF")  # Go's decoder on an empty document
     try:
         value = limits.load_json(
             data.decode("utf-8", "surrogateescape"),
