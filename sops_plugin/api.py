@@ -8,9 +8,9 @@ written anywhere. Errors are :class:`~sops_plugin.errors.SopsError` carrying sop
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from gocompat.yaml.v3.tree import Branch, GoTime, to_plain
+from sops_plugin.config_file import find_config as find_config  # re-exported: part of the library
 from sops_plugin.errors import SopsError
 from sops_plugin.format import document as d
 from sops_plugin.format.metadata import MasterKey
@@ -245,21 +245,6 @@ def updatekeys_bytes(
         return d.emit_encrypted(doc), changes
     except SopsError as exc:
         raise exc.located(where) from None
-
-
-def find_config(start: Path, override: str | None = None) -> Path | None:
-    """``--config`` / ``SOPS_CONFIG``, else ``.sops.yaml`` in ``start`` or up to 100 parents."""
-    if override:
-        return Path(override)
-    current = start.resolve()
-    for _ in range(100):
-        candidate = current / ".sops.yaml"
-        if candidate.is_file():
-            return candidate
-        if current.parent == current:
-            break
-        current = current.parent
-    return None
 
 
 def layout_for(version: str) -> str:

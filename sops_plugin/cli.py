@@ -241,7 +241,7 @@ def resolve_indent(args: argparse.Namespace, fmt: str) -> int | None:
     error (1), as in sops; the config is parsed only when it has a ``stores`` section."""
     if args.indent is not None:
         return int(args.indent)
-    from sops_plugin.api import find_config
+    from sops_plugin.config_file import find_config
     from sops_plugin.errors import SopsError
 
     config = find_config(Path.cwd(), args.config)
