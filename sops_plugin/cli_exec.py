@@ -2,9 +2,10 @@
 
 The plaintext never enters this process's own environment and never lands in a regular file by default:
 ``exec-env`` hands it to the child's environment only; ``exec-file`` writes it into a FIFO (a pipe with a
-name, in a fresh 0700 directory) that the child reads once. ``--no-fifo`` writes a 0600 file instead; the
-directory is removed on every exit path: the command's end, an error, Ctrl-C, SIGTERM or SIGHUP (which are
-passed on to the command first). The child's exit status is ours (255 if a signal killed it, as sops).
+name) that the child reads once. ``--no-fifo`` writes a 0600 file instead. Either lives in the private
+scratch directory ``lockstep sops edit`` uses (``scratch.py``: 0700, RAM-backed where possible), zeroed and
+removed on every exit path: the command's end, an error, Ctrl-C, SIGTERM or SIGHUP (the last two passed on
+to the command first). The child's exit status is ours (255 if a signal killed it, as in sops).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from sops_plugin.cli import FORMATS, _parser, _read, _sops_only_flags, check_decryption_order, open_file
 from sops_plugin.cli import _fail as fail
@@ -32,12 +32,6 @@ EXAMPLES = {
     ),
 }
 FALLBACK_FILENAME = "tmp-file"
-
-
-class _Signalled(Exception):
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
 
 
 def _exec_parser(prog: str, command: str, description: str) -> argparse.ArgumentParser:
@@ -99,24 +93,20 @@ def _wait(child: subprocess.Popen[bytes]) -> int:
 
 
 def _guarded(run: Callable[[], int], on_signal: Callable[[int], None]) -> int:
-    """Run with SIGTERM/SIGHUP turned into an exception (so ``finally`` blocks clean up) and Ctrl-C into
-    status 130; ``on_signal`` passes the signal on to the command."""
+    """Run with SIGINT/SIGTERM/SIGHUP raised as exceptions (``scratch.signals_raise``: ``finally`` blocks
+    clean up); SIGTERM/SIGHUP are passed on to the command (Ctrl-C reaches it from the terminal). The status
+    is then 128 + the signal."""
     import signal
 
-    def handler(signum: int, _frame: object) -> None:
-        on_signal(signum)
-        raise _Signalled(signum)
+    from sops_plugin.scratch import Interrupted, signals_raise
 
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        return run()
-    except _Signalled as exc:
+        with signals_raise():
+            return run()
+    except Interrupted as exc:
+        if exc.signum != signal.SIGINT:
+            on_signal(exc.signum)
         return 128 + exc.signum
-    except KeyboardInterrupt:
-        return 130
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
 
 
 def exec_env(argv: list[str], prog: str) -> int:
@@ -234,65 +224,45 @@ def _check_local(filename: str | None) -> None:
 def _run_with_file(
     args: argparse.Namespace, plaintext: bytes, user_env: dict[str, str], popen: dict[str, object]
 ) -> int:
-    import shutil
-    import tempfile
+    """The plaintext in the edit command's private scratch directory (0700, RAM-backed where possible,
+    zeroed and removed on every exit path): a FIFO, or with ``--no-fifo`` a 0600 file."""
+    from sops_plugin.errors import SopsError
+    from sops_plugin.scratch import Scratch, ScratchError
 
-    directory = tempfile.mkdtemp(prefix=".sops")
     children: list[subprocess.Popen[bytes]] = []
+    cleanups: list[Callable[[], None]] = []
 
     def forward(signum: int) -> None:
         for child in children:
             child.send_signal(signum)
 
     def run() -> int:
-        owner = (int(str(popen["user"])), int(str(popen["group"]))) if popen else None
-        if owner:
-            os.chown(directory, *owner)
-        if args.no_fifo:
-            path = _plain_file(directory, args.filename, plaintext, owner)
-        else:
-            path = str(Path(directory) / (args.filename or FALLBACK_FILENAME))
-            os.mkfifo(path, 0o600)
-            if owner:
-                os.chown(path, *owner)
-            writer = _FifoWriter(path, plaintext)
-            cleanups.append(writer.release)
-        env = dict(os.environ)
-        env.update(user_env)
-        children.append(_start(args.rest[1].replace("{}", path), env, popen))
-        return _wait(children[0])
+        with Scratch(args.filename or FALLBACK_FILENAME) as scratch:
+            try:
+                owner = (int(str(popen["user"])), int(str(popen["group"]))) if popen else None
+                path = scratch.path
+                if owner:
+                    os.chown(path.parent, *owner)
+                if args.no_fifo:
+                    scratch.write(plaintext)
+                else:
+                    os.mkfifo(path, 0o600)
+                    cleanups.append(_FifoWriter(str(path), plaintext).release)
+                if owner:
+                    os.chown(path, *owner)
+                env = dict(os.environ)
+                env.update(user_env)
+                children.append(_start(args.rest[1].replace("{}", str(path)), env, popen))
+                return _wait(children[0])
+            finally:
+                for cleanup in cleanups:
+                    cleanup()
 
-    cleanups: list[Callable[[], None]] = []
     try:
         return _guarded(run, forward)
-    except OSError as exc:
-        from sops_plugin.errors import SopsError
-
-        return fail(SopsError(f"could not prepare the plaintext file: {exc.strerror}"), args.rest[0])
-    finally:
-        for cleanup in cleanups:
-            cleanup()
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-def _plain_file(directory: str, filename: str | None, plaintext: bytes, owner: tuple[int, int] | None) -> str:
-    """``--no-fifo``: a new 0600 file (``tmp-file`` plus random letters unless ``--filename``)."""
-    import tempfile
-
-    if filename:
-        path = str(Path(directory) / filename)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    else:
-        fd, path = tempfile.mkstemp(prefix=FALLBACK_FILENAME, dir=directory)
-    try:
-        if owner:
-            os.fchown(fd, *owner)
-        view = memoryview(plaintext)
-        while view:
-            view = view[os.write(fd, view) :]
-    finally:
-        os.close(fd)
-    return path
+    except (OSError, ScratchError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        return fail(SopsError(f"could not prepare the plaintext file: {reason}"), args.rest[0])
 
 
 class _FifoWriter:

@@ -70,6 +70,7 @@ class Tool:
             XDG_CONFIG_HOME=str(self.home / "xdg"),
             SOPS_AGE_KEY_FILE=str(key_file or self.key_file),
             TMPDIR=str(self.home / "tmp"),
+            XDG_RUNTIME_DIR=str(self.home / "run"),  # Lockstep's scratch directories go here
         )
         return env
 
@@ -123,8 +124,8 @@ def _clean_error(result: Result, named: str = "") -> None:
 @pytest.fixture
 def pair(tmp_path: Path, sops_latest_bin: Sops, key1: AgeKey) -> Pair:
     """Two identical working directories: s.* encrypted by sops, l.* by lockstep, p.* plaintext."""
-    for name in ("theirs", "ours", "home/tmp", "home/xdg"):
-        (tmp_path / name).mkdir(parents=True)
+    for name in ("theirs", "ours", "home/tmp", "home/xdg", "home/run"):
+        (tmp_path / name).mkdir(parents=True, mode=0o700)
     tools = Pair(
         Tool(sops_latest_bin.binary, tmp_path / "home", key1.file),
         Tool(LOCKSTEP_SOPS, tmp_path / "home", key1.file),
@@ -471,18 +472,20 @@ EXEC_CASES = [
 
 
 def test_exec_env_and_exec_file(pair: Pair) -> None:
-    tmp = pair.root / "home" / "tmp"
+    places = [pair.root / "home" / "tmp", pair.root / "home" / "run"]
     for args in EXEC_CASES:
         theirs, ours = pair.both(args)
         assert (ours.code, ours.out) == (theirs.code, theirs.out), (args, theirs.err, ours.err)
         if theirs.code not in (0, 3, 7, 255):
             _clean_error(ours)
-        assert not list(tmp.iterdir()), f"{args}: left {list(tmp.iterdir())}"
+        left = [p for place in places for p in place.iterdir()]
+        assert not left, f"{args}: left {left}"
 
 
 def test_exec_file_removes_the_plaintext_on_sigterm(pair: Pair) -> None:
-    """``--no-fifo``'s 0600 file exists only while the command runs, also when Lockstep is killed."""
-    tmp = pair.root / "home" / "tmp"
+    """``--no-fifo``'s 0600 file (in the RAM-backed scratch place, ``$XDG_RUNTIME_DIR`` here) exists only
+    while the command runs, also when Lockstep is killed."""
+    tmp = pair.root / "home" / "run"
     directory = pair.dirs()[1]
     proc = subprocess.Popen(
         [str(LOCKSTEP_SOPS), "exec-file", "--no-fifo", "s.env", "exec sleep 30 < {}"],
