@@ -160,9 +160,9 @@ def _become(popen: dict[str, object]) -> None:
 
 def _environment(doc: SopsDocument) -> Iterator[tuple[str, str]]:
     """``KEY=value`` pairs of the first document's top level (sops' rules: no nested values, no '=')."""
+    from gocompat.yaml.v3.tree import Comment
     from sops_plugin.errors import SopsError
     from sops_plugin.format.flat import value_text
-    from sops_plugin.format.tree import Comment
 
     for key, value in doc.branches[0]:
         if isinstance(value, list):  # a Branch is a list too

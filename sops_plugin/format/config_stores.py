@@ -4,8 +4,8 @@ for every file it writes or prints. Pure: config text in, a number out."""
 
 from __future__ import annotations
 
+from gocompat.yaml.v3.tree import Branch
 from sops_plugin.errors import SopsError
-from sops_plugin.format.tree import Branch
 
 _SECTION = {"yaml": "yaml", "json": "json", "binary": "json_binary"}
 
@@ -15,7 +15,7 @@ def stores_indent(config_text: str, fmt: str) -> int | None:
     section_name = _SECTION.get(fmt)
     if section_name is None:
         return None
-    from sops_plugin.format.yaml_fast import load
+    from sops_plugin.format.document import load_yaml as load
 
     try:
         documents = load(config_text)

@@ -7,8 +7,8 @@ dotenv only takes strings and binary nothing (sops' ErrorDumpingTree, 4).
 
 from __future__ import annotations
 
+from gocompat.yaml.v3.tree import Branch
 from sops_plugin.errors import ERROR_DUMPING_TREE, GENERIC, SopsError
-from sops_plugin.format.tree import Branch
 
 TYPE_CHECKING = False  # typing is not imported at run time (start-up speed)
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def emit_value(value: Any, fmt: str, indent: int | None = None) -> bytes:
     from sops_plugin.format.treepath import go_type
 
     if fmt == "yaml":
-        from sops_plugin.format.yaml_emit import emit_documents
+        from gocompat.yaml.v3.writer import emit_documents
 
         return emit_documents([value], indent or 4).encode("utf-8", "surrogateescape")
     if fmt == "json":
@@ -54,14 +54,13 @@ def emit_value(value: Any, fmt: str, indent: int | None = None) -> bytes:
 def _go_marshal(value: Any) -> str:
     """Go's compact ``json.Marshal`` of a tree value, as sops' INI ``EmitValue`` prints it: a mapping is a
     Go slice of items there, so it prints as ``[{"Key":…,"Value":…}]`` (comments left out)."""
+    from gocompat.jsonenc import quote
+    from gocompat.yaml.v3.tree import Comment
     from sops_plugin.format import json_store
-    from sops_plugin.format.tree import Comment
 
     if isinstance(value, Branch):
         items = [
-            f'{{"Key":{json_store.go_string(k)},"Value":{_go_marshal(v)}}}'
-            for k, v in value
-            if not isinstance(k, Comment)
+            f'{{"Key":{quote(k)},"Value":{_go_marshal(v)}}}' for k, v in value if not isinstance(k, Comment)
         ]
         return "[" + ",".join(items) + "]"
     if isinstance(value, list):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from sops_plugin.format.tree import Branch, Comment, GoTime
+from gocompat.yaml.v3.tree import Branch, Comment, GoTime
 
 TYPE_CHECKING = False  # typing is not imported at run time (start-up speed)
 if TYPE_CHECKING:

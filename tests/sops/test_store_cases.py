@@ -425,7 +425,7 @@ JSON_DECODE_CASES = {  # input → the tree (dicts keep their order, as sops' Tr
 
 @pytest.mark.parametrize("case", sorted(JSON_DECODE_CASES))
 def test_json_decode_cases(case: str) -> None:
-    from sops_plugin.format.tree import from_plain
+    from gocompat.yaml.v3.tree import from_plain
 
     text, expected = JSON_DECODE_CASES[case]
     assert json_store.load(text) == from_plain(expected)
