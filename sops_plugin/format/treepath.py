@@ -8,6 +8,7 @@ where a list index belongs) Lockstep raises a :class:`TreePathError` naming the 
 
 from __future__ import annotations
 
+import math
 import re
 
 from gocompat.yaml.v3.tree import Branch, Comment, GoTime
@@ -211,8 +212,14 @@ def json_value(text: str) -> Any:
             return json_store.load(text.encode("utf-8", "surrogateescape"))
         except Exception:
             raise TreePathError("Invalid --set value format") from None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):  # Go: "cannot unmarshal number ... into Go value of type float64"
+            raise TreePathError("Value for --set is not valid JSON")
+        return number
     return value
 
 

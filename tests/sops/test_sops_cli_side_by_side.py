@@ -294,6 +294,10 @@ SET_CASES = [
     ["set", "{f}", '["c"]', '"top"'],  # unchanged, written anyway
     ["set", "{f}", '["n2"]', '[5, "s"]'],  # a top-level array: 7
     ["set", "{f}", '["a"]["b"]', "notjson"],  # 7
+    ["set", "{f}", '["x"]', "1e400"],  # beyond float64: 7
+    ["set", "{f}", '["x"]', "1" + "0" * 400],  # 7
+    ["set", "{f}", '["x"]', "NaN"],  # 7
+    ["set", "{f}", '["x"]', '{"deep": 1e400}'],  # 7
     ["set", "{f}", "junk", "1"],  # 7
     ["set", "{f}", '["a"]["b"]'],  # 100
     ["set", "--value-file", "--value-stdin", "{f}", '["a"]', "1"],  # 1
