@@ -79,7 +79,9 @@ TREE = Command(
         ),
         Command(
             "sops",
-            "Decrypt, encrypt, rotate and update keys of SOPS files (age), byte-compatible with sops.",
+            "SOPS files (age), byte-compatible with sops; sops' own flags work too (lockstep sops -d FILE).",
+            # sops' flag style (`-d FILE`, `--set`, global flags before a command) goes to this target.
+            "sops_plugin.sops_compat:main",
             children=(
                 Command("decrypt", "Decrypt a SOPS file to stdout.", "sops_plugin.cli:decrypt"),
                 Command(
@@ -112,6 +114,27 @@ TREE = Command(
                     "git-merge",
                     "git merge driver: three-way merge of SOPS files key by key (used by git-setup).",
                     "sops_plugin.gitmerge:main",
+                ),
+                Command(
+                    "filestatus",
+                    'Print {"encrypted":true|false} for a file.',
+                    "sops_plugin.cli_tree:filestatus",
+                ),
+                Command(
+                    "set",
+                    "Set one key of an encrypted file to a JSON value.",
+                    "sops_plugin.cli_tree:set_value",
+                ),
+                Command("unset", "Remove one key of an encrypted file.", "sops_plugin.cli_tree:unset_value"),
+                Command(
+                    "exec-env",
+                    "Run a command with the decrypted values in its environment.",
+                    "sops_plugin.cli_exec:exec_env",
+                ),
+                Command(
+                    "exec-file",
+                    "Run a command with the plaintext in a FIFO ({} in the command).",
+                    "sops_plugin.cli_exec:exec_file",
                 ),
             ),
         ),
@@ -247,6 +270,8 @@ def dispatch(argv: Sequence[str]) -> int:
             print(f"lockstep {__version__}")
             return 0
         child = next((c for c in node.children if c.name == rest[0]), None)
+        if child is None and node.target is not None:
+            break  # a group that also takes its tool's own flag style (`lockstep sops -d FILE`)
         if child is None:
             sys.stderr.write(f"{' '.join(path)}: unknown command {rest[0]!r}\n\n{_usage(node, path)}")
             return NOT_IMPLEMENTED_EXIT

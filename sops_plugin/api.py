@@ -8,9 +8,9 @@ written anywhere. Errors are :class:`~sops_plugin.errors.SopsError` carrying sop
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from gocompat.yaml.v3.tree import Branch, GoTime, to_plain
+from sops_plugin.config_file import find_config as find_config  # re-exported: part of the library
 from sops_plugin.errors import SopsError
 from sops_plugin.format import document as d
 from sops_plugin.format.metadata import MasterKey
@@ -247,21 +247,6 @@ def updatekeys_bytes(
         raise exc.located(where) from None
 
 
-def find_config(start: Path, override: str | None = None) -> Path | None:
-    """``--config`` / ``SOPS_CONFIG``, else ``.sops.yaml`` in ``start`` or up to 100 parents."""
-    if override:
-        return Path(override)
-    current = start.resolve()
-    for _ in range(100):
-        candidate = current / ".sops.yaml"
-        if candidate.is_file():
-            return candidate
-        if current.parent == current:
-            break
-        current = current.parent
-    return None
-
-
 def layout_for(version: str) -> str:
     """The metadata layout (field order) the writer of ``version`` used: "3.9", "3.11" or "3.13"."""
     try:
@@ -287,18 +272,25 @@ def indent_of(data: bytes, fmt: str) -> int | None:
     return None
 
 
-def reencrypt(old: d.SopsDocument, branches: list[Branch], *, indent: int | None = None) -> bytes:
+def reencrypt(
+    old: d.SopsDocument,
+    branches: list[Branch],
+    *,
+    indent: int | None = None,
+    output_format: str | None = None,
+) -> bytes:
     """Changed plaintext of a decrypted file → the file again, with the smallest diff: the same data key,
     recipients, crypt rules, metadata layout and version, and the IVs of unchanged values (their ``ENC[…]``
     strings stay byte-identical); only changed values, ``lastmodified`` and the MAC differ.
 
-    ``old`` must come from :func:`decrypt_document` (its cipher holds the data key and the IVs)."""
+    ``old`` must come from :func:`decrypt_document` (its cipher holds the data key and the IVs);
+    ``output_format`` (default: ``old``'s) is the store written (``sops set --output-type``)."""
     if old.cipher is None:
         raise SopsError("the previous version was not decrypted")
     meta = old.metadata
     doc = d.encrypt(
         branches,
-        old.fmt,
+        output_format or old.fmt,
         meta.rules,
         key=old.cipher.key,
         groups=meta.key_groups,

@@ -15,7 +15,7 @@ from pathlib import Path
 TYPE_CHECKING = False  # typing is not imported at run time (start-up speed)
 if TYPE_CHECKING:
     from sops_plugin.errors import SopsError
-    from sops_plugin.format.document import KeyPlan
+    from sops_plugin.format.document import KeyPlan, SopsDocument
     from sops_plugin.format.rules import CryptRules
 
 EXAMPLES = {
@@ -39,9 +39,12 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         super().__init__(prog, width=int(os.environ.get("COLUMNS", "100")) - 2)
 
 
-def _parser(prog: str, command: str, description: str) -> argparse.ArgumentParser:
+def _parser(
+    prog: str, command: str, description: str, examples: dict[str, str] = EXAMPLES
+) -> argparse.ArgumentParser:
+    """A command's parser with its examples as the epilog (``examples``: the calling module's table)."""
     return argparse.ArgumentParser(
-        prog=prog, description=description, epilog=EXAMPLES[command], formatter_class=_Formatter
+        prog=prog, description=description, epilog=examples[command], formatter_class=_Formatter
     )
 
 
@@ -126,35 +129,151 @@ def _fallback(command: str, argv: list[str], why: str, stdin: bytes | None = Non
     return proc.returncode
 
 
+def _sops_only_flags(p: argparse.ArgumentParser, *, order: bool = True) -> None:
+    """Flags sops scripts pass that change nothing for age keys: accepted so the same command line works."""
+    if order:
+        p.add_argument("--decryption-order", default=os.environ.get("SOPS_DECRYPTION_ORDER", ""))
+    p.add_argument("--enable-local-keyservice", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--keyservice", action="append", default=[], help=argparse.SUPPRESS)
+    p.add_argument("--verbose", action="store_true", help=argparse.SUPPRESS)
+
+
+def check_decryption_order(order: str) -> None:
+    """sops refuses a key type named twice in ``--decryption-order`` (exit 112)."""
+    from sops_plugin.errors import DUPLICATE_DECRYPTION_KEY_TYPE, SopsError
+
+    seen: set[str] = set()
+    for kind in order.split(",") if order else ():
+        if kind in seen:
+            raise SopsError(f"Duplicate decryption key type: {kind}", DUPLICATE_DECRYPTION_KEY_TYPE)
+        seen.add(kind)
+
+
+def open_file(
+    data: bytes,
+    fmt: str,
+    command: str,
+    argv: list[str],
+    where: str,
+    *,
+    ignore_mac: bool = False,
+    stdin: bytes | None = None,
+) -> SopsDocument | int:
+    """Parse and decrypt (MAC checked unless ``ignore_mac``). A file only non-age keys open is handed to
+    the sops binary with the same ``argv`` (and ``stdin``; the file itself when read from stdin): then its
+    exit status is returned instead of a document."""
+    from sops_plugin.errors import NoUsableKey
+    from sops_plugin.format.document import data_key, parse_encrypted
+    from sops_plugin.format.document import decrypt as decrypt_document
+    from sops_plugin.identities import from_environment
+
+    doc = parse_encrypted(data, fmt)
+    try:
+        key = data_key(doc.metadata, from_environment())
+    except NoUsableKey:
+        if any(_needs_binary(k.kind, k.recipient) for g in doc.metadata.key_groups for k in g):
+            stdin = data if where in ("-", "") else stdin
+            return _fallback(command, argv, f"{where or 'stdin'}: no age identity opened the file", stdin)
+        raise
+    return decrypt_document(doc, key, ignore_mac=ignore_mac)
+
+
 def decrypt(argv: list[str], prog: str) -> int:
     p = _parser(prog, "decrypt", "Decrypt a SOPS file (age natively; other key types via the sops binary).")
-    p.add_argument("file", help="encrypted file ('-' for stdin, with --input-type)")
+    p.add_argument("file", nargs="?", default="-", help="encrypted file (default or '-': stdin)")
     _io_flags(p)
     p.add_argument("--ignore-mac", action="store_true", help="do not verify the MAC")
+    p.add_argument(
+        "--extract",
+        default="",
+        metavar="PATH",
+        help='print only this key or branch, e.g. \'["data"]["key"]\'',
+    )
+    p.add_argument("--filename-override", help="path used to pick the format (for stdin)")
+    _sops_only_flags(p)
     args = p.parse_args(argv)
-    from sops_plugin.errors import NoUsableKey, SopsError
+    from sops_plugin.errors import CONFLICTING_PARAMETERS, SopsError
 
+    where = "" if args.file == "-" else args.file
     try:
+        if args.in_place and args.output:
+            raise SopsError("Error: cannot operate on both --output and --in-place", CONFLICTING_PARAMETERS)
+        if args.in_place and args.file == "-":
+            raise SopsError("Error: cannot use --in-place when reading from stdin", CONFLICTING_PARAMETERS)
+        check_decryption_order(args.decryption_order)
+        extract = _extract_path(args.extract)
         data = _read(args.file, must_exist=True)
-        from sops_plugin.format.document import data_key, emit_plain, format_for, parse_encrypted
-        from sops_plugin.format.document import decrypt as decrypt_document
-        from sops_plugin.identities import from_environment
+        from sops_plugin.format.document import emit_plain, format_for
 
-        fmt = format_for(args.file, args.input_type)
-        doc = parse_encrypted(data, fmt)
-        try:
-            key = data_key(doc.metadata, from_environment())
-        except NoUsableKey:
-            if any(_needs_binary(k.kind, k.recipient) for g in doc.metadata.key_groups for k in g):
-                stdin = data if args.file == "-" else None
-                return _fallback("decrypt", argv, f"{args.file}: no age identity opened the file", stdin)
-            raise
-        plain = decrypt_document(doc, key, ignore_mac=args.ignore_mac)
-        out = emit_plain(plain.branches, args.output_type or fmt, args.indent)
+        name = args.filename_override or args.file
+        fmt = format_for(name, args.input_type)
+        plain = open_file(data, fmt, "decrypt", argv, where, ignore_mac=args.ignore_mac)
+        if isinstance(plain, int):
+            return plain
+        out_fmt = output_format(name, args.output_type, fmt)
+        indent = resolve_indent(args, out_fmt)
+        if extract:
+            from sops_plugin.format.extract import extract_bytes
+
+            out = extract_bytes(plain.branches[0], extract, out_fmt, indent)
+        else:
+            out = emit_plain(plain.branches, out_fmt, indent)
         _write(out, _target(args, args.file))
         return 0
     except SopsError as exc:
-        return _fail(exc, args.file)
+        return _fail(exc, where)
+
+
+def output_format(name: str, explicit: str | None, input_format: str) -> str:
+    """sops' output store: ``--output-type``, else the file name's extension (not the input type: a
+    ``.bin`` read ``--input-type yaml`` is written as binary, as sops does). Stdin ('-') has no extension,
+    so there it is the input format."""
+    from sops_plugin.format.document import format_for
+
+    if explicit or name != "-":
+        return format_for(name, explicit)
+    return input_format
+
+
+def resolve_indent(args: argparse.Namespace, fmt: str) -> int | None:
+    """``--indent``, else the ``stores`` indentation of ``--config`` / the ``.sops.yaml`` sops would find
+    (searched from the working directory, as sops does). An explicit ``--config`` that cannot be read is an
+    error (1), as in sops; the config is parsed only when it has a ``stores`` section."""
+    if args.indent is not None:
+        return int(args.indent)
+    from sops_plugin.config_file import find_config
+    from sops_plugin.errors import SopsError
+
+    config = find_config(Path.cwd(), args.config)
+    if config is None:
+        return None
+    try:
+        text = config.read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError as exc:
+        if args.config:
+            raise SopsError(f"could not read config file: {exc.strerror}", where=str(config)) from None
+        return None
+    if "stores" not in text:
+        return None
+    from sops_plugin.format.config_stores import stores_indent
+
+    try:
+        return stores_indent(text, fmt)
+    except SopsError as exc:
+        raise exc.located(str(config)) from None
+
+
+def _extract_path(text: str) -> list[str | int]:
+    """``--extract``'s path; a malformed one is sops' InvalidTreePathFormat (91)."""
+    if not text:
+        return []
+    from sops_plugin.errors import INVALID_TREE_PATH, SopsError
+    from sops_plugin.format.treepath import TreePathError, parse_tree_path
+
+    try:
+        return parse_tree_path(text)
+    except TreePathError as exc:
+        raise SopsError(f"error parsing --extract path: {exc}", INVALID_TREE_PATH) from None
 
 
 def _rule_for(args: argparse.Namespace, path: str) -> tuple[KeyPlan, CryptRules]:
@@ -259,7 +378,7 @@ def encrypt(argv: list[str], prog: str) -> int:
             previous=previous,
             output_format=args.output_type,
             where=args.file,
-            indent=args.indent,
+            indent=resolve_indent(args, args.output_type or fmt),
         )
         _write(out, _target(args, args.file))
         return 0

@@ -118,6 +118,14 @@ def _meta_from_branch(branch: Branch) -> Any:
 
 def parse_encrypted(data: bytes, fmt: str) -> SopsDocument:
     """An encrypted file → ciphertext branches and metadata (``MetadataNotFound`` if it has none)."""
+    branches, raw = split_stored(data, fmt)
+    if raw is None:
+        raise MetadataNotFound()
+    return SopsDocument(fmt, branches, from_plain(raw))
+
+
+def split_stored(data: bytes, fmt: str) -> tuple[list[Branch], Any]:
+    """A stored file → its branches without metadata, and the plain ``sops`` metadata (``None``: none)."""
     try:
         if fmt in ("yaml", "json", "binary"):
             if fmt == "yaml":
@@ -144,9 +152,20 @@ def parse_encrypted(data: bytes, fmt: str) -> SopsDocument:
         raise
     except Exception as exc:
         raise _store_error(exc) from None
+    return branches, raw
+
+
+def is_encrypted(data: bytes, fmt: str) -> bool:
+    """``sops filestatus``: the file carries sops metadata with a version and a MAC. No metadata is "not
+    encrypted"; a store that does not parse, a ``sops`` entry that is no mapping or a bad ``lastmodified``
+    is an error, as in sops."""
+    _, raw = split_stored(data, fmt)
     if raw is None:
-        raise MetadataNotFound()
-    return SopsDocument(fmt, branches, from_plain(raw))
+        return False
+    if not isinstance(raw, dict):
+        raise SopsError("Found sops entry that is not a mapping")
+    rfc3339(str(raw.get("lastmodified") or ""))
+    return bool(raw.get("version")) and bool(raw.get("mac"))
 
 
 _METADATA_KEYS = ("mac", "lastmodified", "version", "age", "key_groups", "kms", "pgp", "gcp_kms", "azure_kv")

@@ -66,6 +66,13 @@ def _emit(value: Any, depth: int, indent: str, out: list[str]) -> None:
         out.append(_scalar(value))
 
 
+def emit_value(value: Any, indent: str = "\t") -> str:
+    """One value as sops' JSON ``EmitValue`` writes it: indented, no trailing newline."""
+    out: list[str] = []
+    _emit(value, 0, indent, out)
+    return "".join(out)
+
+
 def emit(branch: Branch, indent: str = "\t") -> bytes:
     out: list[str] = []
     _emit(branch, 0, indent, out)
@@ -93,6 +100,8 @@ def _not_json(name: str) -> Any:
 def load(data: bytes) -> Branch:
     from gocompat import limits
 
+    if not data.strip(b" \t\r\n"):
+        raise JsonError("Error unmarshaling input JSON: EOF")  # Go's decoder on an empty document
     try:
         value = limits.load_json(
             data.decode("utf-8", "surrogateescape"),

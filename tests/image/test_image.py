@@ -66,6 +66,8 @@ def test_image_runs_as_non_root_with_sops_and_no_compiler(container: str) -> Non
     assert helm.returncode == 0 and helm.stdout.startswith("v3."), helm.stderr
     assert _run_in(container, "sh", "-c", "command -v bao").returncode != 0  # the demo's OpenBao stays out
     assert _run_in(container, "sh", "-c", "command -v lockstep-ksops").returncode == 0  # the kustomize plugin
+    drop_in = _run_in(container, "lockstep-sops", "--version")  # the `sops` command line (helm-secrets)
+    assert drop_in.returncode == 0 and drop_in.stdout.startswith("sops 3.13.2 (lockstep "), drop_in.stderr
     for compiler in ("cc", "gcc", "c++", "make"):
         found = _run_in(container, "sh", "-c", f"command -v {compiler}")
         assert found.returncode != 0, f"{compiler} is in the image: {found.stdout}"

@@ -354,3 +354,125 @@ def test_json_comments_are_not_written() -> None:  # TestComments
     )
     expected = b'{\n  "foo": [\n    {\n      "foo": 3,\n      "bar": false\n    },\n    2\n  ]\n}\n'
     assert json_store.emit(tree, "  ") == expected
+
+
+# The rest of stores/json/store_test.go (v3.13.2), as data: decoded trees, encoded bytes per indentation.
+
+GLOSSARY = b"""
+{
+   "glossary":{
+      "title":"example glossary",
+      "GlossDiv":{
+         "title":"S",
+         "GlossList":{
+            "GlossEntry":{
+               "ID":"SGML",
+               "SortAs":"SGML",
+               "GlossTerm":"Standard Generalized Markup Language",
+               "Acronym":"SGML",
+               "Abbrev":"ISO 8879:1986",
+               "GlossDef":{
+                  "para":"A meta-markup language, used to create markup languages such as DocBook.",
+                  "GlossSeeAlso":[
+                     "GML",
+                     "XML"
+                  ]
+               },
+               "GlossSee":"markup"
+            }
+         }
+      }
+   }
+}
+"""
+GLOSS_ENTRY = {
+    "ID": "SGML",
+    "SortAs": "SGML",
+    "GlossTerm": "Standard Generalized Markup Language",
+    "Acronym": "SGML",
+    "Abbrev": "ISO 8879:1986",
+    "GlossDef": {
+        "para": "A meta-markup language, used to create markup languages such as DocBook.",
+        "GlossSeeAlso": ["GML", "XML"],
+    },
+    "GlossSee": "markup",
+}
+JSON_DECODE_CASES = {  # input → the tree (dicts keep their order, as sops' TreeBranch does)
+    "TestDecodeJSON": (
+        GLOSSARY,
+        {
+            "glossary": {
+                "title": "example glossary",
+                "GlossDiv": {"title": "S", "GlossList": {"GlossEntry": GLOSS_ENTRY}},
+            }
+        },
+    ),
+    "TestDecodeNestedJSONObject": (b'{"foo": {"foo": "bar"}}', {"foo": {"foo": "bar"}}),
+    "TestDecodeJSONWithArray": (
+        b'{"foo": {"foo": [1, 2, 3]}, "bar": "baz"}',
+        {"foo": {"foo": [1, 2, 3]}, "bar": "baz"},
+    ),
+    "TestDecodeJSONArrayOfObjects": (
+        b'{"foo": [{"bar": "foo"}, {"foo": "bar"}]}',
+        {"foo": [{"bar": "foo"}, {"foo": "bar"}]},
+    ),
+    "TestDecodeJSONArrayOfArrays": (
+        b'{"foo": [[["foo", {"bar": "foo"}]]]}',
+        {"foo": [[["foo", {"bar": "foo"}]]]},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(JSON_DECODE_CASES))
+def test_json_decode_cases(case: str) -> None:
+    from gocompat.yaml.v3.tree import from_plain
+
+    text, expected = JSON_DECODE_CASES[case]
+    assert json_store.load(text) == from_plain(expected)
+
+
+def test_json_decode_empty_is_eof() -> None:  # TestDecodeEmpty
+    with pytest.raises(json_store.JsonError, match=r"EOF$"):
+        json_store.load(b"")
+
+
+@pytest.mark.parametrize(
+    "branch",
+    [
+        Branch([("foo", "bar"), ("foo", 3), ("bar", False)]),  # TestEncodeSimpleJSON (a repeated key)
+        Branch([("foo\\bar", "value"), ('a_key_with"quotes"', 4), ("baz\\\\foo", 2)]),  # ...WithEscaping
+    ],
+)
+def test_json_encode_round_trips(branch: Branch) -> None:
+    assert json_store.load(json_store.emit(branch, "\t")) == branch
+
+
+ARRAY_OF_OBJECTS = Branch([("foo", [Branch([("foo", 3), ("bar", False)]), 2])])
+# TestEncodeJSONArrayOfObjects and TestIndentDefault (-1), TestIndentTwoSpaces (2), TestNoIndent (0)
+JSON_INDENT_CASES = {
+    -1: b'{\n\t"foo": [\n\t\t{\n\t\t\t"foo": 3,\n\t\t\t"bar": false\n\t\t},\n\t\t2\n\t]\n}\n',
+    2: b'{\n  "foo": [\n    {\n      "foo": 3,\n      "bar": false\n    },\n    2\n  ]\n}\n',
+    0: b'{\n"foo": [\n{\n"foo": 3,\n"bar": false\n},\n2\n]\n}\n',
+}
+
+
+@pytest.mark.parametrize("indent", sorted(JSON_INDENT_CASES))
+def test_json_emit_plain_indentation(indent: int) -> None:
+    assert emit_plain([ARRAY_OF_OBJECTS], "json", indent) == JSON_INDENT_CASES[indent]
+
+
+def test_json_file_without_metadata() -> None:  # TestUnmarshalMetadataFromNonSOPSFile
+    from sops_plugin.errors import MetadataNotFound
+    from sops_plugin.format.document import parse_encrypted
+
+    with pytest.raises(MetadataNotFound):
+        parse_encrypted(b'{"hello": 2}', "json")
+
+
+def test_binary_store_takes_json_as_bytes() -> None:  # TestLoadJSONFormattedBinaryFile
+    branch = json_store.load_binary(b'{"hello": 2}')
+    assert branch[0][0] == "data"
+
+
+def test_json_emit_value_of_a_string() -> None:  # TestEmitValueString
+    assert json_store.emit_value("hello") == '"hello"'

@@ -212,8 +212,9 @@ class _Emitter:
                 breaks = False
 
 
-def emit_documents(documents: Sequence[Branch], indent: int = 4) -> str:
-    """A YAML stream of block mappings, documents after the first introduced by ``---``."""
+def emit_documents(documents: Sequence[Any], indent: int = 4) -> str:
+    """A YAML stream of block mappings (or of any nodes: ``--extract``'s sequences and scalars), documents
+    after the first introduced by ``---``."""
     em = _Emitter(indent)
     for n, doc in enumerate(documents):
         em.indent = -1
