@@ -400,11 +400,14 @@ def rotate(argv: list[str], prog: str) -> int:
     if len(args.files) > 1 and not args.in_place:
         sys.stderr.write(f"{prog}: several files need -i/--in-place\n")
         return 1
+    from core_sync.progress import Progress
     from sops_plugin import api
     from sops_plugin.format.document import format_for, parse_encrypted
 
     status, outputs, binary_files = 0, [], []
+    progress = Progress(len(args.files) if len(args.files) > 1 else 0, "rotating")
     for path in args.files:
+        progress.step(path)
         try:
             data = _read(path)
             fmt = format_for(path, args.input_type)
@@ -423,6 +426,7 @@ def rotate(argv: list[str], prog: str) -> int:
             outputs.append((_target(args, path), out))
         except SopsError as exc:
             status = _fail(exc, path)
+    progress.done()
     status = status or _write_all(outputs, len(args.files))
     for path in binary_files if not status else []:
         one = [a for a in argv if a not in args.files] + [path]
@@ -456,13 +460,16 @@ def updatekeys(argv: list[str], prog: str) -> int:
     p.add_argument("--config", default=os.environ.get("SOPS_CONFIG"), help="path to .sops.yaml")
     p.add_argument("--shamir-secret-sharing-threshold", type=int, default=0)
     args = p.parse_args(argv)
+    from core_sync.progress import Progress
     from sops_plugin import api
     from sops_plugin.errors import SopsError
     from sops_plugin.format.config import find_creation_rule
     from sops_plugin.format.document import format_for
 
     status, outputs, binary_files, messages = 0, [], [], []
+    progress = Progress(len(args.files) if len(args.files) > 1 else 0, "updating keys")
     for path in args.files:
+        progress.step(path)
         try:
             config = api.find_config(Path.cwd(), args.config)
             if config is None or not config.is_file():
@@ -491,6 +498,7 @@ def updatekeys(argv: list[str], prog: str) -> int:
             outputs.append((path, out))
         except SopsError as exc:
             status = _fail(exc, path)
+    progress.done()
     if status:
         return status
     status = _write_all(list(outputs), len(args.files))
