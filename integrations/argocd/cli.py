@@ -117,6 +117,12 @@ def _generate(args: argparse.Namespace) -> str:
     except SyncFailed as failed:
         raise _Failure(f"{where}: {failed.reason}: {failed.message}") from None
     if not args.plaintext:
+        from integrations.argocd.reseal import ResealError, check_passed_through
+
+        try:
+            check_passed_through(objects, context.source_of)
+        except ResealError as problem:
+            raise _Failure(f"{where}: {problem}") from None
         budget = f"ARGOCD_EXEC_TIMEOUT={env.exec_timeout:g}s"
         objects = _sealed(objects, context.secret_ids, namespace, scope, (context.deadline or 0.0, budget))
     if not objects and not args.allow_empty:
