@@ -56,6 +56,9 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
         return super().construct_mapping(node, deep=deep)
 
 
+UniqueKeyLoader: Any = _Loader  # for other readers of user-written YAML (a generator config, a ResourceList)
+
+
 def _not_json(name: str) -> Any:
     """NaN and Infinity are Python's JSON extensions, not JSON: kubectl refuses them."""
     raise ValueError(f"{name} is not a JSON value")

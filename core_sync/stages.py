@@ -94,6 +94,9 @@ class StageContext:
     # The user's own keys (sops' environment variables and default key file) may be used: only when the
     # user runs the CLI, never in the operator, whose environment belongs to no tenant.
     local_identities: bool = False
+    # Where those keys are looked up, for the no-identity message ("the sidecar's environment"); empty: the
+    # CLI user's own environment, where the message also offers the default key file and --sops-secret.
+    local_identities_from: str = ""
     secret_ids: set[int] = field(default_factory=set)  # filled by the pipeline: see StageResult.secret_ids
 
     def check_deadline(self) -> None:

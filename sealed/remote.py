@@ -16,6 +16,7 @@ from typing import Protocol
 from sealed.format.errors import FormatError
 
 PEM_ACCEPT = "application/x-pem-file, */*"
+TIMEOUT_S = 30.0  # one request to the controller or a certificate URL (callers with a budget pass less)
 
 
 class Controller(Protocol):
@@ -28,7 +29,9 @@ class Controller(Protocol):
     def describe(self) -> str: ...
 
 
-def _http(method: str, url: str, body: bytes | None, accept: str, timeout: float = 30.0) -> tuple[int, bytes]:
+def _http(
+    method: str, url: str, body: bytes | None, accept: str, timeout: float = TIMEOUT_S
+) -> tuple[int, bytes]:
     """A plain HTTP(S) request that honours ``HTTP(S)_PROXY`` (as kubeseal's Go client does)."""
     import urllib.error
     import urllib.request
@@ -44,6 +47,8 @@ def _http(method: str, url: str, body: bytes | None, accept: str, timeout: float
         return int(error.code), bytes(error.read() or b"")
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
+        if isinstance(reason, TimeoutError):
+            reason = f"no answer within {timeout:g}s"
         raise FormatError(f"cannot reach {url}: {reason}") from None
 
 
@@ -52,11 +57,12 @@ class DirectController:
     """``--controller-url``: the controller's HTTP server reached directly (port-forward, ingress, local)."""
 
     url: str
+    timeout: float = TIMEOUT_S
 
     def call(
         self, method: str, path: str, body: bytes | None = None, accept: str = "*/*"
     ) -> tuple[int, bytes]:
-        return _http(method, self.url.rstrip("/") + path, body, accept)
+        return _http(method, self.url.rstrip("/") + path, body, accept, self.timeout)
 
     def describe(self) -> str:
         return self.url
@@ -65,13 +71,20 @@ class DirectController:
 class ProxyController:
     """The controller's Service, via ``/api/v1/namespaces/<ns>/services/http:<name>:<port>/proxy``."""
 
-    def __init__(self, namespace: str, name: str, kubeconfig: str | None, context: str | None) -> None:
+    def __init__(
+        self,
+        namespace: str,
+        name: str,
+        kubeconfig: str | None,
+        context: str | None,
+        timeout: float = TIMEOUT_S,
+    ) -> None:
         from core_sync.kube import KubeClient, KubeConfig, KubeConfigError
 
         try:
             config = KubeConfig.load(kubeconfig, context)
             config.credentials()  # a credential plugin that cannot run: said now, with its install hint
-            self.client = KubeClient(config)
+            self.client = KubeClient(config, timeout=timeout)
         except (KubeConfigError, ValueError) as error:
             raise FormatError(f"cannot reach the cluster: {error}") from None
         self.namespace = namespace
@@ -130,11 +143,11 @@ def fetch_controller_cert(controller: Controller) -> bytes:
     return body
 
 
-def read_cert_source(source: str) -> bytes:
+def read_cert_source(source: str, timeout: float = TIMEOUT_S) -> bytes:
     """``--cert``: a path, ``file://`` URL or ``http(s)://`` URL (a one-letter scheme is a Windows drive)."""
     parsed = urllib.parse.urlsplit(source)
     if len(parsed.scheme) > 1 and parsed.scheme in ("http", "https"):
-        status, body = _http("GET", source, None, PEM_ACCEPT)
+        status, body = _http("GET", source, None, PEM_ACCEPT, timeout)
         if status != 200:
             raise FormatError(f'cannot fetch "{source}": {status}')
         return body

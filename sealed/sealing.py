@@ -47,28 +47,32 @@ def render(obj: Any, output_format: str) -> str:
     return to_json(obj) + "\n"
 
 
-def controller_for(ref: ControllerRef | SealArgs) -> Controller:
-    from sealed.remote import DirectController, ProxyController
+def controller_for(ref: ControllerRef | SealArgs, timeout: float | None = None) -> Controller:
+    """The controller ``ref`` names; ``timeout``: seconds per request (default: sealed.remote's)."""
+    from sealed.remote import TIMEOUT_S, DirectController, ProxyController
 
+    seconds = TIMEOUT_S if timeout is None else timeout
     if ref.controller_url:
-        return DirectController(ref.controller_url)
-    return ProxyController(ref.controller_namespace, ref.controller_name, ref.kubeconfig, ref.context)
+        return DirectController(ref.controller_url, seconds)
+    return ProxyController(
+        ref.controller_namespace, ref.controller_name, ref.kubeconfig, ref.context, seconds
+    )
 
 
-def certificate_bytes(args: SealArgs) -> bytes:
+def certificate_bytes(args: SealArgs, timeout: float | None = None) -> bytes:
     if args.cert and "://" not in args.cert:
         try:
             return Path(args.cert).read_bytes()  # the common case, without loading the network code
         except OSError as error:
             raise Fail(error.strerror or str(error), args.cert) from None
-    from sealed.remote import fetch_controller_cert, read_cert_source
+    from sealed.remote import TIMEOUT_S, fetch_controller_cert, read_cert_source
 
     if args.cert:
-        return read_cert_source(args.cert)
-    return fetch_controller_cert(controller_for(args))
+        return read_cert_source(args.cert, TIMEOUT_S if timeout is None else timeout)
+    return fetch_controller_cert(controller_for(args, timeout))
 
 
-def certificate_encrypter(args: SealArgs) -> Encrypt:
+def certificate_encrypter(args: SealArgs, timeout: float | None = None) -> Encrypt:
     """``encrypt(plaintext, label)`` bound to the sealing certificate (checked: PEM, RSA, not expired)."""
     import time
 
@@ -77,7 +81,7 @@ def certificate_encrypter(args: SealArgs) -> Encrypt:
     from sealed.format.errors import FormatError
 
     where = args.cert or args.controller_url or f"{args.controller_namespace}/{args.controller_name}"
-    data = certificate_bytes(args)
+    data = certificate_bytes(args, timeout)
     try:
         cert = parse_certificate_pem(data)
         cert.check_valid(time.time())
@@ -91,18 +95,19 @@ def certificate_encrypter(args: SealArgs) -> Encrypt:
     return encrypt
 
 
-def environment_encrypter(environ: Mapping[str, str]) -> Encrypt:
+def environment_encrypter(environ: Mapping[str, str], timeout: float | None = None) -> Encrypt:
     """The encrypter ``lockstep seal`` would use with no flags: the certificate from ``SEALED_SECRETS_CERT``
     (path or URL), else ``SEALED_SECRETS_CONTROLLER_URL``'s ``/v1/cert.pem``, else the controller's Service
     (``SEALED_SECRETS_CONTROLLER_NAME``/``_NAMESPACE``) through the API server.
 
     Why: integrations (the Argo CD plugin) seal with the cluster's certificate exactly as the command does,
-    configured the same way. Raises :class:`Fail` naming the source and the reason.
+    configured the same way. ``timeout`` bounds each request (a plugin passes what is left of its host's
+    budget). Raises :class:`Fail` naming the source and the reason.
     """
     from sealed.flags import defaults
     from sealed.seal_args import SealArgs
 
-    return certificate_encrypter(SealArgs(defaults(environ)))
+    return certificate_encrypter(SealArgs(defaults(environ)), timeout)
 
 
 def default_namespace(args: SealArgs) -> str:

@@ -133,10 +133,13 @@ class SopsStage:
         if name:
             return [], f"decryption Secret {context.namespace}/{name} has no *.agekey entries"
         if context.local_identities:
-            return [], (
-                "object carries SOPS metadata but no age identity was found: set SOPS_AGE_KEY_FILE or "
-                f"SOPS_AGE_KEY, put the key in {default_key_file()}, or pass --sops-secret"
+            variables = "SOPS_AGE_KEY_FILE or SOPS_AGE_KEY"
+            hint = (
+                f"set {variables} in {context.local_identities_from}"
+                if context.local_identities_from
+                else f"set {variables}, put the key in {default_key_file()}, or pass --sops-secret"
             )
+            return [], f"object carries SOPS metadata but no age identity was found: {hint}"
         return [], "object carries SOPS metadata but spec.decryption.sops.secretRef is not set"
 
     @staticmethod

@@ -210,9 +210,10 @@ class InputError(Exception):
     """A file named on the command line that cannot be read or parsed; the message names it and why."""
 
 
-def read_manifests(path: Path) -> list[Any]:
+def read_manifests(path: Path, loader_class: Any = None) -> list[Any]:
     """The YAML/JSON documents of a file the user named: a regular file (a FIFO cannot block), within the
-    input size limit, UTF-8, parsed with the engine's limits (aliases, depth, size)."""
+    input size limit, UTF-8, parsed with the engine's limits (aliases, depth, size) and ``loader_class``
+    (default: the safe loader)."""
     import yaml
 
     from core_sync.confine import ConfinementError, read_named_file
@@ -225,7 +226,7 @@ def read_manifests(path: Path) -> list[Any]:
     except UnicodeDecodeError as problem:
         raise InputError(f"{path}: cannot read: not UTF-8 (byte {problem.start})") from None
     try:
-        return list(iter_yaml(text))
+        return list(iter_yaml(text, loader_class))
     except (yaml.YAMLError, LimitExceeded, ValueError) as problem:  # ValueError: a 5,000-digit integer
         first = str(problem).strip().splitlines()[0] if str(problem).strip() else type(problem).__name__
         raise InputError(f"{path}: not valid YAML: {first}") from None

@@ -17,6 +17,9 @@ from typing import Any
 
 EXIT_FAILED = 1
 TIMEOUT_SHARE = 0.9  # give up (with an error) before the cmp-server kills us at ARGOCD_EXEC_TIMEOUT
+TIMEOUT_MARGIN_S = 5.0  # ... and at least this much before it (interpreter start-up and exit on a busy node)
+SIDECAR_ENVIRONMENT = "the sidecar's environment (the lockstep-cmp container of argocd-repo-server)"
+CERT_TIMEOUT_FLOOR_S = 1.0  # a certificate fetch late in the budget still gets a fair try
 
 PLAINTEXT_HELP = (
     "render Secrets in plaintext as the engine does (SOPS decrypted, SealedSecrets opened). WARNING: Argo "
@@ -98,8 +101,9 @@ def _generate(args: argparse.Namespace) -> str:
     context = StageContext(
         namespace=namespace,
         application=env.app_name or None,
-        deadline=time.monotonic() + env.exec_timeout * TIMEOUT_SHARE,
+        deadline=time.monotonic() + working_time(env.exec_timeout),
         local_identities=True,  # the sidecar's own keys: SOPS_AGE_KEY_FILE, SOPS_AGE_KEY (as sops reads them)
+        local_identities_from=SIDECAR_ENVIRONMENT,
     )
     where = env.source_path or str(app_dir)
     if args.plaintext:
@@ -113,7 +117,14 @@ def _generate(args: argparse.Namespace) -> str:
     except SyncFailed as failed:
         raise _Failure(f"{where}: {failed.reason}: {failed.message}") from None
     if not args.plaintext:
-        objects = _sealed(objects, context.secret_ids, namespace, scope)
+        from integrations.argocd.reseal import ResealError, check_passed_through
+
+        try:
+            check_passed_through(objects, context.source_of)
+        except ResealError as problem:
+            raise _Failure(f"{where}: {problem}") from None
+        budget = f"ARGOCD_EXEC_TIMEOUT={env.exec_timeout:g}s"
+        objects = _sealed(objects, context.secret_ids, namespace, scope, (context.deadline or 0.0, budget))
     if not objects and not args.allow_empty:
         raise _Failure(
             f"{where}: rendered no objects; refusing to print an empty stream (Argo CD would prune the "
@@ -122,17 +133,46 @@ def _generate(args: argparse.Namespace) -> str:
     return common.dump_yaml_stream(objects)
 
 
-def _sealed(objects: list[dict[str, Any]], secret_ids: set[int], namespace: str, scope: str) -> list[Any]:
+def _sealed(
+    objects: list[dict[str, Any]],
+    secret_ids: set[int],
+    namespace: str,
+    scope: str,
+    deadline: tuple[float, str],
+) -> list[Any]:
+    """Re-seal what SOPS decrypted; the certificate fetch gets what is left of the budget (``deadline``:
+    the monotonic time to give up at, and the budget's name for the message)."""
     from integrations.argocd.reseal import ResealError, reseal
     from sealed.format.errors import FormatError
     from sealed.sealing import Fail, environment_encrypter
 
+    timeout = certificate_timeout(deadline[0], time.monotonic())
     try:
-        return reseal(objects, secret_ids, lambda: environment_encrypter(os.environ), namespace, scope)
+        return reseal(
+            objects, secret_ids, lambda: environment_encrypter(os.environ, timeout), namespace, scope
+        )
     except (ResealError, Fail) as problem:
         raise _Failure(str(problem)) from None
     except FormatError as problem:  # the certificate could not be fetched or read
-        raise _Failure(f"sealing certificate: {problem}") from None
+        from sealed.remote import TIMEOUT_S
+
+        within = f" (what was left of {deadline[1]})" if timeout < TIMEOUT_S else ""
+        raise _Failure(f"sealing certificate: {problem}{within}") from None
+
+
+def working_time(budget: float) -> float:
+    """Seconds ``generate`` works before failing on its own. The cmp-server kills it ``budget`` seconds
+    after starting the process, start-up and exit included: give up at 90 % of it, or 5 s before it if
+    that is earlier, but never before half of it."""
+    return max(budget * 0.5, budget - max(budget * (1 - TIMEOUT_SHARE), TIMEOUT_MARGIN_S))
+
+
+def certificate_timeout(deadline: float, now: float) -> float:
+    """Seconds one certificate request may take: what is left until ``deadline`` (so the plugin fails with
+    its own message before the cmp-server kills it), at least a floor, at most sealed.remote's own bound."""
+    from sealed.remote import TIMEOUT_S
+
+    return max(CERT_TIMEOUT_FLOOR_S, min(TIMEOUT_S, deadline - now))
 
 
 def _cluster(args: argparse.Namespace) -> Any:

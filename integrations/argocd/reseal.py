@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sealed.format.convert import Encrypt
 
 KubeObject = dict[str, Any]
+SEALED_API_VERSION = "bitnami.com/v1alpha1"
 
 
 class ResealError(Exception):
@@ -34,6 +35,27 @@ def needs_sealing(objects: Sequence[KubeObject], secret_ids: Collection[int]) ->
                 "Argo CD would cache it in plaintext; make it a Secret, or run the plugin with --plaintext"
             )
     return produced
+
+
+def check_passed_through(
+    objects: Sequence[KubeObject], source_of: Callable[[KubeObject], str | None]
+) -> None:
+    """SealedSecrets leave the plugin unopened, so nothing else looks at them before the cluster does: one
+    no controller could open (no spec, ``encryptedData`` not a mapping of strings, a template that is not a
+    mapping, ...) is an error naming it and its file, as ``lockstep render`` names it when it opens one."""
+    from sealed.format.convert import sealed_parts
+    from sealed.format.errors import FormatError
+
+    for obj in objects:
+        if obj.get("kind") != "SealedSecret" or obj.get("apiVersion") != SEALED_API_VERSION:
+            continue
+        try:
+            sealed_parts(obj)
+        except FormatError as error:
+            raise ResealError(
+                f"{object_ref(obj, source_of(obj))}: malformed SealedSecret, no controller can open it: "
+                f"{error}"
+            ) from None
 
 
 def reseal(

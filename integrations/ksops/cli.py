@@ -71,10 +71,11 @@ def _run(generator: Any, doc: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _legacy(config_path: Path) -> int:
+    from core_sync.build import UniqueKeyLoader
     from core_sync.commands.common import InputError, dump_yaml_stream, read_manifests
 
-    try:
-        docs = [d for d in read_manifests(config_path) if d is not None]
+    try:  # a key set twice (two `files:`) is refused, never one of the two silently used
+        docs = [d for d in read_manifests(config_path, UniqueKeyLoader) if d is not None]
         if len(docs) != 1:
             raise ValueError(f"{config_path}: expected one generator config, found {len(docs)} documents")
         generator = _generator()
@@ -92,6 +93,7 @@ def _legacy(config_path: Path) -> int:
 def _krm() -> int:
     import yaml
 
+    from core_sync.build import UniqueKeyLoader
     from gocompat.limits import MAX_FILE_BYTES, LimitExceeded, safe_load
     from integrations.ksops.krm import ResourceListError, check_resource_list, process
 
@@ -99,7 +101,7 @@ def _krm() -> int:
     try:
         if len(data) > MAX_FILE_BYTES:
             raise ResourceListError(f"stdin is over the limit of {MAX_FILE_BYTES} bytes")
-        resource_list = check_resource_list(safe_load(data.decode("utf-8")))
+        resource_list = check_resource_list(safe_load(data.decode("utf-8"), UniqueKeyLoader))
     except (ResourceListError, LimitExceeded, yaml.YAMLError, UnicodeDecodeError, ValueError) as problem:
         _error(
             f"unable to read the ResourceList: {str(problem).splitlines()[0] if str(problem) else problem}"

@@ -1,4 +1,5 @@
-"""Run many ``lockstep`` invocations in one interpreter, each as the console script would run it.
+"""Run many ``lockstep`` (and ``lockstep-ksops``) invocations in one interpreter, each as the console script
+would run it.
 
 Why: starting Python and importing the engine costs more than most corpus inputs take to refuse, and the
 corpus has over a thousand runs. Each invocation gets its own argv, stdin, cwd, environment, stdout and
@@ -7,21 +8,25 @@ stderr; an exception that escapes ``core_sync.cli.main`` is printed as the inter
 hang is cut by an interval timer; a hang the timer cannot interrupt (inside C code) kills the whole
 batch, and the runner then re-runs the batch's remaining jobs one subprocess each.
 
-Protocol: a JSON list of jobs on stdin; one JSON line per finished job on stdout (written to the real
+Protocol: a JSON list of jobs (argv, stdin, cwd, env, and ``entry``: the console script's
+``module:function``) on stdin; one JSON line per finished job on stdout (written to the real
 stdout, which the invocations never see).
 """
 
 from __future__ import annotations
 
 import base64
+import importlib
 import io
 import json
 import os
 import resource
 import signal
 import sys
+import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 from types import FrameType
@@ -42,9 +47,15 @@ def _expire(signum: int, frame: FrameType | None) -> None:
     raise _Timeout
 
 
-def _run_one(job: dict[str, object], timeout: float) -> dict[str, object]:
-    from core_sync.cli import main
+def _entry(name: str) -> Callable[[list[str]], int]:
+    """``module:function``: the console script the job runs (``lockstep`` or ``lockstep-ksops``)."""
+    module, function = name.split(":")
+    entry: Callable[[list[str]], int] = getattr(importlib.import_module(module), function)
+    return entry
 
+
+def _run_one(job: dict[str, object], timeout: float) -> dict[str, object]:
+    main = _entry(str(job.get("entry") or "core_sync.cli:main"))
     saved_env, saved_cwd = dict(os.environ), Path.cwd()
     saved = sys.stdin, sys.stdout, sys.stderr
     out, err = _Captured(), _Captured()
@@ -54,6 +65,7 @@ def _run_one(job: dict[str, object], timeout: float) -> dict[str, object]:
     os.environ.clear()
     os.environ.update(job["env"])  # type: ignore[arg-type]
     os.chdir(str(job["cwd"]))
+    tempfile.tempdir = None  # read $TMPDIR afresh, as a new interpreter would
     started = time.monotonic()
     code: int | None
     signal.setitimer(signal.ITIMER_REAL, timeout)

@@ -790,6 +790,147 @@ def _flip_last(data: bytes) -> bytes:
     return data[:-1] + bytes([data[-1] ^ 1])
 
 
+# --- SOPS files no corpus identity opens ------------------------------------------------------------------
+
+
+def _sops_wrong_key() -> Iterator[Case]:
+    """Real sops output for a recipient whose identity nobody holds (the repository's key was rotated, the
+    sidecar mounts the wrong Secret)."""
+
+    def build(fmt: str) -> Builder:
+        def made(t: Tools) -> dict[str, Content]:
+            flags = ("--encrypted-regex", "^(data|stringData)$") if fmt in ("yaml", "json") else ()
+            stranger = Tools(**{**t.__dict__, "age_recipient": _stranger()})
+            return {f"secret.enc.{_EXT[fmt]}": stranger.sops_encrypt(_PLAIN[fmt], fmt, *flags)}
+
+        return made
+
+    for fmt in ("yaml", "json", "dotenv", "ini"):
+        yield Case("sops-wrong-key", fmt, build(fmt))
+
+
+# --- generator configs (lockstep-ksops) and KRM ResourceLists -----------------------------------------------
+
+GENERATOR = "generator.yaml"
+
+
+def _ksops(**fields: object) -> bytes:
+    return yaml_bytes({"apiVersion": "viaduct.ai/v1", "kind": "ksops", "metadata": {"name": "gen"}, **fields})
+
+
+def _own(**fields: object) -> bytes:
+    head = {"apiVersion": "lockstep.dev/v1alpha1", "kind": "SecretsGenerator", "metadata": {"name": "gen"}}
+    return yaml_bytes({**head, **fields})
+
+
+def _generator_configs() -> Iterator[Case]:
+    up = "../../../outside"
+    variants: dict[str, Builder] = {
+        "files-dotdot": lambda t: {GENERATOR: _ksops(files=[f"{up}/secret.yaml"])},
+        "files-absolute": lambda t: {GENERATOR: _ksops(files=[str(t.outside / "secret.yaml")])},
+        "files-etc-passwd": lambda t: {GENERATOR: _ksops(files=["/etc/passwd"])},
+        "files-proc-environ": lambda t: {GENERATOR: _ksops(files=["/proc/self/environ"])},
+        "files-dev-zero": lambda t: {GENERATOR: _ksops(files=["/dev/zero"])},
+        "files-missing": lambda t: {GENERATOR: _ksops(files=["./gone.enc.yaml"])},
+        "files-directory": lambda t: {GENERATOR: _ksops(files=["./sub.yaml"]), "sub.yaml": Directory()},
+        "files-fifo": lambda t: {GENERATOR: _ksops(files=["./pipe.enc.yaml"]), "pipe.enc.yaml": Fifo()},
+        "files-link-outside": lambda t: {
+            GENERATOR: _ksops(files=["./s.enc.yaml"]),
+            "s.enc.yaml": Link(f"{up}/secret.yaml"),
+        },
+        "secretfrom-file-dotdot": lambda t: {
+            GENERATOR: _ksops(secretFrom=[{"metadata": {"name": "s"}, "files": [f"leak={up}/secret.txt"]}])
+        },
+        "secretfrom-env-absolute": lambda t: {
+            GENERATOR: _ksops(
+                secretFrom=[{"metadata": {"name": "s"}, "envs": [str(t.outside / "secret.txt")]}]
+            )
+        },
+        "secretfrom-binary-etc": lambda t: {
+            GENERATOR: _ksops(secretFrom=[{"metadata": {"name": "s"}, "binaryFiles": ["/etc/hostname"]}])
+        },
+        "sealingkey-plain-text": lambda t: {
+            GENERATOR: _own(sealedSecrets=["./s.yaml"], sealingKeys=["./key.pem"]),
+            "s.yaml": SECRET_YAML,
+            "key.pem": b"not a key\n",
+        },
+        "sealingkey-not-pem": lambda t: {
+            GENERATOR: _own(sealedSecrets=["./s.yaml"], sealingKeys=["./key.pem"]),
+            "s.yaml": SECRET_YAML,
+            "key.pem": b"-----BEGIN RSA PRIVATE KEY-----\ngarbage\n-----END RSA PRIVATE KEY-----\n",
+        },
+        "sealingkey-fifo": lambda t: {
+            GENERATOR: _own(sealedSecrets=["./s.yaml"], sealingKeys=["./key.pem"]),
+            "s.yaml": SECRET_YAML,
+            "key.pem": Fifo(),
+        },
+        "no-files": lambda t: {GENERATOR: _ksops()},
+        "files-not-list": lambda t: {GENERATOR: _ksops(files="./secret.enc.yaml")},
+        "files-number": lambda t: {GENERATOR: _ksops(files=[1])},
+        "files-empty-string": lambda t: {GENERATOR: _ksops(files=[""])},
+        "secretfrom-not-mapping": lambda t: {GENERATOR: _ksops(secretFrom=["s"])},
+        "secretfrom-metadata-list": lambda t: {
+            GENERATOR: _ksops(secretFrom=[{"metadata": ["s"], "files": ["a"]}])
+        },
+        "secretfrom-two-equals": lambda t: {
+            GENERATOR: _ksops(secretFrom=[{"metadata": {"name": "s"}, "files": ["a=b=c"]}])
+        },
+        "secretfrom-type-number": lambda t: {
+            GENERATOR: _ksops(secretFrom=[{"metadata": {"name": "s"}, "type": 5, "files": ["a"]}])
+        },
+        "wrong-apiversion": lambda t: {GENERATOR: _ksops(files=["a"]).replace(b"viaduct.ai/v1", b"v1")},
+        "config-alias-bomb": lambda t: {
+            GENERATOR: _alias_bomb(10, 10).replace(
+                b"apiVersion: v1\nkind: ConfigMap", b"apiVersion: viaduct.ai/v1\nkind: ksops"
+            )
+            + b"files: [./a.enc.yaml]\n"
+        },
+        "config-deep-nesting": lambda t: {
+            GENERATOR: b"apiVersion: viaduct.ai/v1\nkind: ksops\nfiles: [./a.enc.yaml]\nx: "
+            + b"[" * 20000
+            + b"\n"
+        },
+        "config-not-yaml": lambda t: {GENERATOR: b"apiVersion: viaduct.ai/v1\nkind: ksops\nfiles: [\n"},
+        "config-bad-utf8": lambda t: {
+            GENERATOR: b"apiVersion: viaduct.ai/v1\nkind: ksops\nfiles: [./\xff\xfe.yaml]\n"
+        },
+        "config-duplicate-key": lambda t: {
+            GENERATOR: b"apiVersion: viaduct.ai/v1\nkind: ksops\nfiles: [./a.enc.yaml]\n"
+            + b"files: [/etc/passwd]\n"
+        },
+    }
+    for name, build in variants.items():
+        yield Case("generator-configs", name, build)
+
+
+def _resource_list(body: bytes) -> dict[str, Content]:
+    return {"resource-list.yaml": body}
+
+
+def _krm_resource_lists() -> Iterator[Case]:
+    head = b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n"
+    variants: dict[str, Builder] = {
+        "empty": lambda t: _resource_list(b""),
+        "not-a-resource-list": lambda t: _resource_list(CONFIGMAP_YAML),
+        "scalar": lambda t: _resource_list(b"just text\n"),
+        "items-string": lambda t: _resource_list(head + b"items: nope\n"),
+        "items-scalars": lambda t: _resource_list(head + b"items: [1, 2]\n"),
+        "function-config-list": lambda t: _resource_list(head + b"items: []\nfunctionConfig: [a]\n"),
+        "no-generator": lambda t: _resource_list(head + b"items: []\nfunctionConfig: {kind: ConfigMap}\n"),
+        "alias-bomb": lambda t: _resource_list(
+            head + _alias_bomb(10, 10).replace(b"apiVersion: v1\nkind: ConfigMap\n", b"")
+        ),
+        "deep-nesting": lambda t: _resource_list(head + b"items: " + b"[" * 20000 + b"\n"),
+        "bad-utf8": lambda t: _resource_list(head + b"items: [{kind: \xff}]\n"),
+        "nul-byte": lambda t: _resource_list(head + b"items: []\x00\n"),
+        "over-the-limit": lambda t: _resource_list(head + b"# " + b"x" * (48 << 20) + b"\n"),
+        "two-documents": lambda t: _resource_list(head + b"items: []\n---\n" + head + b"items: []\n"),
+        "malformed": lambda t: _resource_list(head + b"items: [\n"),
+    }
+    for name, build in variants.items():
+        yield Case("krm-resource-lists", name, build)
+
+
 # --- the plan -------------------------------------------------------------------------------------------
 
 
@@ -812,6 +953,9 @@ def plan() -> list[Case]:
         _sops_empty,
         _crlf_separators,
         _key_backups,
+        _sops_wrong_key,
+        _generator_configs,
+        _krm_resource_lists,
     )
     cases = [case for family in families for case in family()]
     ids = [c.id for c in cases]

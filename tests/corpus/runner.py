@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.corpus.generate import MARKER
+from tests.corpus.generate import GENERATOR, MARKER
 
 TIMEOUT = float(os.environ.get("LOCKSTEP_CORPUS_TIMEOUT", "30"))
 MEMORY_LIMIT = 3 << 30  # address space per command: a bomb that allocates without bound fails, not the host
 BATCH = Path(__file__).with_name("batch.py")
 WRITING = {"seal-in-place", "seal-merge-into", "sops-updatekeys", "keys-rotate"}
-PRINTS_PLAINTEXT = {"sops-decrypt", "seal-recovery"}  # by design, on success, on stdout only
+# by design, on success, on stdout only (lockstep-ksops: to kustomize, as KSOPS does)
+PRINTS_PLAINTEXT = {"sops-decrypt", "seal-recovery", "ksops-krm", "ksops-legacy"}
 
 
 @dataclass
@@ -76,7 +77,10 @@ class Invocation:
     stdin: bytes = b""
     cwd: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
-    watched: Path | None = None  # a copy the command may write; compared before and after
+    watched: Path | None = None  # a copy the command may write (or a tree it must not); compared after
+    entry: str = "core_sync.cli:main"  # the console script: ``lockstep``, or ``lockstep-ksops``'s
+    timeout_variable: str = ""  # the host's own time limit, set to the corpus's bound (ARGOCD_EXEC_TIMEOUT)
+    tmpdir: Path | None = None  # a private TMPDIR, scanned afterwards for plaintext
 
 
 @dataclass
@@ -90,6 +94,7 @@ class Result:
     seconds: float
     files_changed: list[str] = field(default_factory=list)
     plaintext_left: list[str] = field(default_factory=list)
+    plaintext_in_tmp: list[str] = field(default_factory=list)  # files under the private TMPDIR
 
     @property
     def output(self) -> str:
@@ -275,6 +280,130 @@ def _appset_preview(w: World, case: str, d: Path) -> Invocation:
     return Invocation(["appset", "preview", str(_main(d)), "-n", w.namespace])
 
 
+# --- the Argo CD plugin and lockstep-ksops, run as their hosts run them ------------------------------
+
+
+def _private_tmp(w: World, case: str, command: str) -> Path:
+    path = w.scratch / "tmp" / command / case
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _argocd_generate(w: World, case: str, d: Path) -> Invocation:
+    """As Argo CD's cmp-server runs plugin.yaml's generate: cwd = the app directory (the case; the corpus
+    is the repository), the build environment, the sidecar's keys and certificate, its timeout."""
+    env = {
+        "ARGOCD_APP_NAME": "corpus",
+        "ARGOCD_APP_NAMESPACE": w.namespace,
+        "ARGOCD_APP_PROJECT_NAME": "default",
+        "ARGOCD_APP_SOURCE_PATH": case,
+        "ARGOCD_APP_SOURCE_REPO_URL": "https://git.example/corpus.git",
+        "ARGOCD_APP_REVISION": "0123456789abcdef0123456789abcdef01234567",
+        "ARGOCD_APP_PARAMETERS": json.dumps([{"name": "sealing-scope", "string": "strict"}]),
+        "PARAM_SEALING_SCOPE": "strict",
+        "ARGOCD_ENV_TEAM": "corpus",
+        "KUBE_VERSION": "1.36.3",
+        "KUBECONFIG": "/nonexistent/kubeconfig",  # the sidecar has no cluster access by default
+        "SOPS_AGE_KEY_FILE": str(w.age_key_file),
+        "SEALED_SECRETS_CERT": str(w.cert),
+    }
+    tmp = _private_tmp(w, case, "argocd-generate")
+    return Invocation(
+        ["argocd", "generate"],
+        cwd=d,
+        env={**env, "TMPDIR": str(tmp)},
+        watched=d,
+        timeout_variable="ARGOCD_EXEC_TIMEOUT",
+        tmpdir=tmp,
+    )
+
+
+KSOPS_ENTRY = "integrations.ksops.cli:main"
+KRM_ANNOTATIONS = {
+    "config.kubernetes.io/function": "exec:\n  path: lockstep-ksops\n",
+    "config.kubernetes.io/local-config": "true",
+    "internal.config.kubernetes.io/path": GENERATOR,
+}
+
+
+def _named_files(d: Path) -> list[str]:
+    """Every file of the case as a generator names it (``./rel``): regular files, links, FIFOs; real
+    directories are descended, hidden entries and a kustomization skipped."""
+    names = []
+    for directory, dirs, files in os.walk(d, followlinks=False):
+        dirs[:] = sorted(x for x in dirs if not x.startswith("."))
+        linked = [x for x in dirs if (Path(directory) / x).is_symlink()]
+        dirs[:] = [x for x in dirs if x not in linked]
+        for name in sorted([*files, *linked]):
+            rel = (Path(directory) / name).relative_to(d).as_posix()
+            if not name.startswith(".") and rel != "kustomization.yaml":
+                names.append("./" + rel)
+    return names
+
+
+def ksops_config(d: Path) -> dict[str, Any]:
+    """A KSOPS generator config naming the case's files: manifests under ``files``, dotenv files under
+    ``secretFrom.envs``, anything else under ``secretFrom.files``."""
+    manifests, envs, others = [], [], []
+    for name in _named_files(d):
+        suffix = Path(name).suffix.lower()
+        group = manifests if suffix in (".yaml", ".yml", ".json") else envs if suffix == ".env" else others
+        group.append(name)
+    config: dict[str, Any] = {
+        "apiVersion": "viaduct.ai/v1",
+        "kind": "ksops",
+        "metadata": {"name": "corpus-generator"},
+    }
+    if manifests:
+        config["files"] = manifests
+    if envs or others:
+        config["secretFrom"] = [{"metadata": {"name": "corpus-generated"}, "envs": envs, "files": others}]
+    return config
+
+
+def _krm_input(d: Path) -> bytes:
+    """The ResourceList kustomize would send: the case's own ResourceList or generator config as given
+    (never parsed here: it may be a bomb), else a config naming the case's files as functionConfig and
+    as a local-config item."""
+    import yaml
+
+    raw, own = d / "resource-list.yaml", d / GENERATOR
+    if raw.is_file():
+        return raw.read_bytes()
+    head = b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n"
+    if own.is_file():
+        indented = b"".join(b"  " + line for line in own.read_bytes().splitlines(keepends=True))
+        return head + b"functionConfig:\n" + indented
+    config = ksops_config(d)
+    config["metadata"]["annotations"] = KRM_ANNOTATIONS
+    body = {"items": [config], "functionConfig": config}
+    return head + yaml.safe_dump(body, sort_keys=False).encode()
+
+
+def _ksops_krm(w: World, case: str, d: Path) -> Invocation:
+    """As ``kustomize build --enable-alpha-plugins --enable-exec`` runs an exec function: no argument,
+    cwd = the kustomization directory, the ResourceList on stdin."""
+    tmp = _private_tmp(w, case, "ksops-krm")
+    env = {**_sops_env(w), "TMPDIR": str(tmp)}
+    stdin = _krm_input(d)
+    return Invocation([], stdin=stdin, cwd=d, env=env, watched=d, entry=KSOPS_ENTRY, tmpdir=tmp)
+
+
+def _ksops_legacy(w: World, case: str, d: Path) -> Invocation:
+    """As kustomize runs a legacy exec generator: one argument, a file holding the generator config (the
+    case's own, else one naming its files); cwd = the kustomization directory."""
+    import yaml
+
+    path = d / GENERATOR
+    if not (path.exists() or path.is_symlink()):
+        path = w.scratch / "ksops-legacy" / f"{case.replace('/', '--')}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(ksops_config(d), sort_keys=False))
+    tmp = _private_tmp(w, case, "ksops-legacy")
+    env = {**_sops_env(w), "TMPDIR": str(tmp)}
+    return Invocation([str(path)], cwd=d, env=env, watched=d, entry=KSOPS_ENTRY, tmpdir=tmp)
+
+
 COMMANDS: dict[str, Build] = {
     "render": _render,
     "diff": _diff,
@@ -298,7 +427,14 @@ COMMANDS: dict[str, Build] = {
     "keys-rotate": _keys_rotate,
     "import": _import,
     "appset-preview": _appset_preview,
+    "argocd-generate": _argocd_generate,
+    "ksops-krm": _ksops_krm,
+    "ksops-legacy": _ksops_legacy,
 }
+# Hosts act on whatever these print: on a failure, nothing may be printed (an empty or partial stream makes
+# Argo CD prune); lockstep-ksops in KRM mode answers a failure with the ResourceList it was given and an
+# error result, nothing generated.
+HOST_PLUGINS = {"argocd-generate", "ksops-krm", "ksops-legacy"}
 
 
 def _snapshot(directory: Path) -> dict[str, bytes | str]:
@@ -340,7 +476,18 @@ def _result(
         result.plaintext_left = sorted(
             k for k, v in after.items() if isinstance(v, bytes) and MARKER.encode() in v
         )
+    if invocation.tmpdir:
+        result.plaintext_in_tmp = sorted(
+            k
+            for k, v in _snapshot(invocation.tmpdir).items()
+            if isinstance(v, bytes) and MARKER.encode() in v
+        )
     return result
+
+
+def _host_timeout(invocation: Invocation, timeout: float) -> dict[str, str]:
+    """The host kills the command at its own limit: the corpus's time bound is that limit."""
+    return {invocation.timeout_variable: f"{timeout:g}s"} if invocation.timeout_variable else {}
 
 
 Job = tuple[str, Path, str, float]  # case id, its directory, command, seconds before it counts as a hang
@@ -358,9 +505,10 @@ def _run_batch(world: World, jobs: list[Job]) -> list[Result]:
         {
             "id": index,
             "argv": invocation.argv,
+            "entry": invocation.entry,
             "stdin": base64.b64encode(invocation.stdin).decode(),
             "cwd": str(invocation.cwd or world.scratch),
-            "env": world.env(**invocation.env),
+            "env": world.env(**invocation.env, **_host_timeout(invocation, timeout)),
         }
         for index, (_, _, invocation, _) in enumerate(prepared)
     ]

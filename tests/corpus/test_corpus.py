@@ -28,7 +28,16 @@ from core_sync.testing import ControlPlane, git, kubeseal, sops
 from sealed.format.keygen import SealingKeyPair, generate_key_pair
 from sealed.keys import key_secret_manifest
 from tests.corpus.generate import MARKER, SECRET_YAML, Case, Tools, materialize, plan, write_outside
-from tests.corpus.runner import COMMANDS, PRINTS_PLAINTEXT, TIMEOUT, Result, World, main_file, run_all
+from tests.corpus.runner import (
+    COMMANDS,
+    HOST_PLUGINS,
+    PRINTS_PLAINTEXT,
+    TIMEOUT,
+    Result,
+    World,
+    main_file,
+    run_all,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
@@ -216,6 +225,8 @@ def _problems(case: Case, result: Result, directory: Path) -> list[str]:
         problems.append(f"failed but changed files {result.files_changed}")
     if result.command == "seal-in-place" and result.returncode == 0 and result.plaintext_left:
         problems.append(f"reported success but left plaintext in {result.plaintext_left}")
+    if result.command in HOST_PLUGINS:
+        problems += _host_problems(result)
     expected = _expectation(case, result.command)
     exits = expected["exit"] if isinstance(expected["exit"], list) else [expected["exit"]]
     if result.returncode not in exits:
@@ -231,6 +242,51 @@ def _problems(case: Case, result: Result, directory: Path) -> list[str]:
     shown = expected.get("output")  # what the output must say whatever the exit (a skip, say)
     if shown and not re.search(shown, result.output):
         problems.append(f"output does not match {shown!r}: {result.describe()}")
+    return problems
+
+
+def _host_problems(result: Result) -> list[str]:
+    """What a plugin's host (Argo CD's cmp-server, kustomize) needs: on failure nothing it would use on
+    stdout; on success objects only; no plaintext written to the case's files or the private TMPDIR."""
+    problems = []
+    if result.files_changed:
+        problems.append(f"changed files of the repository {result.files_changed}")
+    if result.plaintext_in_tmp:
+        problems.append(f"plaintext written under TMPDIR: {result.plaintext_in_tmp}")
+    if result.returncode != 0 and result.command != "ksops-krm" and result.stdout:
+        problems.append(f"failed with output on stdout: {result.describe()}")
+    if result.returncode != 0 and not result.stderr.strip():
+        problems.append(f"failed without a message on stderr: {result.describe()}")
+    if result.command == "ksops-krm" and result.stdout:
+        problems += _krm_problems(result)
+    elif result.returncode == 0:
+        try:
+            docs = [d for d in yaml.safe_load_all(result.stdout) if d is not None]
+        except yaml.YAMLError as error:
+            return [*problems, f"succeeded with output that is not YAML ({error}): {result.describe()}"]
+        if not docs or not all(isinstance(d, dict) and d.get("kind") and d.get("apiVersion") for d in docs):
+            problems.append(f"succeeded without Kubernetes objects on stdout: {result.describe()}")
+    return problems
+
+
+def _krm_problems(result: Result) -> list[str]:
+    """A KRM function's answer: a ResourceList; on failure its items are only the generator configs it was
+    given (nothing generated) and a result of severity error."""
+    from integrations.ksops.config import is_generator
+
+    try:
+        answer = yaml.safe_load(result.stdout)
+    except yaml.YAMLError as error:
+        return [f"KRM output is not YAML ({error}): {result.describe()}"]
+    if not isinstance(answer, dict) or answer.get("kind") != "ResourceList":
+        return [f"KRM output is not a ResourceList: {result.describe()}"]
+    if result.returncode == 0:
+        return []
+    problems = []
+    if any(not is_generator(item) for item in answer.get("items") or []):
+        problems.append(f"failed but generated objects: {result.describe()}")
+    if not any(r.get("severity") == "error" for r in answer.get("results") or []):
+        problems.append(f"failed without an error result: {result.describe()}")
     return problems
 
 

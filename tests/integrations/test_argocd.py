@@ -77,8 +77,9 @@ def cmp_env(repo: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run_cmp(step: str, app_dir: Path, env: dict[str, str]) -> Run:
-    """``generate`` or ``discover``'s command from plugin.yaml, as the cmp-server runs it."""
+def run_cmp(step: str, app_dir: Path, env: dict[str, str], kill_after: float = EXEC_TIMEOUT) -> Run:
+    """``generate`` or ``discover``'s command from plugin.yaml, as the cmp-server runs it (and kills it
+    after ``kill_after`` seconds: its ARGOCD_EXEC_TIMEOUT)."""
     spec = PLUGIN["spec"]
     command = spec["discover"]["find"]["command"] if step == "discover" else spec[step]["command"]
     command = [*command, *spec.get(step, {}).get("args", [])] if step != "discover" else command
@@ -90,7 +91,7 @@ def run_cmp(step: str, app_dir: Path, env: dict[str, str]) -> Run:
         env=env,
         capture_output=True,
         stdin=subprocess.DEVNULL,
-        timeout=EXEC_TIMEOUT,
+        timeout=kill_after,
         check=False,
     )
     return Run(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
@@ -387,20 +388,49 @@ def test_empty_render_is_an_error(tmp_path: Path) -> None:
 def test_generate_gives_up_before_the_cmp_server_kills_it(
     tmp_path: Path, sops_bin: Sops, age_key: AgeKey, sealing_key: SealingKey
 ) -> None:
-    """A stalled certificate endpoint: the command fails on its own, with an error, within the timeout."""
+    """A stalled certificate endpoint: the command fails on its own, with an error, within the timeout.
+
+    The fetch gets what is left of ARGOCD_EXEC_TIMEOUT (not sealed.remote's fixed 30 s): with a 10 s
+    budget the cmp-server would kill a 30 s wait; the plugin must say what happened first."""
     import socket
     import time
 
+    budget = 20
     app = make_repo(tmp_path, sops_bin, age_key, sealing_key)
     with socket.socket() as listener:  # accepts connections, never answers
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)
         url = f"http://127.0.0.1:{listener.getsockname()[1]}"
         env = cmp_env(tmp_path, sidecar(age_key, SEALED_SECRETS_CONTROLLER_URL=url))
+        env["ARGOCD_EXEC_TIMEOUT"] = f"{budget}s"
         started = time.monotonic()
-        run = run_cmp("generate", app, env)
-        assert time.monotonic() - started < EXEC_TIMEOUT
-    assert_failed(run, url)
+        run = run_cmp("generate", app, env, kill_after=budget)  # TimeoutExpired here: killed by the host
+        assert time.monotonic() - started < budget
+    assert_failed(run, url, "no answer within", f"ARGOCD_EXEC_TIMEOUT={budget}s")
+
+
+def test_certificate_timeout_is_what_is_left_of_the_budget() -> None:
+    from integrations.argocd.cli import CERT_TIMEOUT_FLOOR_S, certificate_timeout, working_time
+    from sealed.remote import TIMEOUT_S
+
+    assert working_time(90) == 81  # 90 % of Argo CD's default
+    assert working_time(20) == 15  # at least 5 s for start-up and exit
+    assert working_time(6) == 3  # never less than half
+
+    assert certificate_timeout(100.0, 95.5) == 4.5
+    assert certificate_timeout(100.0, 99.9) == CERT_TIMEOUT_FLOOR_S  # late in the budget: still a try
+    assert certificate_timeout(100.0, 120.0) == CERT_TIMEOUT_FLOOR_S
+    assert certificate_timeout(1000.0, 0.0) == TIMEOUT_S  # a long budget: never more than sealed's own
+
+
+def test_no_identity_hint_names_the_sidecar_environment(
+    tmp_path: Path, sops_bin: Sops, age_key: AgeKey, sealing_key: SealingKey
+) -> None:
+    """The plugin has no --sops-secret: its hint is the sidecar's SOPS_AGE_KEY_FILE / SOPS_AGE_KEY."""
+    app = make_repo(tmp_path, sops_bin, age_key, sealing_key)
+    run = run_cmp("generate", app, cmp_env(tmp_path, {"SEALED_SECRETS_CERT": str(sealing_key.cert_path)}))
+    assert_failed(run, "no age identity was found", "SOPS_AGE_KEY_FILE or SOPS_AGE_KEY in the sidecar's")
+    assert "--sops-secret" not in run.stderr
 
 
 # --- generate --plaintext -----------------------------------------------------------------------------
