@@ -150,3 +150,40 @@ def stop_all() -> None:
     """Stop every child still alive (pytest's session end and atexit call this)."""
     for process in list(_LIVE):
         process.stop(timeout=5)
+
+
+def run_on_a_terminal(
+    argv: Sequence[str], env: Mapping[str, str], cwd: Path | None = None, timeout: float = 120
+) -> tuple[int, bytes, bytes]:
+    """Run ``argv`` with its stderr on a pseudo-terminal (what a person at a terminal sees: progress bars,
+    prompts' text) and stdout piped; returns ``(exit code, stdout, what the terminal showed)``."""
+    import pty
+
+    primary, secondary = pty.openpty()
+    try:
+        proc = subprocess.run(
+            list(argv),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=secondary,
+            env={**env, "COLUMNS": "100", "TERM": "xterm"},
+            timeout=timeout,
+            check=False,
+        )
+        os.close(secondary)
+        secondary = -1
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # EIO: the terminal's other side is closed
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(primary)
+        if secondary >= 0:
+            os.close(secondary)
+    return proc.returncode, proc.stdout, shown

@@ -401,44 +401,13 @@ def test_progress_bar_on_a_terminal_and_plain_lines_otherwise(
 ) -> None:
     """On a terminal ``seal --in-place`` draws a progress bar (rich) on stderr; without one it prints
     nothing for a few files, so scripts and CI logs stay clean."""
-    import pty
+    from core_sync.testing.processes import run_on_a_terminal
 
     for i in range(3):
         (tmp_path / f"s{i}.yaml").write_text(secret_yaml(f"s{i}", f"pw{i}"))
-    primary, secondary = pty.openpty()
-    try:
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "core_sync.cli",
-                "seal",
-                "--cert",
-                str(sealing_key.cert_path),
-                "--in-place",
-                str(tmp_path),
-                "--replace",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=secondary,
-            env=_clean_env({"COLUMNS": "100", "TERM": "xterm"}),
-            timeout=120,
-            check=False,
-        )
-        os.close(secondary)
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(primary, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            shown += chunk
-    finally:
-        os.close(primary)
-    assert proc.returncode == 0, shown
+    argv = [sys.executable, "-m", "core_sync.cli", "seal", "--cert", str(sealing_key.cert_path)]
+    code, _, shown = run_on_a_terminal([*argv, "--in-place", str(tmp_path), "--replace"], _clean_env({}))
+    assert code == 0, shown
     assert b"sealing" in shown and b"3/3" in shown
     assert all(b"kind: SealedSecret" in (tmp_path / f"s{i}.yaml").read_bytes() for i in range(3))
     for i in range(3):

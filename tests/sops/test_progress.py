@@ -4,12 +4,13 @@ on a terminal (rich, on stderr) and print nothing extra otherwise."""
 from __future__ import annotations
 
 import os
-import pty
 import subprocess
 import sys
 from pathlib import Path
 
 import pyrage
+
+from core_sync.testing.processes import run_on_a_terminal
 
 
 def _lockstep(
@@ -28,22 +29,8 @@ def _lockstep(
 
 
 def _on_a_terminal(args: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[int, bytes]:
-    primary, secondary = pty.openpty()
-    try:
-        proc = _lockstep(args, {**env, "COLUMNS": "100", "TERM": "xterm"}, stderr=secondary, cwd=cwd)
-        os.close(secondary)
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(primary, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            shown += chunk
-    finally:
-        os.close(primary)
-    return proc.returncode, shown
+    code, _, shown = run_on_a_terminal([sys.executable, "-m", "core_sync.cli", "sops", *args], env, cwd)
+    return code, shown
 
 
 def test_batch_commands_show_progress_on_a_terminal_only(tmp_path: Path) -> None:
