@@ -329,7 +329,9 @@ def encrypt(argv: list[str], prog: str) -> int:
     p = _parser(
         prog, "encrypt", "Encrypt a file for the age recipients of --age or the matching .sops.yaml rule."
     )
-    p.add_argument("file", help="plaintext file ('-' for stdin, with --input-type and --filename-override)")
+    p.add_argument(
+        "file", nargs="?", help="plaintext file (none or '-': stdin, which needs --filename-override)"
+    )
     _io_flags(p)
     p.add_argument(
         "--age", "-a", help="comma-separated age recipients (default: SOPS_AGE_RECIPIENTS or .sops.yaml)"
@@ -359,6 +361,9 @@ def encrypt(argv: list[str], prog: str) -> int:
     from sops_plugin.errors import SopsError
 
     try:
+        if args.file is None:
+            _check_stdin_encrypt(args)
+            args.file = "-"
         data = _read(args.file, must_exist=True)
         from sops_plugin.format.document import format_for
 
@@ -384,6 +389,18 @@ def encrypt(argv: list[str], prog: str) -> int:
         return 0
     except SopsError as exc:
         return _fail(exc, args.file)
+
+
+def _check_stdin_encrypt(args: argparse.Namespace) -> None:
+    """sops 3.13 encrypts stdin when no file is named, given --filename-override and not -i (else 8)."""
+    from sops_plugin.errors import CONFLICTING_PARAMETERS, SopsError
+
+    if args.in_place:
+        raise SopsError("Error: cannot use --in-place when reading from stdin", CONFLICTING_PARAMETERS)
+    if not args.filename_override:
+        raise SopsError(
+            "Error: must specify --filename-override when reading from stdin", CONFLICTING_PARAMETERS
+        )
 
 
 def rotate(argv: list[str], prog: str) -> int:
