@@ -30,6 +30,8 @@ EXAMPLES = {
     "updatekeys": "example:\n  lockstep sops updatekeys secrets/db.enc.yaml   # after editing .sops.yaml\n",
 }
 FORMATS = ("yaml", "json", "dotenv", "ini", "binary")
+# Key types only the sops binary opens: a command naming one is handed to it whole.
+BINARY_KEY_TYPES = ("kms", "gcp-kms", "hckms", "azure-kv", "hc-vault-transit", "pgp")
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -352,6 +354,11 @@ def encrypt(argv: list[str], prog: str) -> int:
         "--shamir-secret-sharing-threshold", type=int, default=0, help="key groups needed to decrypt"
     )
     p.add_argument("--filename-override", help="path used to pick the .sops.yaml rule and the format")
+    for kind in BINARY_KEY_TYPES:
+        short = {"pgp": ["-p"], "kms": ["-k"]}.get(kind, [])
+        p.add_argument(f"--{kind}", *short, default="", help=f"{kind} keys (handed to the sops binary)")
+    p.add_argument("--encryption-context", default="", help="KMS encryption context (sops binary)")
+    p.add_argument("--aws-profile", default="", help="AWS profile for KMS keys (sops binary)")
     p.add_argument(
         "--previous",
         metavar="FILE",
@@ -364,6 +371,10 @@ def encrypt(argv: list[str], prog: str) -> int:
         if args.file is None:
             _check_stdin_encrypt(args)
             args.file = "-"
+        named = [kind for kind in BINARY_KEY_TYPES if getattr(args, kind.replace("-", "_"))]
+        if named:
+            stdin = _read("-") if args.file == "-" else None
+            return _fallback("encrypt", argv, f"{args.file}: --{named[0]} keys need the sops binary", stdin)
         data = _read(args.file, must_exist=True)
         from sops_plugin.format.document import format_for
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from gocompat.yaml.v3.tree import Branch, from_plain
 from sops_plugin import api
 from sops_plugin.errors import SopsError
 from sops_plugin.format.flat import FlatError, flatten, unflatten
-from gocompat.yaml.v3.tree import Branch, from_plain
 
 # TestUnflattenTreeBranch / TestFlattenTreeBranch: the same tree both ways.
 FLAT = [
