@@ -422,8 +422,17 @@ def rotate(argv: list[str], prog: str) -> int:
     _io_flags(p)
     p.add_argument("--add-age", default="", help="comma-separated age recipients to add")
     p.add_argument("--rm-age", default="", help="comma-separated age recipients to remove")
+    for kind in BINARY_KEY_TYPES:
+        for verb in ("add", "rm"):
+            p.add_argument(f"--{verb}-{kind}", default="", help=f"{kind} keys to {verb} (sops binary)")
     args = p.parse_args(argv)
     from sops_plugin.errors import SopsError
+
+    named = [
+        k for k in BINARY_KEY_TYPES for v in ("add", "rm") if getattr(args, f"{v}_{k}".replace("-", "_"))
+    ]
+    if named:
+        return _fallback("rotate", argv, f"--add/--rm-{named[0]} keys need the sops binary")
 
     if len(args.files) > 1 and not args.in_place:
         sys.stderr.write(f"{prog}: several files need -i/--in-place\n")

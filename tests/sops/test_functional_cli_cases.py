@@ -562,3 +562,14 @@ def test_roundtrip_kms_encryption_context(fx: Functional, kms_arn: str) -> None:
     out = fx.same(["decrypt", file])
     assert out.code == 0 and b"foo" in out.out and b"baz" in out.out
     assert fx.written(file, "json") == out.out
+
+
+def test_rotate_adding_a_pgp_key(fx: Functional, key2: AgeKey) -> None:
+    """``rotate --add-pgp`` (subcommand style) goes to the sops binary whole; the PGP key then opens the file
+    for both tools when the age key at hand is the wrong one."""
+    fx.prepare("rotated.yaml", b"a: secret\n")
+    fx.same(["encrypt", "-i", "rotated.yaml"])
+    fx.same(["rotate", "--add-pgp", PGP_1, "-i", "rotated.yaml"])
+    for written in fx.files("rotated.yaml"):
+        assert _at(written, "sops", "pgp")[0]["fp"] == PGP_1
+    assert fx.written("rotated.yaml", "yaml", key_file=key2.file) == b"a: secret\n"
