@@ -30,6 +30,8 @@ EXAMPLES = {
     "updatekeys": "example:\n  lockstep sops updatekeys secrets/db.enc.yaml   # after editing .sops.yaml\n",
 }
 FORMATS = ("yaml", "json", "dotenv", "ini", "binary")
+# Key types only the sops binary opens: a command naming one is handed to it whole.
+BINARY_KEY_TYPES = ("kms", "gcp-kms", "hckms", "azure-kv", "hc-vault-transit", "pgp")
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -329,7 +331,9 @@ def encrypt(argv: list[str], prog: str) -> int:
     p = _parser(
         prog, "encrypt", "Encrypt a file for the age recipients of --age or the matching .sops.yaml rule."
     )
-    p.add_argument("file", help="plaintext file ('-' for stdin, with --input-type and --filename-override)")
+    p.add_argument(
+        "file", nargs="?", help="plaintext file (none or '-': stdin, which needs --filename-override)"
+    )
     _io_flags(p)
     p.add_argument(
         "--age", "-a", help="comma-separated age recipients (default: SOPS_AGE_RECIPIENTS or .sops.yaml)"
@@ -350,6 +354,11 @@ def encrypt(argv: list[str], prog: str) -> int:
         "--shamir-secret-sharing-threshold", type=int, default=0, help="key groups needed to decrypt"
     )
     p.add_argument("--filename-override", help="path used to pick the .sops.yaml rule and the format")
+    for kind in BINARY_KEY_TYPES:
+        short = {"pgp": ["-p"], "kms": ["-k"]}.get(kind, [])
+        p.add_argument(f"--{kind}", *short, default="", help=f"{kind} keys (handed to the sops binary)")
+    p.add_argument("--encryption-context", default="", help="KMS encryption context (sops binary)")
+    p.add_argument("--aws-profile", default="", help="AWS profile for KMS keys (sops binary)")
     p.add_argument(
         "--previous",
         metavar="FILE",
@@ -359,6 +368,13 @@ def encrypt(argv: list[str], prog: str) -> int:
     from sops_plugin.errors import SopsError
 
     try:
+        if args.file is None:
+            _check_stdin_encrypt(args)
+            args.file = "-"
+        named = [kind for kind in BINARY_KEY_TYPES if getattr(args, kind.replace("-", "_"))]
+        if named:
+            stdin = _read("-") if args.file == "-" else None
+            return _fallback("encrypt", argv, f"{args.file}: --{named[0]} keys need the sops binary", stdin)
         data = _read(args.file, must_exist=True)
         from sops_plugin.format.document import format_for
 
@@ -386,6 +402,18 @@ def encrypt(argv: list[str], prog: str) -> int:
         return _fail(exc, args.file)
 
 
+def _check_stdin_encrypt(args: argparse.Namespace) -> None:
+    """sops 3.13 encrypts stdin when no file is named, given --filename-override and not -i (else 8)."""
+    from sops_plugin.errors import CONFLICTING_PARAMETERS, SopsError
+
+    if args.in_place:
+        raise SopsError("Error: cannot use --in-place when reading from stdin", CONFLICTING_PARAMETERS)
+    if not args.filename_override:
+        raise SopsError(
+            "Error: must specify --filename-override when reading from stdin", CONFLICTING_PARAMETERS
+        )
+
+
 def rotate(argv: list[str], prog: str) -> int:
     p = _parser(
         prog, "rotate", "Re-encrypt files with a new data key (every value, the MAC and each enc change)."
@@ -394,8 +422,17 @@ def rotate(argv: list[str], prog: str) -> int:
     _io_flags(p)
     p.add_argument("--add-age", default="", help="comma-separated age recipients to add")
     p.add_argument("--rm-age", default="", help="comma-separated age recipients to remove")
+    for kind in BINARY_KEY_TYPES:
+        for verb in ("add", "rm"):
+            p.add_argument(f"--{verb}-{kind}", default="", help=f"{kind} keys to {verb} (sops binary)")
     args = p.parse_args(argv)
     from sops_plugin.errors import SopsError
+
+    named = [
+        k for k in BINARY_KEY_TYPES for v in ("add", "rm") if getattr(args, f"{v}_{k}".replace("-", "_"))
+    ]
+    if named:
+        return _fallback("rotate", argv, f"--add/--rm-{named[0]} keys need the sops binary")
 
     if len(args.files) > 1 and not args.in_place:
         sys.stderr.write(f"{prog}: several files need -i/--in-place\n")

@@ -14,12 +14,12 @@ import os
 import sys
 from pathlib import Path
 
+from sops_plugin.cli import BINARY_KEY_TYPES as _KEY_TYPES
 from sops_plugin.format.rules import RULE_NAMES
 
 # The version of sops whose command line this follows (printed by --version for tools that check it).
 SOPS_CLI_VERSION = "3.13.2"
 
-_KEY_TYPES = ("kms", "gcp-kms", "hckms", "azure-kv", "hc-vault-transit", "pgp")
 _RULES = tuple(name.replace("_", "-") for name in RULE_NAMES)
 # sops' global flags: name → takes a value. Short aliases map to their long names.
 _GLOBAL_FLAGS = {

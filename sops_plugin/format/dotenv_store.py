@@ -35,10 +35,10 @@ def load(data: bytes) -> Branch:
 
 
 def split_metadata(branch: Branch) -> tuple[Branch, dict[str, Any] | None]:
-    data, flat = Branch(), {}
+    data, flat = Branch(), []
     for key, value in branch:
         if isinstance(key, str) and key.startswith(PREFIX):
-            flat[key[len(PREFIX) :]] = value.replace("\n", "\\n") if isinstance(value, str) else value
+            flat.append((key[len(PREFIX) :], value.replace("\n", "\\n") if isinstance(value, str) else value))
         else:
             data.append((key, value))
     return data, (unflatten(flat) if flat else None)
@@ -60,5 +60,5 @@ def emit(branch: Branch, meta: Branch | None = None) -> bytes:
             raise DotenvError(f"cannot use complex value in dotenv file; offending key {key}")
         lines.append(f"{key}={_text(value)}\n")
     if meta is not None:
-        lines += [f"{PREFIX}{k}={v}\n" for k, v in flatten(meta)]
+        lines += [f"{k}={v}\n" for k, v in flatten(meta, PREFIX)]
     return "".join(lines).encode("utf-8", "surrogateescape")

@@ -101,7 +101,7 @@ def split_metadata(branch: Branch) -> tuple[Branch, dict[str, Any] | None]:
     if meta is None:
         return branch, None
     # sops 3.13.2 double-escapes newlines in INI metadata; earlier versions escape once. Read both.
-    flat = {k: str(v).replace("\\\\n", "\\n") for k, v in meta if isinstance(k, str)}
+    flat = [(k, str(v).replace("\\\\n", "\\n")) for k, v in meta if isinstance(k, str)]
     return branch.without("sops"), unflatten(flat)
 
 
