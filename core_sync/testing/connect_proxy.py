@@ -35,10 +35,13 @@ class ConnectProxy:
                 if not chunk:
                     return
                 head += chunk
-            request = head.decode().split("\r\n")
+            request = head.decode(errors="replace").split("\r\n")
             self.requests.append("\n".join(request[:-2]))
-            host, port = request[0].split()[1].rsplit(":", 1)
-            with socket.create_connection((host, int(port))) as upstream:
+            target = _connect_target(request[0])
+            if target is None:  # not a CONNECT host:port request: refuse it, as a proxy would
+                client.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                return
+            with socket.create_connection(target) as upstream:
                 client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
                 self._pump(client, upstream)
 
@@ -58,3 +61,12 @@ class ConnectProxy:
 
     def close(self) -> None:
         self.server.close()
+
+
+def _connect_target(line: str) -> tuple[str, int] | None:
+    """``(host, port)`` of a ``CONNECT host:port HTTP/1.x`` request line, else None."""
+    parts = line.split()
+    if len(parts) != 3 or parts[0] != "CONNECT":
+        return None
+    host, _, port = parts[1].rpartition(":")
+    return (host, int(port)) if host and port.isdigit() else None

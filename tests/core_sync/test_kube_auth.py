@@ -296,3 +296,13 @@ def test_proxy_url_tunnels_through_http_connect(
     for request in connect_proxy.requests:
         assert request.startswith(f"CONNECT 127.0.0.1:{port} HTTP/1.")
         assert "Proxy-Authorization: Basic " + base64.b64encode(b"user:pa ss").decode() in request
+
+
+def test_the_test_proxy_refuses_what_is_not_a_connect(connect_proxy: ConnectProxy) -> None:
+    """The harness proxy answers 400 to a plain request instead of dying in its thread."""
+    import socket
+
+    port = int(connect_proxy.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(b"POST /hook HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert conn.recv(100).startswith(b"HTTP/1.1 400 ")
