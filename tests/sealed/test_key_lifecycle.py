@@ -112,13 +112,21 @@ def test_cutoff_time_makes_one_new_key_at_start(
         again.stop()
 
 
-def test_bad_cutoff_time_is_refused_with_the_flag_named(
-    control_plane: ControlPlane, key_namespace: str, tmp_path: Path
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--key-cutoff-time", "yesterday", "--key-cutoff-time: 'yesterday' is not an RFC 1123 time"),
+        ("--key-order-priority", "Newest", "--key-order-priority: invalid choice: 'Newest'"),
+    ],
+    ids=["cutoff-time", "order-priority"],
+)
+def test_a_bad_key_flag_is_refused_with_the_flag_named(
+    control_plane: ControlPlane, key_namespace: str, tmp_path: Path, flag: str, value: str, message: str
 ) -> None:
-    operator = SealedOperator(control_plane, tmp_path, key_namespace, (), "--key-cutoff-time", "yesterday")
+    operator = SealedOperator(control_plane, tmp_path, key_namespace, (), flag, value)
     operator.process.start()
     wait_for(lambda: not operator.process.running(), what="the operator to exit")
-    assert "--key-cutoff-time: 'yesterday' is not an RFC 1123 time" in operator.process.log_tail(20)
+    assert message in operator.process.log_tail(20)
 
 
 def test_sigusr1_makes_a_new_key_at_once(
@@ -167,12 +175,3 @@ def test_key_order_priority_picks_the_sealing_key(
     wait_for(lambda: operator.get("/v1/cert.pem")[1] == expected.cert_pem, what=f"{order} picks its key")
     time.sleep(1)
     assert operator.get("/v1/cert.pem")[1] == expected.cert_pem
-
-
-def test_bad_key_order_priority_is_refused(
-    control_plane: ControlPlane, key_namespace: str, tmp_path: Path
-) -> None:
-    operator = SealedOperator(control_plane, tmp_path, key_namespace, (), "--key-order-priority", "Newest")
-    operator.process.start()
-    wait_for(lambda: not operator.process.running(), what="the operator to exit")
-    assert "--key-order-priority: invalid choice: 'Newest'" in operator.process.log_tail(20)
