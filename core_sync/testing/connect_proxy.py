@@ -60,6 +60,10 @@ class ConnectProxy:
                 (upstream if sock is client else client).sendall(data)
 
     def close(self) -> None:
+        """Stop listening now: a bare ``close()`` leaves the socket listening while the accept thread is
+        blocked in ``accept()``, and a later test's server could lose its port to it."""
+        with contextlib.suppress(OSError):
+            self.server.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(), which then returns
         self.server.close()
 
 
