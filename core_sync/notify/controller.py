@@ -14,7 +14,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core_sync.kube import ApiError, KubeClient
 from core_sync.notify.delivery import Delivery, HttpSender, Send
@@ -22,9 +22,14 @@ from core_sync.notify.rules import Note, NotifierInvalid, parse
 from core_sync.operator_settings import OperatorSettings
 from core_sync.status import condition, merge_conditions, now
 
+if TYPE_CHECKING:
+    from core_sync.kube.discovery import Discovery
+
 log = logging.getLogger("lockstep.notify")
 GROUP, VERSION, PLURAL = "lockstep.dev", "v1alpha1", "notifiers"
 SEEN_EVENTS = 50_000  # Event uids remembered, so a relisting after a broken watch sends nothing twice
+# an object's metadata only (labels for ``matchLabels``): an event about a Secret never reads its data
+METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 
 
 class EventFeed:
@@ -109,6 +114,7 @@ class NotificationController:
     ) -> None:
         self.client = client
         self.cross_namespace = cross_namespace
+        self.discovery: Discovery | None = None
         self.send = send or HttpSender(self.read_secret)
         self.deliveries: dict[tuple[str, str], Delivery] = {}
         self.lock = threading.Lock()
@@ -147,7 +153,37 @@ class NotificationController:
             return 0
         with self.lock:
             deliveries = list(self.deliveries.values())
-        return sum(d.offer(note) for d in deliveries if d.notifier.wants(note))
+        read: dict[Note, Mapping[str, str]] = {}  # one read per event, however many Notifiers ask
+
+        def labels_of(wanted: Note) -> Mapping[str, str]:
+            if wanted not in read:
+                read[wanted] = self.labels_of(wanted)
+            return read[wanted]
+
+        return sum(d.offer(note) for d in deliveries if d.notifier.wants(note, labels_of))
+
+    def labels_of(self, note: Note) -> Mapping[str, str]:
+        """The labels of the event's object now (metadata only); none when it cannot be read."""
+        import json
+
+        from core_sync.kube.discovery import Discovery, UnknownKind
+
+        if self.discovery is None:
+            self.discovery = Discovery(self.client)
+        try:
+            resource = self.discovery.resource(note.api_version, note.kind)
+            path = resource.object_path(note.name, note.namespace if resource.namespaced else None)
+            status, body = self.client.raw("GET", path, accept=METADATA)
+        except (ApiError, UnknownKind, OSError) as error:
+            log.info(
+                "cannot read the labels of an event's object",
+                extra={"object": note.kind, "error": str(error)},
+            )
+            return {}
+        if status != 200:
+            return {}  # gone since the event: nothing to match
+        labels = (json.loads(body).get("metadata") or {}).get("labels") or {}
+        return {str(k): str(v) for k, v in labels.items()}
 
     def stop(self) -> None:
         self.feed.stop()

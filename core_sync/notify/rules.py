@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +72,12 @@ class Source:
     kind: str
     name: str
     namespace: str
+    match_labels: tuple[tuple[str, str], ...] = ()
+    """Flux's ``matchLabels``: every pair must be a label of the event's object (then ``name`` is ``*``)."""
+
+
+LabelsOf = Callable[[Note], Mapping[str, str]]
+"""The labels of a note's object, read only when a source with ``matchLabels`` needs them."""
 
 
 @dataclass(frozen=True)
@@ -98,23 +104,45 @@ class Notifier:
     def ref(self) -> str:
         return f"{self.namespace}/{self.name}"
 
-    def wants(self, note: Note) -> bool:
+    def wants(self, note: Note, labels_of: LabelsOf | None = None) -> bool:
         """Flux's Alert rules: severity, one matching event source, inclusion then exclusion lists."""
         if self.suspend or (self.severity == "error" and note.severity != "error"):
             return False
-        if not any(_source_matches(s, note) for s in self.sources):
+        if not any(_source_matches(s, note, labels_of) for s in self.sources):
             return False
         if self.inclusion and not any(p.search(note.message) for p in self.inclusion):
             return False
         return not any(p.search(note.message) for p in self.exclusion)
 
 
-def _source_matches(source: Source, note: Note) -> bool:
-    return (
+def _source_matches(source: Source, note: Note, labels_of: LabelsOf | None) -> bool:
+    if not (
         source.kind == note.kind
         and source.namespace == note.namespace
         and fnmatch.fnmatchcase(note.name, source.name)
-    )
+    ):
+        return False
+    if not source.match_labels:
+        return True
+    labels = labels_of(note) if labels_of is not None else {}
+    return all(labels.get(key) == value for key, value in source.match_labels)
+
+
+def _match_labels(raw: Mapping[str, Any], index: int) -> tuple[tuple[str, str], ...]:
+    """``eventSources[index].matchLabels`` as sorted pairs; Flux's rule: only with ``name: '*'``."""
+    labels = raw.get("matchLabels")
+    if labels is None:
+        return ()
+    if not isinstance(labels, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in labels.items()
+    ):
+        raise NotifierInvalid(f"spec.eventSources[{index}].matchLabels must map label names to strings")
+    if str(raw.get("name") or "*") != "*":
+        raise NotifierInvalid(
+            f"spec.eventSources[{index}].matchLabels selects by label, so name must be '*' "
+            f"(or unset), not {raw.get('name')!r}"
+        )
+    return tuple(sorted(labels.items()))
 
 
 def parse(obj: Mapping[str, Any], cross_namespace: bool = True) -> Notifier:
@@ -134,7 +162,12 @@ def parse(obj: Mapping[str, Any], cross_namespace: bool = True) -> Notifier:
         if not raw.get("kind"):
             raise NotifierInvalid(f"spec.eventSources[{index}].kind is required")
         sources.append(
-            Source(str(raw["kind"]), str(raw.get("name") or "*"), str(raw.get("namespace") or namespace))
+            Source(
+                str(raw["kind"]),
+                str(raw.get("name") or "*"),
+                str(raw.get("namespace") or namespace),
+                _match_labels(raw, index),
+            )
         )
     if not sources:
         raise NotifierInvalid("spec.eventSources must name at least one kind")

@@ -66,6 +66,26 @@ def test_selection_by_source_severity_and_lists() -> None:
     assert not _notifier(suspend=True).wants(_note())
 
 
+def test_match_labels_select_by_the_objects_labels_read_only_when_needed() -> None:
+    reads: list[str] = []
+
+    def labels_of(note: Note) -> dict[str, str]:
+        reads.append(note.name)
+        return {"tier": "payments", "team": "a"}
+
+    payments = _notifier(eventSources=[{"kind": "Application", "matchLabels": {"tier": "payments"}}])
+    assert payments.wants(_note(), labels_of)
+    both = [{"kind": "Application", "matchLabels": {"tier": "payments", "team": "b"}}]
+    assert not _notifier(eventSources=both).wants(_note(), labels_of)  # every pair must match
+    assert not payments.wants(_note())  # labels unknown: a label rule cannot match
+    reads.clear()
+    assert _notifier().wants(_note(), labels_of)
+    assert not _notifier(eventSources=[{"kind": "ExternalSecret", "matchLabels": {"a": "b"}}]).wants(
+        _note(), labels_of
+    )
+    assert reads == []  # no label rule, or the kind already differs: the object is never read
+
+
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
@@ -77,6 +97,11 @@ def test_selection_by_source_severity_and_lists() -> None:
         ({"exclusionList": ["(unclosed"]}, r"exclusionList\[0\]: not a valid regular expression"),
         ({"inclusionList": ["a" * 600]}, r"inclusionList\[0\] is longer"),
         ({"rateLimitInterval": "soon"}, "spec:"),
+        (
+            {"eventSources": [{"kind": "Application", "name": "web", "matchLabels": {"a": "b"}}]},
+            r"eventSources\[0\].matchLabels selects by label, so name must be '\*'",
+        ),
+        ({"eventSources": [{"kind": "Application", "matchLabels": {"a": 1}}]}, "must map label names"),
     ],
 )
 def test_invalid_specs_name_the_field(spec: dict[str, Any], message: str) -> None:
@@ -263,5 +288,47 @@ def test_controller_sends_only_new_events_and_watches_only_while_a_notifier_exis
 
         controller.on_notifier("DELETED", client.get(f"{notifiers}/n"))
         assert not controller.feed.running() and not controller.deliveries
+    finally:
+        controller.stop()
+
+
+def test_controller_reads_labels_of_the_events_object_for_match_labels(
+    control_plane: Any, namespace: str
+) -> None:
+    from core_sync.events import post_event
+    from core_sync.notify.controller import NotificationController
+
+    client = control_plane.client
+    apps = f"/apis/lockstep.dev/v1alpha1/namespaces/{namespace}/applications"
+    spec = {"source": {"repoURL": "http://127.0.0.1:9/none.git", "path": "."}}
+    made = {}
+    for name, labels in (("pay", {"tier": "payments"}), ("web", {"tier": "frontend"})):
+        made[name] = client.create(
+            apps,
+            {
+                "apiVersion": "lockstep.dev/v1alpha1",
+                "kind": "Application",
+                "metadata": {"name": name, "labels": labels},
+                "spec": spec,
+            },
+        )
+    send = Recorder()
+    controller = NotificationController(client, send=send, namespaces=(namespace,))
+    notifiers = f"/apis/lockstep.dev/v1alpha1/namespaces/{namespace}/notifiers"
+    sources = [{"kind": "Application", "matchLabels": {"tier": "payments"}}]
+    body = {
+        "apiVersion": "lockstep.dev/v1alpha1",
+        "kind": "Notifier",
+        "metadata": {"name": "payments"},
+        "spec": {"type": "generic", "secretRef": {"name": "hook"}, "eventSources": sources},
+    }
+    try:
+        controller.on_notifier("ADDED", client.create(notifiers, body))
+        time.sleep(1.1)  # Event times have one-second resolution: these are after the feed started
+        post_event(client, made["web"], "Synced", "frontend synced")
+        post_event(client, made["pay"], "Synced", "payments synced")
+        _until(lambda: send.sent)
+        time.sleep(1)
+        assert [(n.name, n.message) for n in send.sent] == [("pay", "payments synced")]
     finally:
         controller.stop()
