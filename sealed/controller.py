@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sealed.key_order import CERT_NOT_BEFORE
+
 if TYPE_CHECKING:
     from core_sync.kube import KubeClient
     from core_sync.operator_settings import OperatorSettings
@@ -60,7 +62,7 @@ class Settings:
     key_backup: str = ""
     namespaces: tuple[str, ...] = ()  # watched namespaces (the operator's -n); empty: all
     skip_recreate: bool = False
-    key_order: str = "CertNotBefore"
+    key_order: str = CERT_NOT_BEFORE
     key_backup_recipients: tuple[str, ...] = ()
 
     @classmethod

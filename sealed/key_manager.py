@@ -18,10 +18,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from sealed.key_order import CERT_NOT_BEFORE, SECRET_CREATION
 from sealed.keys import (
     ACTIVE,
-    CERT_NOT_BEFORE,
-    SECRET_CREATION,
     KeySecret,
     announce_key,
     create_key_secret,

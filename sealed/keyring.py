@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sealed.format.crypto import PrivateKey
+from sealed.key_order import CERT_NOT_BEFORE
 from sealed.keys import (
-    CERT_NOT_BEFORE,
     KEY_LABEL,
     KEY_PREFIX,
     KeySecret,

@@ -22,6 +22,7 @@ from sealed.format.certs import parse_certificate_pem
 from sealed.format.crypto import PrivateKey, fingerprint, public_key
 from sealed.format.errors import FormatError
 from sealed.format.keys import load_private_keys
+from sealed.key_order import CERT_NOT_BEFORE, SECRET_CREATION
 
 if TYPE_CHECKING:
     from core_sync.kube import KubeClient
@@ -58,10 +59,6 @@ class KeySecret:
     @property
     def ref(self) -> str:
         return f"{self.namespace}/{self.name}"
-
-
-CERT_NOT_BEFORE = "CertNotBefore"  # --key-order-priority values, as Bitnami names them; its default first
-SECRET_CREATION = "SecretCreationTimestamp"  # noqa: S105 - a flag value, not a password
 
 
 def _order(key: KeySecret) -> tuple[int, str, str]:

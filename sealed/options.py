@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from sealed.key_order import CERT_NOT_BEFORE, KEY_ORDERS
+
 
 def _env(flag: str, default: str) -> str:
     return os.environ.get("SEALED_SECRETS_" + flag.upper().replace("-", "_"), default)
@@ -47,8 +49,8 @@ def add_arguments(group: Any) -> None:
     )
     add(
         "--key-order-priority",
-        default=_env("key-order-priority", "CertNotBefore"),
-        choices=("CertNotBefore", "SecretCreationTimestamp"),
+        default=_env("key-order-priority", CERT_NOT_BEFORE),
+        choices=KEY_ORDERS,
         help="which key is the newest (seals, is served, dates renewal): certificate NotBefore (default) "
         "or the key Secret's creation time",
     )
