@@ -2,85 +2,22 @@
 """Differential test: each case is rendered by Go's own ``text/template`` and by ours; output and errors
 must match.
 
-A small Go program, built once per session with the local Go toolchain (standard library only, so no
-network), reads cases as JSON lines. Data is decoded the way ESO sees it: JSON into ``interface{}``
+A small Go program (``go_oracle/``, standard library only), built once per session with the local Go
+toolchain, reads cases as JSON lines. Data is decoded the way ESO sees it: JSON into ``interface{}``
 (numbers become float64), or into ``map[string]string`` for ESO's secret-data context.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gocompat.template import StringMap, Template, TemplateError, TemplateExecError
-
-GO_PROGRAM = r"""
-package main
-
-import (
-	"bufio"
-	"encoding/json"
-	"os"
-	"strings"
-	"text/template"
-)
-
-type Case struct {
-	Text       string          `json:"text"`
-	Data       json.RawMessage `json:"data"`
-	MissingKey string          `json:"missingkey"`
-	StringMap  bool            `json:"stringmap"`
-}
-
-type Result struct {
-	Out      string `json:"out"`
-	Err      string `json:"err"`
-	ParseErr bool   `json:"parse_err"`
-}
-
-func run(c Case) Result {
-	tmpl, err := template.New("t").Option("missingkey=" + c.MissingKey).Parse(c.Text)
-	if err != nil {
-		return Result{Err: err.Error(), ParseErr: true}
-	}
-	var data any
-	if c.StringMap {
-		m := map[string]string{}
-		if err := json.Unmarshal(c.Data, &m); err != nil {
-			panic(err)
-		}
-		data = m
-	} else if err := json.Unmarshal(c.Data, &data); err != nil {
-		panic(err)
-	}
-	var out strings.Builder
-	if err := tmpl.Execute(&out, data); err != nil {
-		return Result{Out: out.String(), Err: err.Error()}
-	}
-	return Result{Out: out.String()}
-}
-
-func main() {
-	in := bufio.NewScanner(os.Stdin)
-	in.Buffer(make([]byte, 1<<20), 1<<24)
-	enc := json.NewEncoder(os.Stdout)
-	for in.Scan() {
-		var c Case
-		if err := json.Unmarshal(in.Bytes(), &c); err != nil {
-			panic(err)
-		}
-		if err := enc.Encode(run(c)); err != nil {
-			panic(err)
-		}
-	}
-}
-"""
+from tests.gocompat import go_oracle
 
 # (template, data, options): data is JSON-shaped; options: missingkey (default "error"), stringmap
 CASES: list[tuple[str, Any, dict[str, Any]]] = [
@@ -260,39 +197,13 @@ def _case_id(case: tuple[str, Any, dict[str, Any]]) -> str:
 @pytest.fixture(scope="session")
 def go_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen[str]]:
     """The Go reference renderer: a long-running process answering one JSON line per case."""
-    go = shutil.which("go") or "/usr/local/go/bin/go"
-    if not Path(go).exists():
-        raise RuntimeError(
-            "the Go toolchain is needed for the differential template test (install Go >= 1.23)"
-        )
-    workdir = tmp_path_factory.mktemp("gotemplate")
-    (workdir / "main.go").write_text(GO_PROGRAM)
-    binary = workdir / "gotemplate"
-    subprocess.run(
-        [go, "build", "-o", str(binary), "main.go"],
-        cwd=workdir,
-        check=True,
-        timeout=300,
-        env={**__import__("os").environ, "GOFLAGS": "-mod=mod", "GO111MODULE": "off", "GOTOOLCHAIN": "local"},
-    )
-    proc = subprocess.Popen([str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    yield proc
-    assert proc.stdin is not None
-    proc.stdin.close()
-    proc.wait(timeout=10)
+    with go_oracle.running(tmp_path_factory.mktemp("gotemplate"), "plain") as proc:
+        yield proc
 
 
 def go_render(proc: subprocess.Popen[str], text: str, data: Any, options: dict[str, Any]) -> dict[str, Any]:
-    assert proc.stdin is not None and proc.stdout is not None
-    request = {
-        "text": text,
-        "data": data,
-        "missingkey": options.get("missingkey", "error"),
-        "stringmap": bool(options.get("stringmap")),
-    }
-    proc.stdin.write(json.dumps(request) + "\n")
-    proc.stdin.flush()
-    return json.loads(proc.stdout.readline())  # type: ignore[no-any-return]
+    missingkey = options.get("missingkey", "error")
+    return go_oracle.render(proc, text, data, missingkey=missingkey, stringmap=bool(options.get("stringmap")))
 
 
 def python_data(data: Any, stringmap: bool) -> Any:

@@ -11,118 +11,14 @@ fails; it never skips.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gocompat.template import StringMap, Template, TemplateError, TemplateExecError
-
-GO_MOD = """module lockstep.dev/spriggold
-
-go 1.23
-
-require (
-	github.com/Masterminds/sprig/v3 v3.3.0
-	sigs.k8s.io/yaml v1.4.0
-)
-"""
-
-GO_PROGRAM = r"""
-package main
-
-import (
-	"bufio"
-	"encoding/json"
-	"os"
-	"strings"
-	"text/template"
-
-	"github.com/Masterminds/sprig/v3"
-	"sigs.k8s.io/yaml"
-)
-
-// ESO's documented toYaml/fromYaml behaviour: marshal and drop the trailing newline; unmarshal into a map
-// and report a failure under the "Error" key.
-func toYaml(v any) string {
-	data, err := yaml.Marshal(v)
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSuffix(string(data), "\n")
-}
-
-func fromYaml(s string) map[string]any {
-	m := map[string]any{}
-	if err := yaml.Unmarshal([]byte(s), &m); err != nil {
-		m["Error"] = err.Error()
-	}
-	return m
-}
-
-type Case struct {
-	Text      string          `json:"text"`
-	Data      json.RawMessage `json:"data"`
-	StringMap bool            `json:"stringmap"`
-}
-
-type Result struct {
-	Out      string `json:"out"`
-	Err      string `json:"err"`
-	ParseErr bool   `json:"parse_err"`
-}
-
-func funcs() template.FuncMap {
-	m := sprig.TxtFuncMap()
-	delete(m, "env")
-	delete(m, "expandenv")
-	delete(m, "getHostByName")
-	m["toYaml"] = toYaml
-	m["fromYaml"] = fromYaml
-	return m
-}
-
-func run(c Case) Result {
-	tmpl, err := template.New("t").Option("missingkey=error").Funcs(funcs()).Parse(c.Text)
-	if err != nil {
-		return Result{Err: err.Error(), ParseErr: true}
-	}
-	var data any
-	if c.StringMap {
-		m := map[string]string{}
-		if err := json.Unmarshal(c.Data, &m); err != nil {
-			panic(err)
-		}
-		data = m
-	} else if err := json.Unmarshal(c.Data, &data); err != nil {
-		panic(err)
-	}
-	var out strings.Builder
-	if err := tmpl.Execute(&out, data); err != nil {
-		return Result{Out: out.String(), Err: err.Error()}
-	}
-	return Result{Out: out.String()}
-}
-
-func main() {
-	in := bufio.NewScanner(os.Stdin)
-	in.Buffer(make([]byte, 1<<20), 1<<24)
-	enc := json.NewEncoder(os.Stdout)
-	for in.Scan() {
-		var c Case
-		if err := json.Unmarshal(in.Bytes(), &c); err != nil {
-			panic(err)
-		}
-		if err := enc.Encode(run(c)); err != nil {
-			panic(err)
-		}
-	}
-}
-"""
+from tests.gocompat import go_oracle
 
 SECRETS = {
     "username": "admin",
@@ -410,44 +306,12 @@ def _case_id(case: tuple[str, Any, bool]) -> str:
 
 @pytest.fixture(scope="session")
 def sprig_reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen[str]]:
-    go = shutil.which("go") or "/usr/local/go/bin/go"
-    if not Path(go).exists():
-        raise RuntimeError("the Go toolchain is needed for the Sprig reference test (install Go >= 1.23)")
-    workdir = tmp_path_factory.mktemp("spriggold")
-    (workdir / "go.mod").write_text(GO_MOD)
-    (workdir / "main.go").write_text(GO_PROGRAM)
-    offline = {
-        **os.environ,
-        "GOFLAGS": "-mod=mod",
-        "GOPROXY": "off",
-        "GOSUMDB": "off",
-        "GOTOOLCHAIN": "local",
-    }
-    command = [go, "build", "-o", "spriggold", "."]
-    build = subprocess.run(command, cwd=workdir, env=offline, capture_output=True, text=True, timeout=600)
-    if build.returncode != 0:
-        # a fresh machine: fetch the pinned modules once through the Go module proxy (a package registry)
-        online = {**os.environ, "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"}
-        build = subprocess.run(command, cwd=workdir, env=online, capture_output=True, text=True, timeout=600)
-    if build.returncode != 0:
-        raise RuntimeError(
-            "could not build the Sprig reference (is the Go module proxy reachable?):\n"
-            + build.stderr[-2000:]
-        )
-    proc = subprocess.Popen(
-        [str(workdir / "spriggold")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    yield proc
-    assert proc.stdin is not None
-    proc.stdin.close()
-    proc.wait(timeout=10)
+    with go_oracle.running(tmp_path_factory.mktemp("spriggold"), "sprig") as proc:
+        yield proc
 
 
 def reference(proc: subprocess.Popen[str], text: str, data: Any, stringmap: bool) -> dict[str, Any]:
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(json.dumps({"text": text, "data": data, "stringmap": stringmap}) + "\n")
-    proc.stdin.flush()
-    return json.loads(proc.stdout.readline())  # type: ignore[no-any-return]
+    return go_oracle.render(proc, text, data, stringmap=stringmap)
 
 
 def ours(text: str, data: Any, stringmap: bool) -> str:

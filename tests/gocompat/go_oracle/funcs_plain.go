@@ -1,0 +1,6 @@
+package main
+
+import "text/template"
+
+// funcs: text/template's builtins only.
+func funcs() template.FuncMap { return template.FuncMap{} }
