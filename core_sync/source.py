@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import subprocess
-import tarfile
 import tempfile
 import threading
 import time
@@ -222,36 +221,53 @@ class GitSource:
         return target
 
     def _extract(self, mirror: Path, revision: str, env: dict[str, str], staging: Path) -> None:
-        """Stream ``git archive`` into ``staging`` through tarfile's ``data`` filter (no escaping paths or
-        links, no special files), never holding the whole archive in memory: a big repository's tar was
-        twice the operator's peak RSS growth per revision."""
-        with subprocess.Popen(
-            ["git", "-C", str(mirror), "archive", "--format=tar", revision],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        ) as archive:
-            assert archive.stdout is not None and archive.stderr is not None
-            refusal: str | None = None
-            try:
-                with tarfile.open(fileobj=archive.stdout, mode="r|") as tar:
-                    tar.extractall(staging, filter="data")
-            except tarfile.FilterError as refused:
-                refusal = f"revision {revision[:12]}: {refused.tarinfo.name}: {_refusal(refused)}"
-            except tarfile.ReadError as broken:  # git failed (empty stream) or wrote no tar
-                refusal = f"git archive {revision}: {broken}"
-            if refusal is not None:
-                archive.kill()
-            errors = archive.stderr.read().decode(errors="replace").strip()
-            try:
-                code = archive.wait(timeout=self.timeout)
-            except subprocess.TimeoutExpired:
-                archive.kill()
-                raise SourceError(f"git archive {revision}: timed out after {self.timeout:.0f} s") from None
-        if code != 0 and not (refusal or "").startswith("revision "):
-            raise SourceError(f"git archive {revision}: {errors or 'exit ' + str(code)}")
-        if refusal is not None:
-            raise SourceError(refusal)
+        """Check ``revision`` out into ``staging`` with git itself, then refuse the tree when one of its
+        symlinks is absolute or points outside it.
+
+        Why a checkout and not ``git archive`` through tarfile's ``data`` filter: git writes only regular
+        files, executables and symlinks, refuses paths with ``..`` or ``.git`` and never writes through a
+        symlink, so the filter's other checks cannot fire; and the checkout costs a third of the CPU (a
+        1,500-file tree: 0.10 against 0.29 CPU-s), which every operator replica pays once per revision. It
+        is also the tree Argo CD and Flux see (``export-ignore`` is an archive rule). A private index file
+        keeps concurrent exports of one mirror apart."""
+        index = staging.with_name(staging.name + ".index")
+        git_env = {**env, "GIT_INDEX_FILE": str(index)}
+        what = f"checkout {revision[:12]}"
+        try:
+            self._git(["--git-dir", str(mirror), "read-tree", revision], git_env, what)
+            self._git(
+                ["--git-dir", str(mirror), "--work-tree", str(staging), "checkout-index", "--all"],
+                git_env,
+                what,
+            )
+            links = self._symlinks(mirror, git_env)
+        finally:
+            index.unlink(missing_ok=True)
+        root = staging.resolve()
+        for name in links:
+            reason = _link_refusal(root, name)
+            if reason is not None:
+                raise SourceError(f"revision {revision[:12]}: {name}: {reason}")
+
+    def _symlinks(self, mirror: Path, env: dict[str, str]) -> list[str]:
+        """The paths the index holds as symlinks (mode 120000), decoded as the file system names them."""
+        try:
+            listed = subprocess.run(
+                ["git", "--git-dir", str(mirror), "ls-files", "--stage", "-z"],
+                env=env,
+                capture_output=True,
+                timeout=self.timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise SourceError(f"git ls-files: timed out after {self.timeout:.0f} s") from None
+        if listed.returncode != 0:
+            raise SourceError(f"git ls-files: {listed.stderr.decode(errors='replace').strip()}")
+        return [
+            os.fsdecode(entry.split(b"\t", 1)[1])
+            for entry in listed.stdout.split(b"\0")
+            if entry.startswith(b"120000 ")
+        ]
 
     # -- plumbing --------------------------------------------------------------------------------------
     def _git(self, args: list[str], env: dict[str, str], what: str | None = None) -> str:
@@ -389,15 +405,19 @@ def _no_ref(url: str, ref: str | None) -> str:
     return f"{url}: no branch, tag or commit named {ref or 'HEAD'!r}"
 
 
-def _refusal(refused: tarfile.FilterError) -> str:
-    """Why the tree is refused: the same words the build uses for such files (core_sync.confine)."""
-    if isinstance(refused, tarfile.AbsoluteLinkError):
+def _link_refusal(root: Path, name: str) -> str | None:
+    """Why the symlink ``name`` under ``root`` (resolved) is refused, in the words the build uses
+    (core_sync.confine)."""
+    link = root / name
+    if link.readlink().is_absolute():
         return "absolute symlink is not allowed (symlinks must be relative)"
-    if isinstance(refused, tarfile.LinkOutsideDestinationError):
+    try:
+        resolved = link.resolve()  # a chain of links is followed to its end
+    except RuntimeError:  # a loop (Python < 3.13): it leads nowhere; the build names it when it is read
+        return None
+    if resolved != root and root not in resolved.parents:
         return "symlink points outside the repository"
-    if isinstance(refused, tarfile.SpecialFileError):
-        return "is not a regular file"
-    return "path leaves the repository"
+    return None
 
 
 def _mkdir(path: Path) -> Path:

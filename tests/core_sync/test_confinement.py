@@ -281,6 +281,30 @@ def test_git_source_with_bad_symlink_is_refused_at_checkout(tmp_path: Path, targ
         GitSource(tmp_path / "cache").fetch(url, "main")
 
 
+def test_git_source_checkout_follows_link_chains_and_keeps_modes(tmp_path: Path) -> None:
+    """A chain of relative links that ends outside is refused like one link; links that stay inside and
+    executable files (KRM exec functions) come through as committed."""
+
+    def tree(work: Path) -> None:
+        write(work, "deploy/a.yaml", cm("a"))
+        write(work, "fn/run.sh", "#!/bin/sh\n")
+        (work / "fn" / "run.sh").chmod(0o755)
+        (work / "deploy" / "same.yaml").symlink_to("a.yaml")
+        (work / "deploy" / "hop.yaml").symlink_to(Path("..") / "fn" / "out.yaml")
+
+    def escaping(work: Path) -> None:
+        tree(work)
+        (work / "fn" / "out.yaml").symlink_to(Path("..") / ".." / ".." / "etc" / "hostname")
+
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "bad").mkdir()
+    checkout = GitSource(tmp_path / "cache").fetch(local_repo(tmp_path / "ok", tree), "main")
+    assert (checkout.root / "deploy" / "same.yaml").read_text() == cm("a")
+    assert os.access(checkout.root / "fn" / "run.sh", os.X_OK)
+    with pytest.raises(SourceError, match="deploy/hop.yaml: symlink points outside the repository"):
+        GitSource(tmp_path / "cache2").fetch(local_repo(tmp_path / "bad", escaping), "main")
+
+
 def test_git_source_with_symlink_loop(tmp_path: Path) -> None:
     def tree(work: Path) -> None:
         write(work, "deploy/a.yaml", cm("a"))
