@@ -69,7 +69,7 @@ class ApplicationController:
         reconciler = self.reconciler()
         triggered = False  # woken by a spec change, a webhook or a dependency: the source must be fetched now
         try:
-            while not stopped and owns(self.settings.shard, body.get("metadata", {}).get("labels")):
+            while not stopped and self.owns(body):
                 trigger.clear()
                 if self.placement is not None and not self.placement.mine(str(ref)):
                     self.waiting.add(ref)
@@ -87,10 +87,11 @@ class ApplicationController:
                 except TimeoutError:
                     triggered = False
         finally:
-            self.waiting.discard(ref)
-            self.triggers.pop(ref, None)
-            self.generations.pop(ref, None)
-            reconciler.forget(ref)
+            if self.triggers.get(ref) is trigger:  # not yet replaced by a daemon of the object moved back
+                self.waiting.discard(ref)
+                self.triggers.pop(ref, None)
+                self.generations.pop(ref, None)
+                reconciler.forget(ref)
 
     def on_members_changed(self) -> None:
         """Wake the waiting daemons this replica now owns (the ones it keeps are left to their interval)."""
@@ -99,10 +100,20 @@ class ApplicationController:
             if self.placement.mine(str(ref)):
                 self.trigger(ref)
 
+    def owns(self, body: Any) -> bool:
+        """Whether the object's labels (kept live by kopf) still put it in this replica's selector."""
+        return owns(self.settings.shard, body.get("metadata", {}).get("labels"), self.replica)
+
+    @property
+    def replica(self) -> str | None:
+        """``--shard auto``: this replica's identity, the ``lockstep.dev/replica`` label value it owns."""
+        return self.placement.identity if self.placement is not None else None
+
     async def start_placement(self) -> None:
         """``--shard auto``: join the replicas' membership and follow its changes."""
         self.placement = self.settings.placement()
         if self.placement is not None:
+            self.placement.assign(GROUP, VERSION, PLURAL)
             self.placement.listeners.append(self.on_members_changed)
             await self.placement.start()
 
@@ -111,6 +122,10 @@ class ApplicationController:
         for apps in self.hook_apps.values():
             apps.discard(ref)
         if event_type == "DELETED":
+            # gone, or relabelled out of this replica's selector (another shard or replica): the daemon
+            # wakes, sees the labels are not its own and ends; nothing is pruned (a deletion runs through
+            # kopf's finalizer on the replica that owns the object)
+            self.trigger(ref)
             return
         token = (body.get("metadata", {}).get("annotations") or {}).get(HOOK_ANNOTATION)
         if token:
@@ -129,7 +144,8 @@ def register(registry: Any, settings: OperatorSettings | None = None) -> Applica
 
     @kopf.on.startup(registry=registry)
     async def application_shard(settings: kopf.OperatorSettings, **_: Any) -> None:
-        watch_only_shard(settings, controller.settings.shard, GROUP, PLURAL)
+        controller.placement = controller.settings.placement()
+        watch_only_shard(settings, controller.settings.shard, GROUP, PLURAL, controller.replica)
         await controller.start_placement()
 
     @kopf.on.cleanup(registry=registry)
