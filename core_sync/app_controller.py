@@ -28,13 +28,19 @@ HOOK_ANNOTATION = "lockstep.dev/hook-token"
 SHARED_FETCH_AGE_S = 2.0
 
 
+class Wakeup(asyncio.Event):
+    """What a daemon sleeps on; ``ended`` when the object left this replica's watch."""
+
+    ended = False
+
+
 class ApplicationController:
     """The state the Application handlers share: wake-up events, last seen generations, hook tokens,
     and one reconciler on the operator's cluster access (from :class:`OperatorSettings`)."""
 
     def __init__(self, settings: OperatorSettings) -> None:
         self.settings = settings
-        self.triggers: dict[AppRef, asyncio.Event] = {}
+        self.triggers: dict[AppRef, Wakeup] = {}
         self.generations: dict[AppRef, int] = {}
         self.hook_apps: dict[str, set[AppRef]] = {}
         self._reconciler: Reconciler | None = None
@@ -65,11 +71,11 @@ class ApplicationController:
 
     async def run(self, ref: AppRef, body: Any, stopped: Any) -> None:
         """The daemon: reconcile, sleep until the interval passes or something triggers it."""
-        trigger = self.triggers.setdefault(ref, asyncio.Event())
+        trigger = self.triggers[ref] = Wakeup()
         reconciler = self.reconciler()
         triggered = False  # woken by a spec change, a webhook or a dependency: the source must be fetched now
         try:
-            while not stopped and self.owns(body):
+            while not stopped and not trigger.ended and self.owns(body):
                 trigger.clear()
                 if self.placement is not None and not self.placement.mine(str(ref)):
                     self.waiting.add(ref)
@@ -87,7 +93,7 @@ class ApplicationController:
                 except TimeoutError:
                     triggered = False
         finally:
-            if self.triggers.get(ref) is trigger:  # not yet replaced by a daemon of the object moved back
+            if self.triggers.get(ref) in (None, trigger):  # not already a new daemon's (the object came back)
                 self.waiting.discard(ref)
                 self.triggers.pop(ref, None)
                 self.generations.pop(ref, None)
@@ -122,10 +128,13 @@ class ApplicationController:
         for apps in self.hook_apps.values():
             apps.discard(ref)
         if event_type == "DELETED":
-            # gone, or relabelled out of this replica's selector (another shard or replica): the daemon
-            # wakes, sees the labels are not its own and ends; nothing is pruned (a deletion runs through
-            # kopf's finalizer on the replica that owns the object)
-            self.trigger(ref)
+            # gone, or relabelled out of this replica's selector (another shard or replica; the event then
+            # carries the object as it was, with the old labels): kopf forgets the object, so its daemon
+            # ends now. Nothing is pruned: a deletion runs through kopf's finalizer on the owning replica.
+            ended = self.triggers.pop(ref, None)
+            if ended is not None:
+                ended.ended = True
+                ended.set()
             return
         token = (body.get("metadata", {}).get("annotations") or {}).get(HOOK_ANNOTATION)
         if token:
