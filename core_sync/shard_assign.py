@@ -85,6 +85,7 @@ class Assigner:
         self.moved = 0  # objects relabelled (for tests and logs)
         self._lock = threading.Lock()  # one labelling at a time: read members, then write
         self._full = threading.Event()
+        self._incomplete = False  # the last pass could not list or label everything: retry at the next tick
         self._watch_stop = threading.Event()
         self._watches: dict[str, threading.Thread] = {}
         self._worker: threading.Thread | None = None
@@ -101,7 +102,7 @@ class Assigner:
         """After each membership refresh: take or keep the Lease (members only), and on a change of
         members or of holder, relabel what moved."""
         held = member and self.lease.acquire()
-        if held and (changed or not self.held):
+        if held and (changed or not self.held or self._incomplete):
             self._full.set()
         if held and not self.held:
             log.info("assigning shard owners", extra={"replica": self.lease.identity})
@@ -140,6 +141,7 @@ class Assigner:
         from core_sync.kube import ApiError
 
         started, moved = time.monotonic(), 0
+        self._incomplete = False
         for kind, path in self.paths():
             with self._lock:
                 members = self.members()
@@ -149,7 +151,7 @@ class Assigner:
                 items = self.client.get(path, labelSelector=DEFAULT_SHARD).get("items") or []
             except (ApiError, OSError) as error:
                 log.warning("cannot list for shard assignment", extra={"path": path, "error": str(error)})
-                self._full.set()  # try again at the next tick
+                self._incomplete = True
                 continue
             for item, want in moves(items, members):
                 moved += self._label(kind, item, want)
@@ -195,7 +197,7 @@ class Assigner:
             return 0
         except OSError as error:
             log.warning("cannot label shard owner", extra={"object": target, "error": str(error)})
-            self._full.set()
+            self._incomplete = True
             return 0
         self.moved += 1
         return 1
