@@ -94,6 +94,7 @@ class Assigner:
         """Have this kind's default-shard objects labelled with their owner (called by each controller)."""
         if (group, version, plural) not in self.kinds:
             self.kinds.append((group, version, plural))
+            self._full.set()  # a kind declared after the first pass: its existing objects get a pass too
 
     def paths(self) -> list[tuple[Kind, str]]:
         return [(kind, path) for kind in self.kinds for path in collection_paths(kind, self.namespaces)]

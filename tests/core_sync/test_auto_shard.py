@@ -37,6 +37,31 @@ def test_rendezvous_spreads_evenly_and_moves_only_the_changed_members_share() ->
     assert owner("x", []) is None
 
 
+def test_assigner_relabels_only_objects_whose_owner_changed() -> None:
+    from core_sync.shard_assign import collection_paths, moves
+
+    items = [{"metadata": {"namespace": "ns", "name": f"app-{i}"}} for i in range(300)]
+    three = ("r0", "r1", "r2")
+    first = moves(items, three)
+    assert len(first) == 300  # unlabelled: every object gets its owner
+    for item, want in first:
+        assert want == owner(f"ns/{item['metadata']['name']}", three)
+        item["metadata"]["labels"] = {REPLICA_LABEL: want}
+    assert moves(items, three) == []  # labelled right: nothing to write
+    added = moves(items, (*three, "r3"))
+    assert {want for _, want in added} == {"r3"} and 50 <= len(added) <= 100  # only the newcomer's share
+    lost = moves(items, ("r0", "r2"))
+    assert {item["metadata"]["labels"][REPLICA_LABEL] for item, _ in lost} == {"r1"}  # only r1's share
+    assert moves(items, ()) == []  # no members: leave the labels alone
+    assert collection_paths(("lockstep.dev", "v1alpha1", "applications"), ()) == [
+        "/apis/lockstep.dev/v1alpha1/applications"
+    ]
+    assert collection_paths(("external-secrets.io", "v1", "externalsecrets"), ("a", "b")) == [
+        "/apis/external-secrets.io/v1/namespaces/a/externalsecrets",
+        "/apis/external-secrets.io/v1/namespaces/b/externalsecrets",
+    ]
+
+
 def _labels(control_plane: ControlPlane, ns: str) -> dict[str, str | None]:
     """Each Application's ``lockstep.dev/replica`` label."""
     items = control_plane.client.get(f"/apis/lockstep.dev/v1alpha1/namespaces/{ns}/applications")["items"]
