@@ -253,6 +253,8 @@ class ControlPlane:
             event = json.loads(line)
             if event.get("stage") != "ResponseComplete" or event.get("user", {}).get("username") != user:
                 continue
+            if event.get("verb") in ("list", "watch", "get"):  # audited for read_requests, not writes
+                continue
             if "dryRun=All" in event.get("requestURI", ""):
                 continue
             if wanted and event.get("objectRef", {}).get("namespace") not in wanted:
