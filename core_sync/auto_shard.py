@@ -8,7 +8,7 @@ killed replica's Lease expires and its share moves to the survivors within one d
 
 So that a replica receives only its own objects, one member (:mod:`core_sync.shard_assign`) writes each
 object's owner into its ``lockstep.dev/replica`` label and each replica lists and watches with
-:meth:`AutoShard.selector`.
+:func:`core_sync.sharding.shard_selector` of its identity.
 """
 
 from __future__ import annotations
@@ -69,12 +69,6 @@ class AutoShard:
     def assign(self, group: str, version: str, plural: str) -> None:
         """Have this kind's default-shard objects labelled with their owner (each controller its kinds)."""
         self.assigner.assign(group, version, plural)
-
-    def selector(self) -> str:
-        """This replica's objects: the default shard's, labelled with its identity."""
-        from core_sync.sharding import AUTO, shard_selector
-
-        return shard_selector(AUTO, self.identity)
 
     def mine(self, key: str) -> bool:
         return owner(key, self.members) == self.identity
