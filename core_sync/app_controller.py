@@ -28,13 +28,19 @@ HOOK_ANNOTATION = "lockstep.dev/hook-token"
 SHARED_FETCH_AGE_S = 2.0
 
 
+class Wakeup(asyncio.Event):
+    """What a daemon sleeps on; ``ended`` when the object left this replica's watch."""
+
+    ended = False
+
+
 class ApplicationController:
     """The state the Application handlers share: wake-up events, last seen generations, hook tokens,
     and one reconciler on the operator's cluster access (from :class:`OperatorSettings`)."""
 
     def __init__(self, settings: OperatorSettings) -> None:
         self.settings = settings
-        self.triggers: dict[AppRef, asyncio.Event] = {}
+        self.triggers: dict[AppRef, Wakeup] = {}
         self.generations: dict[AppRef, int] = {}
         self.hook_apps: dict[str, set[AppRef]] = {}
         self._reconciler: Reconciler | None = None
@@ -65,11 +71,11 @@ class ApplicationController:
 
     async def run(self, ref: AppRef, body: Any, stopped: Any) -> None:
         """The daemon: reconcile, sleep until the interval passes or something triggers it."""
-        trigger = self.triggers.setdefault(ref, asyncio.Event())
+        trigger = self.triggers[ref] = Wakeup()
         reconciler = self.reconciler()
         triggered = False  # woken by a spec change, a webhook or a dependency: the source must be fetched now
         try:
-            while not stopped and owns(self.settings.shard, body.get("metadata", {}).get("labels")):
+            while not stopped and not trigger.ended and self.owns(body):
                 trigger.clear()
                 if self.placement is not None and not self.placement.mine(str(ref)):
                     self.waiting.add(ref)
@@ -87,10 +93,11 @@ class ApplicationController:
                 except TimeoutError:
                     triggered = False
         finally:
-            self.waiting.discard(ref)
-            self.triggers.pop(ref, None)
-            self.generations.pop(ref, None)
-            reconciler.forget(ref)
+            if self.triggers.get(ref) in (None, trigger):  # not already a new daemon's (the object came back)
+                self.waiting.discard(ref)
+                self.triggers.pop(ref, None)
+                self.generations.pop(ref, None)
+                reconciler.forget(ref)
 
     def on_members_changed(self) -> None:
         """Wake the waiting daemons this replica now owns (the ones it keeps are left to their interval)."""
@@ -99,10 +106,20 @@ class ApplicationController:
             if self.placement.mine(str(ref)):
                 self.trigger(ref)
 
+    def owns(self, body: Any) -> bool:
+        """Whether the object's labels (kept live by kopf) still put it in this replica's selector."""
+        return owns(self.settings.shard, body.get("metadata", {}).get("labels"), self.replica)
+
+    @property
+    def replica(self) -> str | None:
+        """``--shard auto``: this replica's identity, the ``lockstep.dev/replica`` label value it owns."""
+        return self.placement.identity if self.placement is not None else None
+
     async def start_placement(self) -> None:
         """``--shard auto``: join the replicas' membership and follow its changes."""
         self.placement = self.settings.placement()
         if self.placement is not None:
+            self.placement.assign(GROUP, VERSION, PLURAL)
             self.placement.listeners.append(self.on_members_changed)
             await self.placement.start()
 
@@ -111,6 +128,13 @@ class ApplicationController:
         for apps in self.hook_apps.values():
             apps.discard(ref)
         if event_type == "DELETED":
+            # gone, or relabelled out of this replica's selector (another shard or replica; the event then
+            # carries the object as it was, with the old labels): kopf forgets the object, so its daemon
+            # ends now. Nothing is pruned: a deletion runs through kopf's finalizer on the owning replica.
+            ended = self.triggers.pop(ref, None)
+            if ended is not None:
+                ended.ended = True
+                ended.set()
             return
         token = (body.get("metadata", {}).get("annotations") or {}).get(HOOK_ANNOTATION)
         if token:
@@ -129,7 +153,8 @@ def register(registry: Any, settings: OperatorSettings | None = None) -> Applica
 
     @kopf.on.startup(registry=registry)
     async def application_shard(settings: kopf.OperatorSettings, **_: Any) -> None:
-        watch_only_shard(settings, controller.settings.shard, GROUP, PLURAL)
+        controller.placement = controller.settings.placement()
+        watch_only_shard(settings, controller.settings.shard, GROUP, PLURAL, controller.replica)
         await controller.start_placement()
 
     @kopf.on.cleanup(registry=registry)

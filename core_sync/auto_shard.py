@@ -5,6 +5,10 @@ others: the live members are the Leases renewed within their duration. An object
 :func:`core_sync.shard_ring.owner` picks for its ``namespace/name``. A replica that loses its own Lease
 (cannot reach the API server) counts itself out, so it stops reconciling before another takes over; a
 killed replica's Lease expires and its share moves to the survivors within one duration plus one poll.
+
+So that a replica receives only its own objects, one member (:mod:`core_sync.shard_assign`) writes each
+object's owner into its ``lockstep.dev/replica`` label and each replica lists and watches with
+:func:`core_sync.sharding.shard_selector` of its identity.
 """
 
 from __future__ import annotations
@@ -36,8 +40,16 @@ def replica_id() -> str:
 class AutoShard:
     """This replica's view of the membership, kept fresh by :meth:`run`."""
 
-    def __init__(self, client: KubeClient, namespace: str, duration_seconds: int, identity: str) -> None:
+    def __init__(
+        self,
+        client: KubeClient,
+        namespace: str,
+        duration_seconds: int,
+        identity: str,
+        watched_namespaces: tuple[str, ...] = (),
+    ) -> None:
         from core_sync.lease import Lease
+        from core_sync.shard_assign import Assigner
 
         self.client = client
         self.namespace = namespace
@@ -50,6 +62,13 @@ class AutoShard:
         # its own thread: behind the reconciles in the loop's default executor, a renewal would wait until
         # the Lease expired and the other replicas took this one's share while it still worked on it
         self._thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="shard-lease")
+        self.assigner = Assigner(
+            client, namespace, identity, duration_seconds, watched_namespaces, lambda: self.members
+        )
+
+    def assign(self, group: str, version: str, plural: str) -> None:
+        """Have this kind's default-shard objects labelled with their owner (each controller its kinds)."""
+        self.assigner.assign(group, version, plural)
 
     def mine(self, key: str) -> bool:
         return owner(key, self.members) == self.identity
@@ -83,6 +102,7 @@ class AutoShard:
         if changed:
             log.info("shard members changed", extra={"members": list(members), "replica": self.identity})
         self.members = members
+        self.assigner.tick(self.identity in members, changed)
         return changed
 
     async def start(self) -> None:
@@ -101,4 +121,5 @@ class AutoShard:
                     listener()
 
     def release(self) -> None:
+        self.assigner.release()
         self.lease.release()

@@ -110,6 +110,6 @@ class OperatorSettings:
                 from core_sync.auto_shard import AutoShard, replica_id
 
                 self._placement = AutoShard(
-                    client, self.shard_namespace, self.shard_lease_seconds, replica_id()
+                    client, self.shard_namespace, self.shard_lease_seconds, replica_id(), self.namespaces
                 )
             return self._placement

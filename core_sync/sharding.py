@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 SHARD_LABEL = "lockstep.dev/shard"
+REPLICA_LABEL = "lockstep.dev/replica"
+"""``--shard auto``: the replica an object is assigned to (written by :mod:`core_sync.shard_assign`)."""
 AUTO = "auto"
 """``--shard auto``: the unlabelled objects, split between the live replicas (:mod:`core_sync.auto_shard`)."""
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
@@ -39,17 +41,25 @@ def label_shard(shard: str | None) -> str | None:
     return None if shard == AUTO else shard
 
 
-def shard_selector(shard: str | None) -> str:
-    """The label selector of ``shard``'s objects; ``None``: the default shard (objects without it)."""
+def shard_selector(shard: str | None, replica: str | None = None) -> str:
+    """The label selector of ``shard``'s objects; ``None``: the default shard (objects without it).
+    With ``replica`` (``--shard auto``): only the default shard's objects assigned to that replica."""
     label = label_shard(shard)
-    return f"{SHARD_LABEL}={label}" if label is not None else f"!{SHARD_LABEL}"
+    selector = f"{SHARD_LABEL}={label}" if label is not None else f"!{SHARD_LABEL}"
+    return f"{selector},{REPLICA_LABEL}={replica}" if replica is not None and label is None else selector
 
 
-def owns(shard: str | None, labels: Mapping[str, Any] | None) -> bool:
-    """Whether ``shard`` owns an object with ``labels`` (the same rule as :func:`shard_selector`)."""
-    return (labels or {}).get(SHARD_LABEL) == label_shard(shard)
+def owns(shard: str | None, labels: Mapping[str, Any] | None, replica: str | None = None) -> bool:
+    """Whether ``shard`` (and ``replica``) owns an object with ``labels`` (:func:`shard_selector`'s rule)."""
+    labels = labels or {}
+    if labels.get(SHARD_LABEL) != label_shard(shard):
+        return False
+    return replica is None or label_shard(shard) is not None or labels.get(REPLICA_LABEL) == replica
 
 
-def watch_only_shard(kopf_settings: Any, shard: str | None, group: str, plural: str) -> None:
-    """Make kopf's list and watch of ``group``/``plural`` ask the API server for ``shard``'s objects only."""
-    kopf_settings.watching.label_selectors[group, plural] = shard_selector(shard)
+def watch_only_shard(
+    kopf_settings: Any, shard: str | None, group: str, plural: str, replica: str | None = None
+) -> None:
+    """Make kopf's list and watch of ``group``/``plural`` ask the API server for ``shard``'s objects only
+    (with ``replica``: only those assigned to it, so another replica's objects never reach this one)."""
+    kopf_settings.watching.label_selectors[group, plural] = shard_selector(shard, replica)

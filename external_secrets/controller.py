@@ -36,6 +36,8 @@ class Controller:
         settings = settings or OperatorSettings()
         self.shard = settings.shard
         self.placement = settings.placement()  # ``--shard auto``: which ExternalSecrets are this replica's
+        # ``--shard auto``: the ``lockstep.dev/replica`` label value of the objects this replica receives
+        self.replica = self.placement.identity if self.placement is not None else None
         self._waiting: set[tuple[str, ...]] = set()  # ExternalSecrets another replica owns
         self._waiting_lock = threading.Lock()
         client = settings.kube_client()
@@ -103,7 +105,9 @@ class Controller:
                 *self._list(f"{base}/clustersecretstores", "ClusterSecretStore"),
             ]
             externalsecrets = self._list(
-                f"{base}/externalsecrets", "ExternalSecret", labelSelector=shard_selector(self.shard)
+                f"{base}/externalsecrets",
+                "ExternalSecret",
+                labelSelector=shard_selector(self.shard, self.replica),
             )
         except (ApiError, OSError) as error:
             log.warning("resync failed", extra={"error": str(error)})
@@ -123,7 +127,7 @@ class Controller:
             pushsecrets = self._list(
                 "/apis/external-secrets.io/v1alpha1/pushsecrets",
                 "PushSecret",
-                labelSelector=shard_selector(self.shard),
+                labelSelector=shard_selector(self.shard, self.replica),
             )
         except (ApiError, OSError) as error:
             log.debug("PushSecret resync skipped", extra={"error": str(error)})
@@ -181,8 +185,8 @@ class Controller:
         namespace, name = meta.get("namespace"), meta.get("name")
         if not namespace or not name:
             return
-        if event_type != "DELETED" and not owns(self.shard, meta.get("labels")):
-            event_type = "DELETED"  # relabelled to another shard: that shard's replica takes it from here
+        if event_type != "DELETED" and not owns(self.shard, meta.get("labels"), self.replica):
+            event_type = "DELETED"  # relabelled to another shard or replica: that one takes it from here
         key = ("es", namespace, name)
         log.debug("externalsecret event %s %s/%s", event_type, namespace, name)
         old = self.reconciler.externalsecrets.get((namespace, name))
@@ -209,7 +213,7 @@ class Controller:
         namespace, name = meta.get("namespace"), meta.get("name")
         if not namespace or not name:
             return
-        if event_type != "DELETED" and not owns(self.shard, meta.get("labels")):
+        if event_type != "DELETED" and not owns(self.shard, meta.get("labels"), self.replica):
             event_type = "DELETED"
         key = ("ps", namespace, name)
         if event_type == "DELETED":
@@ -301,9 +305,11 @@ def register(registry: Any, settings: OperatorSettings | None = None) -> None:
     @kopf.on.startup(registry=registry)
     async def start_external(settings: kopf.OperatorSettings, **_: Any) -> None:
         current = holder["controller"] = Controller(operator_settings)
-        watch_only_shard(settings, current.shard, "external-secrets.io", "externalsecrets")
-        watch_only_shard(settings, current.shard, "external-secrets.io", "pushsecrets")
+        watch_only_shard(settings, current.shard, "external-secrets.io", "externalsecrets", current.replica)
+        watch_only_shard(settings, current.shard, "external-secrets.io", "pushsecrets", current.replica)
         if current.placement is not None:
+            current.placement.assign("external-secrets.io", "v1", "externalsecrets")
+            current.placement.assign("external-secrets.io", "v1alpha1", "pushsecrets")
             current.placement.listeners.append(current.on_members_changed)
             await current.placement.start()
         holder["controller"].start(asyncio.get_running_loop())

@@ -221,6 +221,14 @@ class ControlPlane:
                             "level": "Metadata",
                             "verbs": ["create", "update", "patch", "delete", "deletecollection"],
                         },
+                        {  # which label selector each replica lists and watches with (sharding tests)
+                            "level": "Metadata",
+                            "verbs": ["list", "watch"],
+                            "resources": [
+                                {"group": "lockstep.dev", "resources": ["applications"]},
+                                {"group": "external-secrets.io", "resources": ["externalsecrets"]},
+                            ],
+                        },
                         {"level": "None"},
                     ],
                 }
@@ -245,11 +253,33 @@ class ControlPlane:
             event = json.loads(line)
             if event.get("stage") != "ResponseComplete" or event.get("user", {}).get("username") != user:
                 continue
+            if event.get("verb") in ("list", "watch", "get"):  # audited for read_requests, not writes
+                continue
             if "dryRun=All" in event.get("requestURI", ""):
                 continue
             if wanted and event.get("objectRef", {}).get("namespace") not in wanted:
                 continue
             found.append(event)
+        return found
+
+    def read_requests(self, resource: str, namespace: str) -> list[tuple[str, dict[str, str]]]:
+        """Audited lists and watches of ``resource`` (``applications`` or ``externalsecrets``) in
+        ``namespace`` or cluster-wide, as (user agent, query parameters), oldest first, one entry per
+        request. Needs ``audit=True``."""
+        from urllib.parse import parse_qsl, urlsplit
+
+        log = self.dir / "audit.log"
+        found, seen = [], set()
+        for line in log.read_text().splitlines() if log.exists() else []:
+            event = json.loads(line)
+            ref = event.get("objectRef") or {}
+            if event.get("verb") not in ("list", "watch") or event.get("auditID") in seen:
+                continue
+            if ref.get("resource") != resource or ref.get("namespace") not in (namespace, None):
+                continue
+            seen.add(event.get("auditID"))
+            query = dict(parse_qsl(urlsplit(str(event.get("requestURI"))).query))
+            found.append((str(event.get("userAgent", "")), query))
         return found
 
     def _write_kubeconfig(self) -> None:
