@@ -301,7 +301,7 @@ def test_git_source_checkout_follows_link_chains_and_keeps_modes(tmp_path: Path)
     checkout = GitSource(tmp_path / "cache").fetch(local_repo(tmp_path / "ok", tree), "main")
     assert (checkout.root / "deploy" / "same.yaml").read_text() == cm("a")
     assert os.access(checkout.root / "fn" / "run.sh", os.X_OK)
-    with pytest.raises(SourceError, match="deploy/hop.yaml: symlink points outside the repository"):
+    with pytest.raises(SourceError, match=r"deploy/hop\.yaml: symlink points outside the repository"):
         GitSource(tmp_path / "cache2").fetch(local_repo(tmp_path / "bad", escaping), "main")
 
 
