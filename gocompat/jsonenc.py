@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from gocompat.lazy_regex import LazyRegex
 from gocompat.strconv import format_f, format_json_float
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
@@ -32,8 +33,8 @@ _ESCAPES = {
     "\u2028": "\\u2028",
     "\u2029": "\\u2029",
 }
-_SPECIAL_HTML = re.compile('[\\x00-\\x1f"\\\\<>&\u2028\u2029\udc80-\udcff]')
-_SPECIAL = re.compile('[\\x00-\\x1f"\\\\\u2028\u2029\udc80-\udcff]')
+_SPECIAL_HTML = LazyRegex('[\\x00-\\x1f"\\\\<>&\u2028\u2029\udc80-\udcff]')
+_SPECIAL = LazyRegex('[\\x00-\\x1f"\\\\\u2028\u2029\udc80-\udcff]')
 
 
 class UnsupportedValue(ValueError):
@@ -52,6 +53,9 @@ def _escape(match: re.Match[str]) -> str:
 
 def quote(text: str, *, escape_html: bool = True) -> str:
     """``json.Marshal`` of a string (``escape_html=False``: an encoder with ``SetEscapeHTML(false)``)."""
+    plain = text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
+    if plain and (not escape_html or ("<" not in text and ">" not in text and "&" not in text)):
+        return '"' + text + '"'  # nothing to escape: the common case, without compiling the regex
     return '"' + (_SPECIAL_HTML if escape_html else _SPECIAL).sub(_escape, text) + '"'
 
 

@@ -11,15 +11,8 @@ import binascii
 import os
 import re
 
-try:
-    # The class ``cryptography.hazmat.primitives.ciphers.aead.AESGCM`` re-exports; importing it from the
-    # binding skips the pure-Python cipher modules (~6 ms of ``lockstep sops decrypt`` start-up).
-    from cryptography.hazmat.bindings._rust import openssl as _rust_openssl
-
-    AESGCM = _rust_openssl.aead.AESGCM
-except (ImportError, AttributeError):  # pragma: no cover - other cryptography layouts
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
+from core_sync.primitives import AESGCM
+from gocompat.lazy_regex import LazyRegex
 from gocompat.strconv import format_f, parse_bool, parse_int
 from gocompat.yaml.v3.rules import parse_timestamp
 from gocompat.yaml.v3.tree import Comment, GoTime
@@ -30,14 +23,14 @@ if TYPE_CHECKING:
 
 
 IV_SIZE = 32
-_ENC = re.compile(r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]", re.S)
+_ENC = LazyRegex(r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]", re.S)
 
 
 class CipherError(Exception):
     """A value that cannot be decrypted; the message never contains plaintext."""
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")  # U+DC80..U+DCFF carry raw bytes
+_LONE_SURROGATE = LazyRegex("[\ud800-\udc7f\udd00-\udfff]")  # U+DC80..U+DCFF carry raw bytes
 
 
 def format_bool(value: bool) -> str:
