@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 
 from gocompat.lazy_regex import LazyRegex
-from gocompat.strconv import format_f, format_json_float
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
 if TYPE_CHECKING:
@@ -93,6 +92,8 @@ def _emit(
     elif isinstance(value, int):
         out.append(str(value))
     elif isinstance(value, float):
+        from gocompat.strconv import format_f, format_json_float  # floats only (Kubernetes objects rarely)
+
         if value != value or value in (float("inf"), float("-inf")):
             raise UnsupportedValue(f"json: unsupported value: {format_f(value)}")
         out.append(format_json_float(value))

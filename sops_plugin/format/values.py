@@ -13,7 +13,6 @@ import re
 
 from core_sync.primitives import AESGCM
 from gocompat.lazy_regex import LazyRegex
-from gocompat.strconv import format_f, parse_bool, parse_int
 from gocompat.yaml.v3.rules import parse_timestamp
 from gocompat.yaml.v3.tree import Comment, GoTime
 
@@ -50,6 +49,8 @@ def to_bytes(value: Any) -> bytes:
     if isinstance(value, int):
         return str(value).encode()
     if isinstance(value, float):
+        from gocompat.strconv import format_f  # typed values are rare: not imported for strings
+
         return format_f(value).encode()
     if isinstance(value, bytes):
         return value
@@ -98,12 +99,16 @@ def _restore(datatype: str, raw: bytes) -> Any:
         if datatype == "str":
             return text
         if datatype == "int":
+            from gocompat.strconv import parse_int
+
             return parse_int(text)
         if datatype == "float":
             return float(text)
         if datatype == "bytes":
             return raw
         if datatype == "bool":
+            from gocompat.strconv import parse_bool
+
             return parse_bool(text)
         if datatype == "time":
             ts = parse_timestamp(text)
