@@ -120,7 +120,7 @@ def main() -> int:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SOPS_")}
         env.update(SOPS_DISABLE_VERSION_CHECK="1", SOPS_AGE_KEY_FILE=str(key_file), HOME=str(root))
         installed = root / "installed"
-        for package in ("core_sync", "sops_plugin"):
+        for package in ("gocompat", "core_sync", "sops_plugin"):  # every Lockstep package decrypt imports
             shutil.copytree(REPO / package, installed / package, ignore=shutil.ignore_patterns("__pycache__"))
         subprocess.run(
             [python, "-m", "compileall", "-q", str(installed)], stdout=subprocess.DEVNULL, check=True
