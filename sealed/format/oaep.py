@@ -38,6 +38,8 @@ def encrypt(modulus: int, exponent: int, message: bytes, label: bytes, seed: byt
     padding = bytes(size - len(message) - 2 * HASH_BYTES - 2)
     block = sha256(label).digest() + padding + b"\x01" + message
     seed = os.urandom(HASH_BYTES) if seed is None else seed
+    if len(seed) != HASH_BYTES:
+        raise ValueError("the OAEP seed must be as long as the hash")
     masked_block = _xor(block, _mgf1(seed, size - HASH_BYTES - 1))
     masked_seed = _xor(seed, _mgf1(masked_block, HASH_BYTES))
     encoded = int.from_bytes(b"\x00" + masked_seed + masked_block, "big")
