@@ -20,13 +20,20 @@ if TYPE_CHECKING:
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM as AESGCM
-else:
+
+
+def __getattr__(name: str) -> object:
+    """``AESGCM`` is loaded on first use (PEP 562): importing this module for SHA-2 must not load OpenSSL."""
+    if name != "AESGCM":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     try:
         from cryptography.hazmat.bindings._rust import openssl as _rust_openssl
 
-        AESGCM = _rust_openssl.aead.AESGCM
+        aesgcm = _rust_openssl.aead.AESGCM
     except (ImportError, AttributeError):  # pragma: no cover - other cryptography layouts
-        pass
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM as aesgcm
+    globals()["AESGCM"] = aesgcm
+    return aesgcm
 
 
 def _sha2(name: str) -> Callable[..., Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from core_sync.primitives import AESGCM, sha256
+from core_sync.primitives import sha256
 from sealed.format import b64
 from sealed.format.errors import FormatError
 
@@ -25,7 +25,10 @@ SESSION_KEY_BYTES = 32
 ZERO_NONCE = bytes(12)
 TOO_SHORT = "SealedSecret data is too short"
 NO_KEY = "no key could decrypt secret"
-NATIVE_AFTER = 4  # values sealed by sealed.format.oaep before a key switches to cryptography's OpenSSL
+NATIVE_AFTER = (
+    4  # values sealed by our own code (oaep, aes_gcm) before a key switches to cryptography's OpenSSL
+)
+NATIVE_MAX_BYTES = 1024  # a larger value costs our AES-GCM more than loading OpenSSL's (~17 M instructions)
 
 
 def _oaep(label: bytes) -> padding.OAEP:
@@ -36,13 +39,15 @@ def _oaep(label: bytes) -> padding.OAEP:
 
 
 class PublicKey:
-    """An RSA public key that seals: its first few values with :mod:`sealed.format.oaep` (pure Python), the
-    rest with ``cryptography``'s OpenSSL OAEP.
+    """An RSA public key that seals its first few values with our own code (:mod:`sealed.format.oaep`,
+    :mod:`sealed.format.aes_gcm`, pure Python) and the rest with ``cryptography``'s OpenSSL.
 
     Why both: importing ``cryptography``'s Python layer costs about as much as four 4096-bit ``pow`` calls,
-    and one OpenSSL encryption is ~8x faster than ``pow``; so a single ``lockstep seal`` (a few values)
-    never pays for the import, and ``--in-place`` over a thousand files, re-sealing and the controller's
-    ``/v1/rotate`` get OpenSSL's speed. Both write the same RFC 8017 OAEP (SHA-256, MGF1-SHA-256, label).
+    its Rust binding plus OpenSSL's first AES-GCM about as much as our AES-GCM of 1 KiB, and one OpenSSL
+    encryption is ~8x faster than ``pow``; so a single ``lockstep seal`` (a few small values) never imports
+    ``cryptography``, and ``--in-place`` over a thousand files, re-sealing, the controller's ``/v1/rotate``
+    and large values get OpenSSL's speed. Both write the same bytes (RFC 8017 OAEP with SHA-256, MGF1-SHA-256
+    and the label; SP 800-38D AES-256-GCM).
     """
 
     __slots__ = ("_native", "_sealed", "exponent", "modulus")
@@ -57,18 +62,35 @@ class PublicKey:
     def key_size(self) -> int:
         return self.modulus.bit_length()
 
-    def encrypt_oaep(self, message: bytes, label: bytes) -> bytes:
-        """RSA-OAEP(SHA-256) of ``message`` under ``label`` (kubeseal's ``rsa.EncryptOAEP``)."""
+    def _openssl_for(self, size: int) -> tuple[bool, bool]:
+        """Whether the next value's RSA and its AES-GCM (``size`` bytes) go to OpenSSL: the one place that
+        decides. RSA after ``NATIVE_AFTER`` values; AES-GCM then too, or for a value over
+        ``NATIVE_MAX_BYTES`` (its own import is cheap, the pure-Python cipher is not)."""
         if self._native is None and self._sealed >= NATIVE_AFTER:
             from cryptography.hazmat.primitives.asymmetric import rsa
 
             self._native = rsa.RSAPublicNumbers(self.exponent, self.modulus).public_key()
         self._sealed += 1
-        if self._native is not None:
-            return self._native.encrypt(message, _oaep(label))
-        from sealed.format import oaep
+        rsa_openssl = self._native is not None
+        return rsa_openssl, rsa_openssl or size > NATIVE_MAX_BYTES
 
-        return oaep.encrypt(self.modulus, self.exponent, message, label)
+    def seal(self, session_key: bytes, plaintext: bytes, label: bytes) -> tuple[bytes, bytes]:
+        """RSA-OAEP(SHA-256) of ``session_key`` under ``label`` (kubeseal's ``rsa.EncryptOAEP``) and
+        ``AES-GCM(plaintext, nonce=0)`` under it, each by whichever side :meth:`_openssl_for` picks."""
+        rsa_openssl, aes_openssl = self._openssl_for(len(plaintext))
+        if rsa_openssl and self._native is not None:
+            wrapped = self._native.encrypt(session_key, _oaep(label))
+        else:
+            from sealed.format import oaep
+
+            wrapped = oaep.encrypt(self.modulus, self.exponent, session_key, label)
+        if aes_openssl:
+            from core_sync.primitives import AESGCM
+
+            return wrapped, AESGCM(session_key).encrypt(ZERO_NONCE, plaintext, None)
+        from sealed.format import aes_gcm
+
+        return wrapped, aes_gcm.encrypt(session_key, ZERO_NONCE, plaintext)
 
 
 def public_key(cert: SealingCert) -> PublicKey:
@@ -85,8 +107,7 @@ def hybrid_encrypt(key: PublicKey, plaintext: bytes, label: bytes, session_key: 
     """Seal one value; the output differs every call (random session key and OAEP seed). A caller that
     verifies its own output passes a fresh ``session_key`` it keeps in memory (:func:`open_with_session`)."""
     session_key = session_key or os.urandom(SESSION_KEY_BYTES)
-    wrapped = key.encrypt_oaep(session_key, label)
-    sealed = AESGCM(session_key).encrypt(ZERO_NONCE, plaintext, None)
+    wrapped, sealed = key.seal(session_key, plaintext, label)
     return len(wrapped).to_bytes(2, "big") + wrapped + sealed
 
 
@@ -113,6 +134,8 @@ def open_with_session(session_key: bytes, blob: bytes) -> bytes:
 
 def _open_aes(session_key: bytes, sealed: bytes) -> bytes:
     from cryptography.exceptions import InvalidTag
+
+    from core_sync.primitives import AESGCM
 
     try:
         return AESGCM(session_key).decrypt(ZERO_NONCE, sealed, None)
