@@ -25,9 +25,7 @@ SESSION_KEY_BYTES = 32
 ZERO_NONCE = bytes(12)
 TOO_SHORT = "SealedSecret data is too short"
 NO_KEY = "no key could decrypt secret"
-NATIVE_AFTER = (
-    4  # values sealed by our own code (oaep, aes_gcm) before a key switches to cryptography's OpenSSL
-)
+NATIVE_AFTER = 4  # values a key seals with our own oaep and aes_gcm before it switches to OpenSSL
 NATIVE_MAX_BYTES = 1024  # a larger value costs our AES-GCM more than loading OpenSSL's (~17 M instructions)
 
 
