@@ -13,7 +13,7 @@ Limits: table-driven Python, *not constant-time* (table lookups indexed by key a
 only because each key is a fresh random session key that seals one value in a one-shot process and is
 then dropped. The S-box is a literal (loading it is cheaper than computing it; a test recomputes it from
 the FIPS-197 definition); the round tables are derived from it at import
-(~0.1 M instructions).
+(~0.3 M instructions).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _round_tables() -> list[list[int]]:
     """SubBytes+MixColumns of one byte per state row, as 32-bit column words (FIPS-197 5.1): T0 is
     ``{02}s || s || s || {03}s`` and T1..T3 its rotations. Built a whole column at a time (xtime on the
     S-box read as one 2048-bit integer, bytes interleaved by slice assignment): a loop of 1,024 Python
-    integers would cost more than the few values it serves (~1.7 M instructions against ~0.1 M)."""
+    integers would cost more than the few values it serves (~1.7 M instructions against ~0.3 M)."""
     s = int.from_bytes(SBOX, "big")
     ones = int.from_bytes(b"\x01" * 256, "big")
     double = ((s & (0x7F * ones)) << 1) ^ (((s >> 7) & ones) * 0x1B)
