@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sealed.format import aes_gcm, crypto
-from tests.sealed.conftest import SealingKey, ok, run_kubeseal, run_lockstep
+from tests.sealed.conftest import SealingKey, kubeseal_unseal, ok, run_lockstep
 
 # McGrew & Viega, "The Galois/Counter Mode of Operation (GCM)", test cases 13-16 (AES-256, 96-bit IV):
 # key, IV, plaintext, AAD, ciphertext, tag (hex).
@@ -158,14 +158,6 @@ def test_values_of_both_sides_open_with_kubeseal(kubeseal_bin: str, sealing_key:
         "data": {k: base64.b64encode(v).decode() for k, v in values.items()},
     }
     sealed = ok(run_lockstep("--cert", str(sealing_key.cert_path), stdin=yaml.safe_dump(secret).encode()))
-    opened = ok(
-        run_kubeseal(
-            kubeseal_bin,
-            "--recovery-unseal",
-            "--recovery-private-key",
-            str(sealing_key.key_path),
-            stdin=sealed,
-        )
-    )
+    opened = kubeseal_unseal(kubeseal_bin, sealing_key, sealed)
     data = yaml.safe_load(opened)["data"]
     assert {k: base64.b64decode(v or "") for k, v in data.items()} == values
