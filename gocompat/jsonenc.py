@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from gocompat.strconv import format_f, format_json_float
+from gocompat.lazy_regex import LazyRegex
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
 if TYPE_CHECKING:
@@ -32,8 +32,8 @@ _ESCAPES = {
     "\u2028": "\\u2028",
     "\u2029": "\\u2029",
 }
-_SPECIAL_HTML = re.compile('[\\x00-\\x1f"\\\\<>&\u2028\u2029\udc80-\udcff]')
-_SPECIAL = re.compile('[\\x00-\\x1f"\\\\\u2028\u2029\udc80-\udcff]')
+_SPECIAL_HTML = LazyRegex('[\\x00-\\x1f"\\\\<>&\u2028\u2029\udc80-\udcff]')
+_SPECIAL = LazyRegex('[\\x00-\\x1f"\\\\\u2028\u2029\udc80-\udcff]')
 
 
 class UnsupportedValue(ValueError):
@@ -52,6 +52,9 @@ def _escape(match: re.Match[str]) -> str:
 
 def quote(text: str, *, escape_html: bool = True) -> str:
     """``json.Marshal`` of a string (``escape_html=False``: an encoder with ``SetEscapeHTML(false)``)."""
+    plain = text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
+    if plain and (not escape_html or ("<" not in text and ">" not in text and "&" not in text)):
+        return '"' + text + '"'  # nothing to escape: the common case, without compiling the regex
     return '"' + (_SPECIAL_HTML if escape_html else _SPECIAL).sub(_escape, text) + '"'
 
 
@@ -89,6 +92,8 @@ def _emit(
     elif isinstance(value, int):
         out.append(str(value))
     elif isinstance(value, float):
+        from gocompat.strconv import format_f, format_json_float  # floats only (Kubernetes objects rarely)
+
         if value != value or value in (float("inf"), float("-inf")):
             raise UnsupportedValue(f"json: unsupported value: {format_f(value)}")
         out.append(format_json_float(value))

@@ -173,6 +173,8 @@ def deeply_indented(text: str) -> bool:
     The small hand-written readers (``lockstep seal``'s and ``sops decrypt``'s fast paths) recurse per
     level; they hand such text to the PyYAML-based reader, which enforces the limits.
     """
+    if " " * (MAX_DEPTH // 2) not in text:  # the common case, without compiling a regex (start-up)
+        return False
     import re
 
     return re.search(rf"^ {{{MAX_DEPTH // 2},}}\S", text, re.MULTILINE) is not None

@@ -10,9 +10,10 @@ layout around them differs.
 from __future__ import annotations
 
 import math
-import re
 
-_INT = re.compile(r"[+-]?[0-9]+\Z")
+from gocompat.lazy_regex import LazyRegex
+
+_INT = LazyRegex(r"[+-]?[0-9]+\Z")
 
 
 def _digits(value: float) -> tuple[str, int]:

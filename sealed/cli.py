@@ -10,11 +10,6 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from sealed.format.convert import Encrypt
-    from sealed.format.crypto import PrivateKey
 
 from sealed.flags import DEFAULT_CONTROLLER_NAME, DEFAULT_CONTROLLER_NAMESPACE, ENV_PREFIX, parse
 from sealed.seal_args import SealArgs
@@ -30,6 +25,13 @@ from sealed.sealing import (
     render,
     seal_options,
 )
+
+TYPE_CHECKING = False  # typing is not imported at run time: `lockstep seal` must start fast
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sealed.format.convert import Encrypt
+    from sealed.format.crypto import PrivateKey
 
 DESCRIPTION = "Seal a Secret into a SealedSecret that Lockstep's and Bitnami's controllers can open."
 EPILOG = f"""\

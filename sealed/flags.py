@@ -10,10 +10,11 @@ A property test checks that both parsers agree wherever the fast one answers.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing is not imported at run time: `lockstep seal` must start fast
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
 
 DEFAULT_CONTROLLER_NAME = "lockstep-sealed-secrets"
 DEFAULT_CONTROLLER_NAMESPACE = "lockstep-system"

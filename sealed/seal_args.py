@@ -7,7 +7,10 @@ budget, and the fast parser already produced every value.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+
+TYPE_CHECKING = False  # typing is not imported at run time: `lockstep seal` must start fast
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class SealArgs:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing is not imported at run time: `lockstep seal` must start fast
 if TYPE_CHECKING:
+    from typing import Any
+
     from sealed.format.convert import Encrypt, SealOptions
     from sealed.remote import Controller
     from sealed.seal_args import ControllerRef, SealArgs

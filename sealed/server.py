@@ -55,7 +55,7 @@ def verify(ring: KeyRing, body: bytes) -> int:
 
 def rotate(ring: KeyRing, body: bytes) -> bytes:
     """Bitnami's ``/v1/rotate``: the SealedSecret sealed again with the newest key (compact JSON)."""
-    from sealed.format.crypto import hybrid_encrypt
+    from sealed.format.crypto import hybrid_encrypt, public_key_of
 
     sealed = read_sealed_secret(body)
     metadata = dict(sealed.get("metadata") or {})
@@ -72,7 +72,7 @@ def rotate(ring: KeyRing, body: bytes) -> bytes:
     newest = ring.newest()
     if newest is None or newest.key is None:
         raise FormatError("error getting latest private key. no key available")
-    public = newest.key.key.public_key()
+    public = public_key_of(newest.key.key)
     secret["metadata"].pop("ownerReferences", None)
     resealed = seal(
         parse_secret(secret),

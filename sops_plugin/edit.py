@@ -53,14 +53,14 @@ class EditorFailed(Exception):
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:
-    from sops_plugin.cli import FORMATS, _Formatter
+    from sops_plugin.cli import FORMATS, formatter_class
     from sops_plugin.format.rules import RULE_NAMES
 
     p = argparse.ArgumentParser(
         prog=prog,
         description="Edit a SOPS file in $SOPS_EDITOR / $EDITOR; only changed values are re-encrypted.",
         epilog="example:\n  EDITOR='code --wait' lockstep sops edit secrets/db.enc.yaml\n",
-        formatter_class=_Formatter,
+        formatter_class=formatter_class(),
     )
     p.add_argument("file", help="the encrypted file (created from sops' example if it does not exist)")
     p.add_argument("--input-type", choices=FORMATS, help="file format (default: from the extension)")

@@ -7,8 +7,6 @@ layout of collections differs more and stays in each dialect's ``writer``.
 
 from __future__ import annotations
 
-from gocompat.strconv import format_g
-
 PLAIN, SINGLE, DOUBLE, LITERAL = "plain", "single", "double", "literal"
 BREAKS = "\r\n\x85\u2028\u2029"
 _FIRST_INDICATORS = "#,[]{}&*!|>'\"%@`"
@@ -24,6 +22,8 @@ def float_text(value: float) -> str:
         return ".nan"
     if value in (float("inf"), float("-inf")):
         return ".inf" if value > 0 else "-.inf"
+    from gocompat.strconv import format_g  # floats only: `lockstep sops decrypt` starts without it
+
     return format_g(value)
 
 

@@ -115,9 +115,29 @@ def _parse_certificate(der: bytes) -> SealingCert:
     if len(numbers) != 2 or numbers[0][0] != 0x02 or numbers[1][0] != 0x02:
         raise ValueError("RSAPublicKey is not two INTEGERs")
     modulus, exponent = (int.from_bytes(value, "big") for _, value in numbers)
-    if modulus.bit_length() < 1024 or exponent < 3:
-        raise FormatError("RSA public key is too small to seal with")
+    check_rsa_public_numbers(modulus, exponent)
     return SealingCert(modulus, exponent, not_before, not_after)
+
+
+MIN_MODULUS_BITS = 1024
+MAX_MODULUS_BITS = 16384  # OpenSSL's own ceiling for RSA public-key operations
+MAX_EXPONENT = 2**31 - 1  # Go's crypto/rsa refuses larger public exponents
+
+
+def check_rsa_public_numbers(modulus: int, exponent: int) -> None:
+    """Refuse a public key that could not seal (or would make ``pow`` run for minutes): the same limits
+    OpenSSL and Go's ``crypto/rsa`` apply, checked before any RSA operation."""
+    if modulus.bit_length() < MIN_MODULUS_BITS or exponent < 3:
+        raise FormatError("RSA public key is too small to seal with")
+    if modulus.bit_length() > MAX_MODULUS_BITS:
+        raise FormatError(
+            f"RSA public key is too large to seal with "
+            f"({modulus.bit_length()} bits, at most {MAX_MODULUS_BITS})"
+        )
+    if exponent > MAX_EXPONENT:
+        raise FormatError("RSA public exponent is too large")
+    if modulus % 2 == 0 or exponent % 2 == 0 or exponent >= modulus:
+        raise FormatError("RSA public key is invalid (even modulus or exponent)")
 
 
 def _tlv(data: bytes, offset: int, expect: int | None = None) -> tuple[bytes, int]:

@@ -9,13 +9,16 @@ SealedSecret's own metadata, and every key is tried for every item.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 from gocompat import limits
 from sealed.format import b64, crypto
 from sealed.format.errors import FormatError
 from sealed.format.objects import object_meta, string_map
 from sealed.format.scopes import Scope, label, label_for, scope_of, set_scope_annotations
+
+TYPE_CHECKING = False  # typing is not imported at run time: `lockstep seal` must start fast
+if TYPE_CHECKING:
+    from typing import Any
 
 SEALED_API_VERSION = "bitnami.com/v1alpha1"
 SKIP_OWNER_ANNOTATION = "sealedsecrets.bitnami.com/skip-set-owner-references"

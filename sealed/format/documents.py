@@ -8,16 +8,19 @@ strings when decoding into a generic value), so an annotation like ``2001-12-14`
 
 from __future__ import annotations
 
-import json
 import re
 from functools import cache
-from typing import Any
 
 from gocompat import limits
+from gocompat.lazy_regex import LazyRegex
 from sealed.format.errors import FormatError
 
+TYPE_CHECKING = False  # typing is not imported at run time: `lockstep seal` must start fast
+if TYPE_CHECKING:
+    from typing import Any
+
 BOM = "\ufeff"
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_LINE = LazyRegex(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
 def load_documents(data: bytes) -> list[Any]:
@@ -52,6 +55,8 @@ def _load(data: bytes) -> list[Any]:
 
 
 def _json_stream(text: str) -> list[Any] | None:
+    import json  # only for JSON input: its import compiles several regexes
+
     decoder = json.JSONDecoder()
     documents, position = [], 0
     while position < len(text):

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtensionOID, NameOID
 
-from sealed.format.crypto import fingerprint
+from sealed.format.crypto import fingerprint, public_key_of
 
 DEFAULT_KEY_BITS = 4096
 DEFAULT_KEY_TTL = dt.timedelta(hours=10 * 365 * 24)  # Bitnami's --key-ttl default, 87600h
@@ -40,7 +40,7 @@ class SealingKeyPair:
 
     @property
     def fingerprint(self) -> str:
-        return fingerprint(self.key.public_key())
+        return fingerprint(public_key_of(self.key))
 
 
 def generate_key_pair(

@@ -7,9 +7,12 @@ Field order matters because apimachinery's JSON printer keeps struct order; buil
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from sealed.format.errors import FormatError
+
+TYPE_CHECKING = False  # typing is not imported at run time: `lockstep seal` must start fast
+if TYPE_CHECKING:
+    from typing import Any
 
 _META_STRINGS = ("name", "generateName", "namespace", "selfLink", "uid", "resourceVersion")
 _OWNER_FIELDS = ("apiVersion", "kind", "name", "uid", "controller", "blockOwnerDeletion")

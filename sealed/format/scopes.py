@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import Any
 
 from sealed.format.errors import FormatError
+
+TYPE_CHECKING = False  # typing is not imported at run time: `lockstep seal` must start fast
+if TYPE_CHECKING:
+    from typing import Any
 
 NAMESPACE_WIDE_ANNOTATION = "sealedsecrets.bitnami.com/namespace-wide"
 CLUSTER_WIDE_ANNOTATION = "sealedsecrets.bitnami.com/cluster-wide"

@@ -7,8 +7,9 @@ map keys sorted); the caller builds dicts in Go field order. YAML: sigs.k8s.io/y
 
 from __future__ import annotations
 
-import json
-from typing import Any
+TYPE_CHECKING = False  # typing is not imported at run time: `lockstep seal` must start fast
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def to_json(obj: Any) -> str:
@@ -19,6 +20,8 @@ def to_json(obj: Any) -> str:
 
 
 def to_compact_json(obj: Any) -> str:
+    import json
+
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 

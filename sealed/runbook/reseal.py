@@ -64,7 +64,7 @@ class LocalCipher:
     def __init__(self, keys: Sequence[crypto.PrivateKey], target: crypto.PrivateKey) -> None:
         self.keys = list(keys)
         self.target = target
-        self.public = target.key.public_key()
+        self.public = crypto.public_key_of(target.key)
 
     def open(self, blob: bytes, label: bytes) -> tuple[bytes, str]:
         """Plaintext and the fingerprint of the key that opened it; the last key that worked is tried first

@@ -7,9 +7,9 @@ part of it). The MAC is SHA-512 over the byte form of every non-comment, non-nul
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 
+from core_sync.primitives import sha256, sha512
 from gocompat.yaml.v3.tree import Branch, Comment, GoTime
 from sops_plugin.errors import ERROR_DECRYPTING_TREE, ERROR_ENCRYPTING_TREE, SopsError
 from sops_plugin.format.rules import CryptRules
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-MAC_ONLY_ENCRYPTED_INIT = hashlib.sha256(b"sops").digest()
+MAC_ONLY_ENCRYPTED_INIT = sha256(b"sops").digest()
 
 if TYPE_CHECKING:
     Leaf = Callable[[Any, list[str], list[list[str]]], Any]
@@ -75,7 +75,7 @@ def _walk(value: Any, path: list[str], stack: list[list[str]], leaf: Leaf) -> An
 def _crypt(branches: Sequence[Branch], rules: CryptRules, change: Change) -> tuple[list[Branch], str]:
     """Walk every branch, letting ``change(value, path, encrypted, is_comment)`` turn each leaf into
     ``(plaintext, output)``; the plaintext of the leaves feeds the MAC in document order."""
-    digest = hashlib.sha512()
+    digest = sha512()
     if rules.mac_only_encrypted:
         digest.update(MAC_ONLY_ENCRYPTED_INIT)
 

@@ -8,8 +8,7 @@ sops binary can be asked to handle them.
 
 from __future__ import annotations
 
-import re
-
+from gocompat.lazy_regex import LazyRegex
 from gocompat.yaml.v3.tree import Branch
 from sops_plugin.errors import SopsError
 from sops_plugin.format.rules import RULE_NAMES, CryptRules
@@ -97,7 +96,7 @@ class Metadata:
         return any(all(k.kind != "age" for k in group) for group in self.key_groups)
 
 
-_RFC3339 = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|z|[+-]\d{2}:\d{2})\Z")
+_RFC3339 = LazyRegex(r"(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|z|[+-]\d{2}:\d{2})\Z")
 
 
 def rfc3339(text: str) -> str:

@@ -11,16 +11,8 @@ import binascii
 import os
 import re
 
-try:
-    # The class ``cryptography.hazmat.primitives.ciphers.aead.AESGCM`` re-exports; importing it from the
-    # binding skips the pure-Python cipher modules (~6 ms of ``lockstep sops decrypt`` start-up).
-    from cryptography.hazmat.bindings._rust import openssl as _rust_openssl
-
-    AESGCM = _rust_openssl.aead.AESGCM
-except (ImportError, AttributeError):  # pragma: no cover - other cryptography layouts
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-from gocompat.strconv import format_f, parse_bool, parse_int
+from core_sync.primitives import AESGCM
+from gocompat.lazy_regex import LazyRegex
 from gocompat.yaml.v3.rules import parse_timestamp
 from gocompat.yaml.v3.tree import Comment, GoTime
 
@@ -30,14 +22,14 @@ if TYPE_CHECKING:
 
 
 IV_SIZE = 32
-_ENC = re.compile(r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]", re.S)
+_ENC = LazyRegex(r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]", re.S)
 
 
 class CipherError(Exception):
     """A value that cannot be decrypted; the message never contains plaintext."""
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")  # U+DC80..U+DCFF carry raw bytes
+_LONE_SURROGATE = LazyRegex("[\ud800-\udc7f\udd00-\udfff]")  # U+DC80..U+DCFF carry raw bytes
 
 
 def format_bool(value: bool) -> str:
@@ -57,6 +49,8 @@ def to_bytes(value: Any) -> bytes:
     if isinstance(value, int):
         return str(value).encode()
     if isinstance(value, float):
+        from gocompat.strconv import format_f  # typed values are rare: not imported for strings
+
         return format_f(value).encode()
     if isinstance(value, bytes):
         return value
@@ -105,12 +99,16 @@ def _restore(datatype: str, raw: bytes) -> Any:
         if datatype == "str":
             return text
         if datatype == "int":
+            from gocompat.strconv import parse_int
+
             return parse_int(text)
         if datatype == "float":
             return float(text)
         if datatype == "bytes":
             return raw
         if datatype == "bool":
+            from gocompat.strconv import parse_bool
+
             return parse_bool(text)
         if datatype == "time":
             ts = parse_timestamp(text)

@@ -93,3 +93,19 @@ def test_go_yaml_output_is_read_identically(docs: dict[str, Any], indent: int) -
         assert "#" in text or not text.replace("\n", "").isprintable() or "? " in text or "|4" in text
         fast = load_yaml(text)
     assert fast == full
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.integers(-2, 10001), st.integers(-1, 14), st.integers(-1, 33))
+def test_timestamp_dates_are_what_datetime_accepts(year: int, month: int, day: int) -> None:
+    """go-yaml v3 resolves ``YYYY-MM-DD`` to a time only for a real date; checked without datetime."""
+    from datetime import date
+
+    from gocompat.yaml.v3.rules import _is_date
+
+    try:
+        date(year, month, day)
+        valid = True
+    except ValueError:
+        valid = False
+    assert _is_date(year, month, day) is valid

@@ -102,5 +102,14 @@ def ok(result: subprocess.CompletedProcess[bytes]) -> bytes:
     return result.stdout
 
 
+def kubeseal_unseal(kubeseal_path: str, key: SealingKey, sealed: bytes) -> bytes:
+    """The Secret the real kubeseal recovers from ``sealed`` with ``key`` (``--recovery-unseal``)."""
+    return ok(
+        run_kubeseal(
+            kubeseal_path, "--recovery-unseal", "--recovery-private-key", str(key.key_path), stdin=sealed
+        )
+    )
+
+
 def mask_ciphertexts(text: str) -> str:
     return CIPHERTEXT.sub("<CIPHERTEXT>", text)

@@ -108,3 +108,18 @@ def test_missing_cert_file(tmp_path: Path) -> None:
     assert _refused(tmp_path / "absent.pem", tmp_path).startswith(
         f"error: {tmp_path / 'absent.pem'}: No such file"
     )
+
+
+def test_certificate_with_unusable_rsa_numbers_refused(sealing_key: SealingKey, tmp_path: Path) -> None:
+    """A certificate whose public key cannot seal (here an even exponent, patched into the DER: the
+    signature is not what sealing checks) is refused naming the file, before any RSA operation."""
+    from gocompat.pem import decode_blocks, encode_block
+
+    ((kind, _, der),) = decode_blocks(sealing_key.cert_pem.decode())
+    exponent = bytes.fromhex("0203010001")  # INTEGER 65537
+    assert der.count(exponent) == 1
+    path = tmp_path / "even-exponent.pem"
+    path.write_text(encode_block(kind, der.replace(exponent, bytes.fromhex("0203010000"))))
+    assert _refused(path, tmp_path) == (
+        f"error: {path}: RSA public key is invalid (even modulus or exponent)\n"
+    )

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.sealed.conftest import SealingKey, ok, run_kubeseal, run_lockstep
+from tests.sealed.conftest import SealingKey, kubeseal_unseal, ok, run_kubeseal, run_lockstep
 
 SECRET = json.dumps(
     {
@@ -123,15 +123,7 @@ def test_seal_with_controller_url_and_cert_url(
 ) -> None:
     for args in (["--controller-url", controller.url], ["--cert", controller.url + "/v1/cert.pem"]):
         sealed = ok(run_lockstep(*args, stdin=SECRET))
-        opened = ok(
-            run_kubeseal(
-                kubeseal_bin,
-                "--recovery-unseal",
-                "--recovery-private-key",
-                str(sealing_key.key_path),
-                stdin=sealed,
-            )
-        )
+        opened = kubeseal_unseal(kubeseal_bin, sealing_key, sealed)
         assert json.loads(opened)["data"]["password"] == base64.b64encode(b"hunter2").decode()
 
 

@@ -8,7 +8,14 @@ import json
 import pytest
 import yaml
 
-from tests.sealed.conftest import SealingKey, mask_ciphertexts, ok, run_kubeseal, run_lockstep
+from tests.sealed.conftest import (
+    SealingKey,
+    kubeseal_unseal,
+    mask_ciphertexts,
+    ok,
+    run_kubeseal,
+    run_lockstep,
+)
 
 SCOPES = ["strict", "namespace-wide", "cluster-wide"]
 BINARY = bytes(range(256)) + b"\xff\xfe\x00"
@@ -98,15 +105,7 @@ def test_lockstep_sealed_opens_with_kubeseal(kubeseal_bin: str, sealing_key: Sea
                 "--cert", str(sealing_key.cert_path), "--scope", scope, "-o", fmt, stdin=secret_yaml()
             )
         )
-        opened = ok(
-            run_kubeseal(
-                kubeseal_bin,
-                "--recovery-unseal",
-                "--recovery-private-key",
-                str(sealing_key.key_path),
-                stdin=sealed,
-            )
-        )
+        opened = kubeseal_unseal(kubeseal_bin, sealing_key, sealed)
         assert decoded(opened) == EXPECTED
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Any
 
 from gocompat.yaml.scanner import (
     BlockScanner,
@@ -22,6 +21,10 @@ from gocompat.yaml.scanner import (
     read_fast,
     single_quoted,
 )
+
+TYPE_CHECKING = False  # typing is not imported at run time: `lockstep seal` must start fast
+if TYPE_CHECKING:
+    from typing import Any
 
 _BOOLS = {
     "yes": True, "Yes": True, "YES": True, "true": True, "True": True, "TRUE": True, "on": True, "On": True,

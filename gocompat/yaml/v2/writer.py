@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from gocompat.yaml import emitter as libyaml
 from gocompat.yaml.v2.rules import needs_quotes, sorted_keys
+
+TYPE_CHECKING = False  # typing is not imported at run time: `lockstep seal` must start fast
+if TYPE_CHECKING:
+    from typing import Any
 
 BEST_WIDTH = 80
 INDENT = 2

@@ -10,8 +10,7 @@ the property tests compare this reader against.
 
 from __future__ import annotations
 
-import re
-
+from gocompat.lazy_regex import LazyRegex
 from gocompat.yaml.scanner import BlockScanner, Unsupported, chomp, double_quoted, read_fast, single_quoted
 from gocompat.yaml.v3.rules import resolve_plain
 from gocompat.yaml.v3.tree import Branch
@@ -25,7 +24,7 @@ class DuplicateKey(Exception):
     pass
 
 
-_BLOCK_HEADER = re.compile(r"\|([1-9]?)([-+]?)([1-9]?)\Z")
+_BLOCK_HEADER = LazyRegex(r"\|([1-9]?)([-+]?)([1-9]?)\Z")
 _ESCAPES = {
     "0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f", "r": "\r",
     "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0", "L": "\u2028",

@@ -6,10 +6,9 @@ sops reads and writes YAML with go-yaml v3 (YAML 1.2 core schema plus 1.1 leftov
 
 from __future__ import annotations
 
-import math
 import re
-from datetime import date
 
+from gocompat.lazy_regex import LazyRegex
 from gocompat.yaml.v3.tree import GoTime
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
@@ -21,16 +20,16 @@ _MAP: dict[str, Any] = {
     **dict.fromkeys(("true", "True", "TRUE"), True),
     **dict.fromkeys(("false", "False", "FALSE"), False),
     **dict.fromkeys(("", "~", "null", "Null", "NULL"), None),
-    **dict.fromkeys((".nan", ".NaN", ".NAN"), math.nan),
-    **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), math.inf),
-    **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), -math.inf),
+    **dict.fromkeys((".nan", ".NaN", ".NAN"), float("nan")),  # float(), not math: one module less to import
+    **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), float("inf")),
+    **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), float("-inf")),
 }
 _OLD_BOOL = frozenset(
     ("y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF")
 )
-_YAML_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
-_GO_FLOAT = re.compile(r"[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|inf|infinity|nan)\Z", re.I)
-_BASE60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?\Z")
+_YAML_FLOAT = LazyRegex(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+_GO_FLOAT = LazyRegex(r"[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|inf|infinity|nan)\Z", re.I)
+_BASE60 = LazyRegex(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?\Z")
 _INT64 = (-(2**63), 2**63 - 1)
 
 
@@ -39,10 +38,10 @@ class _NoMatch(Exception):
 
 
 _DIGITS = {
-    16: re.compile(r"[0-9a-fA-F]+\Z"),
-    8: re.compile(r"[0-7]+\Z"),
-    2: re.compile(r"[01]+\Z"),
-    10: re.compile(r"[0-9]+\Z"),
+    16: LazyRegex(r"[0-9a-fA-F]+\Z"),
+    8: LazyRegex(r"[0-7]+\Z"),
+    2: LazyRegex(r"[01]+\Z"),
+    10: LazyRegex(r"[0-9]+\Z"),
 }
 
 
@@ -109,6 +108,17 @@ _TS_PATTERN = (
 _TS: list[re.Pattern[str]] = []
 
 
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _is_date(year: int, month: int, day: int) -> bool:
+    """What ``datetime.date`` accepts (years 1-9999, Gregorian leap years), without importing datetime."""
+    if not (1 <= year <= 9999 and 1 <= month <= 12 and day >= 1):
+        return False
+    leap = month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return day <= _MONTH_DAYS[month - 1] + leap
+
+
 def parse_timestamp(text: str) -> str | None:
     """go-yaml's timestamp forms → Go ``RFC3339Nano`` text, or ``None`` if ``text`` is not one."""
     if not text[:4].isdigit():
@@ -119,9 +129,7 @@ def parse_timestamp(text: str) -> str | None:
     if not m:
         return None
     year, month, day = int(m["y"]), int(m["mo"]), int(m["d"])
-    try:
-        date(year, month, day)
-    except ValueError:
+    if not _is_date(year, month, day):
         return None
     if m["sep"] is None:
         return f"{year:04d}-{month:02d}-{day:02d}T00:00:00Z"
