@@ -83,10 +83,10 @@ class ApplicationController:
                         await asyncio.wait_for(trigger.wait(), timeout=5.0)
                     continue
                 self.waiting.discard(ref)
-                snapshot = copy.deepcopy(dict(body))
-                self.generations[ref] = int(snapshot["metadata"].get("generation", 0))
+                self.generations[ref] = int(body.get("metadata", {}).get("generation", 0))
                 max_age = 0.0 if triggered else SHARED_FETCH_AGE_S
-                outcome = await asyncio.to_thread(profiled, reconciler.reconcile, snapshot, max_age)
+                # the copy lives only as long as the reconcile (not through the wait: ~4 KiB per Application)
+                outcome = await asyncio.to_thread(profiled, reconciler.reconcile, _snapshot(body), max_age)
                 try:
                     await asyncio.wait_for(trigger.wait(), timeout=outcome.requeue_after)
                     triggered = True
@@ -169,6 +169,25 @@ def register(registry: Any, settings: OperatorSettings | None = None) -> Applica
 
     @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
     async def application_event(**kwargs: Any) -> None:
+        drop_managed_fields(kwargs.get("event"))
         controller.on_event(AppRef(kwargs["namespace"], kwargs["name"]), kwargs["type"], kwargs["body"])
 
     return controller
+
+
+def drop_managed_fields(event: Any) -> None:
+    """Drop ``metadata.managedFields`` from the body of a watch event, the very dict kopf keeps as the
+    Application's latest body for its daemon: ~6 of its ~16 KiB (as Python objects) at fleet size, read by
+    neither kopf nor Lockstep."""
+    obj = event.get("object") if isinstance(event, dict) else None
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    if isinstance(meta, dict):
+        meta.pop("managedFields", None)
+
+
+def _snapshot(body: Any) -> dict[str, Any]:
+    """A private copy of the Application for one reconcile (kopf replaces ``body`` as events arrive),
+    without managedFields."""
+    raw = dict(body)
+    metadata = {k: v for k, v in (raw.get("metadata") or {}).items() if k != "managedFields"}
+    return copy.deepcopy({**raw, "metadata": metadata})
