@@ -333,8 +333,10 @@ class Reconciler:
             and status.get("lastAppliedRevision") == checkout.revision
             and status.get("observedGeneration") == meta.get("generation")
         )
-        if not report_only:
-            self.patch_status(app, {"lastAttemptedRevision": checkout.revision})
+        # "attempting this revision" is written while the sync runs, off the push -> live path (one status
+        # write, ~7 ms); it ends before the reconcile's last status write, which names the revision too,
+        # so status never goes back to it, and a failed sync is still reported
+        attempt = None if report_only else self._attempt(app, checkout.revision)
         try:
             result = state.engine.sync(
                 checkout.revision, directory, previous, opts, boundary=checkout.root, apply=not report_only
@@ -342,6 +344,9 @@ class Reconciler:
         except SyncFailed as failed:
             failed.revision = failed.revision or checkout.revision
             raise
+        finally:
+            if attempt is not None:
+                attempt.join()
         if report_only:
             return result
         state.desired = state.engine.desired
@@ -357,6 +362,17 @@ class Reconciler:
             },
         )
         return result
+
+    def _attempt(self, app: dict[str, Any], revision: str) -> threading.Thread:
+        """Write ``lastAttemptedRevision`` in a thread; a failure is logged (the outcome's write follows)."""
+        thread = threading.Thread(
+            target=self._record,
+            args=(self.patch_status, app, {"lastAttemptedRevision": revision}),
+            name="status-attempt",
+            daemon=True,
+        )
+        thread.start()
+        return thread
 
     def _record_success(self, app: dict[str, Any], result: SyncResult, old_status: Mapping[str, Any]) -> None:
         generation = int(app["metadata"].get("generation", 0))
