@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import os
 from typing import TYPE_CHECKING, Any
 
 from core_sync.http_server import HOOKS
@@ -46,6 +47,9 @@ class ApplicationController:
         self._reconciler: Reconciler | None = None
         self.placement: AutoShard | None = None  # ``--shard auto``: which Applications are this replica's
         self.waiting: set[AppRef] = set()  # daemons of Applications another replica owns
+        # reconciles running at once: asyncio's default executor's threads (a thousand Applications starting
+        # together queued a thousand copies of their bodies for them, the operator's peak memory)
+        self.slots = asyncio.Semaphore(min(32, (os.cpu_count() or 1) + 4))
 
     def reconciler(self) -> Reconciler:
         if self._reconciler is None:
@@ -83,10 +87,12 @@ class ApplicationController:
                         await asyncio.wait_for(trigger.wait(), timeout=5.0)
                     continue
                 self.waiting.discard(ref)
-                self.generations[ref] = int(body.get("metadata", {}).get("generation", 0))
                 max_age = 0.0 if triggered else SHARED_FETCH_AGE_S
-                # the copy lives only as long as the reconcile (not through the wait: ~4 KiB per Application)
-                outcome = await asyncio.to_thread(profiled, reconciler.reconcile, _snapshot(body), max_age)
+                async with self.slots:  # the copy is made when a thread is free, and lives only as long
+                    self.generations[ref] = int(body.get("metadata", {}).get("generation", 0))
+                    snapshot = _snapshot(body)
+                    outcome = await asyncio.to_thread(profiled, reconciler.reconcile, snapshot, max_age)
+                    del snapshot
                 try:
                     await asyncio.wait_for(trigger.wait(), timeout=outcome.requeue_after)
                     triggered = True
