@@ -47,9 +47,11 @@ class ApplicationController:
         self._reconciler: Reconciler | None = None
         self.placement: AutoShard | None = None  # ``--shard auto``: which Applications are this replica's
         self.waiting: set[AppRef] = set()  # daemons of Applications another replica owns
-        # reconciles running at once: asyncio's default executor's threads (a thousand Applications starting
-        # together queued a thousand copies of their bodies for them, the operator's peak memory)
-        self.slots = asyncio.Semaphore(min(32, (os.cpu_count() or 1) + 4))
+        # reconciles handed to asyncio's default executor at once: four per thread, so a freed thread finds
+        # the next one queued without waiting for the event loop (one slot per thread left threads idle
+        # while the loop was busy), yet a thousand Applications starting together no longer queue a
+        # thousand copies of their bodies
+        self.slots = asyncio.Semaphore(4 * min(32, (os.cpu_count() or 1) + 4))
 
     def reconciler(self) -> Reconciler:
         if self._reconciler is None:
