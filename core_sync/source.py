@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+# ``git fetch`` of one ref: maintenance is started by :meth:`GitSource._maintain` instead
+FETCH = ("fetch", "--quiet", "--no-tags", "--no-auto-maintenance")
 KEEP_CHECKOUTS = 2
 
 
@@ -136,7 +138,18 @@ class GitSource:
             else:
                 revision = self._fetch_named(url, ref, mirror, env)
             root = self._export(mirror, key, revision, env)
+        self._maintain(mirror)
         return Checkout(url=url, ref=ref or "HEAD", revision=revision, root=root)
+
+    def _maintain(self, mirror: Path) -> None:
+        """What ``git fetch`` would run after fetching (``git maintenance run --auto``: repack when loose
+        objects pile up), in a thread: its process start was on every push's way to the cluster."""
+
+        def run() -> None:
+            with self._git_env(None) as env, contextlib.suppress(SourceError):  # timed out: next fetch's turn
+                self._git_result(["-C", str(mirror), "maintenance", "run", "--auto", "--quiet"], env)
+
+        threading.Thread(target=run, name="git-maintenance", daemon=True).start()
 
     def _fetch_named(self, url: str, ref: str | None, mirror: Path, env: dict[str, str]) -> str:
         """One connection for the common case: fetch the branch (or the remote HEAD, or a full ref name)
@@ -144,9 +157,7 @@ class GitSource:
         listing the remote, so a branch still wins over a tag of the same name."""
         remote = ref if ref is None or ref == "HEAD" or ref.startswith("refs/") else f"refs/heads/{ref}"
         local = remote if remote and remote.startswith("refs/") else "refs/remote-head"
-        fetched = self._git_result(
-            ["-C", str(mirror), "fetch", "--quiet", "--no-tags", url, f"+{remote or 'HEAD'}:{local}"], env
-        )
+        fetched = self._git_result(["-C", str(mirror), *FETCH, url, f"+{remote or 'HEAD'}:{local}"], env)
         if fetched.returncode == 0:
             sha = _fetch_head(mirror)
             if sha is not None and (remote is None or not remote.startswith("refs/tags/")):
@@ -154,9 +165,7 @@ class GitSource:
             return self._peel(mirror, local, env)  # a tag named in full: its commit, not the tag object
         if ref and remote != ref and "couldn't find remote ref" in fetched.stderr:
             revision, refspec = self._resolve(url, ref, env)
-            self._git(
-                ["-C", str(mirror), "fetch", "--quiet", "--no-tags", url, refspec], env, what=f"fetch {url}"
-            )
+            self._git(["-C", str(mirror), *FETCH, url, refspec], env, what=f"fetch {url}")
             return revision
         raise SourceError(
             _no_ref(url, ref)
@@ -169,7 +178,7 @@ class GitSource:
         if self._has_commit(mirror, sha, env):
             return sha
         self._git(
-            ["-C", str(mirror), "fetch", "--quiet", "--no-tags", url, "+refs/heads/*:refs/remotes/origin/*"],
+            ["-C", str(mirror), *FETCH, url, "+refs/heads/*:refs/remotes/origin/*"],
             env,
             what=f"fetch {url}",
         )

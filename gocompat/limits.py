@@ -33,6 +33,29 @@ def check_size(size: int, what: str = "input", limit: int = MAX_FILE_BYTES) -> N
         raise LimitExceeded(f"{what} is {size} bytes, over the limit of {limit} bytes")
 
 
+def read_at_most(handle: Any, limit: int = MAX_FILE_BYTES) -> bytes:
+    """At most ``limit + 1`` bytes of the binary file ``handle`` (one byte more than ``limit`` tells the
+    caller it is over), read in steps sized by the file: ``handle.read(limit + 1)`` allocates the whole
+    limit (16 MiB) for every file however small, and concurrent reads of many small files made glibc's
+    heap, and the operator's RSS at fleet size, balloon (≈6x in a 6-thread test)."""
+    import os
+
+    try:
+        size = os.fstat(handle.fileno()).st_size
+    except (OSError, AttributeError, ValueError):  # a stream without a descriptor (tests, pipes wrapped)
+        size = 0
+    wanted, step = limit + 1, (size + 1 if size > 0 else 1 << 16)
+    chunks = []
+    while wanted > 0:
+        chunk = handle.read(min(step, wanted))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        wanted -= len(chunk)
+        step = 1 << 16  # the file grew after fstat, or has no size (a pipe): read on in small steps
+    return b"".join(chunks)
+
+
 class AliasBudget:
     """Checks composed YAML documents one by one against depth and alias limits, across a whole stream.
 

@@ -20,6 +20,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from gocompat.limits import read_at_most
+
 PREFIX = "lockstep-sops-edit."
 CAUGHT = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -175,7 +177,7 @@ class Scratch:
     def read(self, limit: int) -> bytes:
         """The edited file (editors may have replaced it by rename); refuses more than ``limit`` bytes."""
         with self.path.open("rb") as handle:
-            data = handle.read(limit + 1)
+            data = read_at_most(handle, limit)
         if len(data) > limit:
             raise ValueError(f"the edited file is larger than {limit} bytes")
         return data

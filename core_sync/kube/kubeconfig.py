@@ -61,7 +61,7 @@ def _read(path: Path) -> Document:
         if not path.is_file():
             raise KubeConfigError(f"{path}: cannot read kubeconfig: not a regular file")
         with path.open("rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
+            raw = limits.read_at_most(handle, MAX_FILE_BYTES)
     except OSError as exc:
         raise KubeConfigError(f"{path}: cannot read kubeconfig: {exc.strerror or exc}") from None
     return str(path), parse_document(raw, str(path)), path.parent.absolute()

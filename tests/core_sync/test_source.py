@@ -155,3 +155,27 @@ def test_file_urls(git_server: GitServer, tmp_path: Path) -> None:
     git_server.create_repo("local", {"deploy/a.yaml": "a: 1\n"})
     checkout = GitSource(tmp_path).fetch(f"file://{git_server.root}/local.git", "main")
     assert (checkout.path("deploy") / "a.yaml").exists()
+
+
+def test_mirror_maintenance_still_runs_after_fetches(git_server: GitServer, tmp_path: Path) -> None:
+    """Fetches skip git's auto maintenance (its process start was on every push's way to the cluster) and
+    GitSource starts it beside them: a mirror whose packs pass ``gc.autoPackLimit`` still gets repacked."""
+    import time
+
+    url = git_server.create_repo("kept", {"deploy/a.yaml": "a: 0\n"})
+    source = GitSource(tmp_path)
+    source.fetch(url, "main")
+    (mirror,) = (tmp_path / "git" / "repos").glob("*.git")
+    for name, value in (("fetch.unpackLimit", "1"), ("gc.autoPackLimit", "2"), ("gc.autoDetach", "false")):
+        git("-C", str(mirror), "config", name, value)  # each fetch keeps its pack; three packs are too many
+
+    def packs() -> int:
+        return len(list((mirror / "objects" / "pack").glob("*.pack")))
+
+    for n in range(1, 4):
+        git_server.commit("kept", {"deploy/a.yaml": f"a: {n}\n"})
+        source.fetch(url, "main")
+    deadline = time.monotonic() + 30
+    while packs() > 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert packs() <= 2, "the mirror's packs were never repacked"
