@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -38,6 +38,25 @@ class ObjectError(RuntimeError):
         self.reason = reason
         self.detail = message
         super().__init__(f"{self.ref}: {message}")
+
+
+UNREACHABLE_REASON = "Unreachable"  # an object's call got no answer from the API server
+
+
+def item_ref(item: object) -> str:
+    """How an error names an item of :meth:`Cluster.each`: its object's ``Kind/namespace/name``, never its
+    contents (a plan holds a rendered Secret's data, so ``str(plan)`` must not reach a message)."""
+    if isinstance(item, Mapping):
+        return object_ref(item)
+    desired = getattr(item, "desired", None)
+    if isinstance(desired, Mapping):
+        return object_ref(desired)
+    named = getattr(item, "id", None)
+    if isinstance(named, str):
+        return named
+    if isinstance(item, tuple) and item and isinstance(item[0], str):
+        return item[0]  # (path, ...) reads
+    return type(item).__name__
 
 
 @dataclass(frozen=True)
@@ -73,11 +92,10 @@ class Cluster:
             except ObjectError as error:
                 return Outcome(error=error)
             except ApiError as error:
-                ref = object_ref(item) if isinstance(item, dict) else str(item)
-                return Outcome(error=ObjectError(ref, error.reason or str(error.status), error.message))
+                reason = error.reason or str(error.status)
+                return Outcome(error=ObjectError(item_ref(item), reason, error.message))
             except ApiUnreachable as error:  # mid-apply: what was applied stays in the inventory
-                ref = object_ref(item) if isinstance(item, dict) else str(item)
-                return Outcome(error=ObjectError(ref, "Unreachable", str(error)))
+                return Outcome(error=ObjectError(item_ref(item), UNREACHABLE_REASON, str(error)))
 
         if len(items) <= 1:
             return [guarded(item) for item in items]

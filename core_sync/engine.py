@@ -18,7 +18,7 @@ from typing import Any
 
 from core_sync import health as health_rules
 from core_sync import inventory as inv
-from core_sync.apply import Cluster, ObjectError
+from core_sync.apply import UNREACHABLE_REASON, Cluster, ObjectError
 from core_sync.build import BuildError, build, manifest_texts
 from core_sync.confine import local_root, relative
 from core_sync.helm import CHART_FILE, RenderedChart, ValuesDecryptFailed, is_chart, render_chart
@@ -53,12 +53,19 @@ class SyncFailed(RuntimeError):
         *,
         revision: str = "",
         inventory: Sequence[inv.InventoryEntry] | None = None,
+        unreachable: bool = False,
     ) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
         self.revision = revision
         self.inventory = list(inventory) if inventory is not None else None
+        self.unreachable = unreachable  # the API server gave no answer: an outage, retried as one
+
+
+def _unreachable(*errors: ObjectError | None) -> bool:
+    """Whether one of the object errors is the API server not answering (not the object's fault)."""
+    return any(error is not None and error.reason == UNREACHABLE_REASON for error in errors)
 
 
 @dataclass
@@ -378,7 +385,9 @@ class Engine:
         try:
             snapshot = self.cluster.snapshot(placed)
         except ObjectError as error:
-            raise SyncFailed("ValidationFailed", str(error), revision=revision) from error
+            raise SyncFailed(
+                "ValidationFailed", str(error), revision=revision, unreachable=_unreachable(error)
+            ) from error
         manager = self.cluster.field_manager
         new_namespaces = {
             o["metadata"]["name"]
@@ -405,15 +414,22 @@ class Engine:
             return ObjectPlan(obj, action, live=live, predicted=predicted, secret_bearing=hidden)
 
         outcomes = self.cluster.each(placed, examine)
-        errors = [str(o.error) for o in outcomes if o.error is not None]
-        if errors:
-            raise SyncFailed("ValidationFailed", _join(errors), revision=revision)
+        failures = [o.error for o in outcomes if o.error is not None]
+        if failures:
+            raise SyncFailed(
+                "ValidationFailed",
+                _join([str(e) for e in failures]),
+                revision=revision,
+                unreachable=_unreachable(*failures),
+            )
         plan = Plan(revision, [o.value for o in outcomes])
         if opts.prune:
             try:
                 decision = inv.prune_set(previous, placed, self._live_entry, app=opts.app)
             except ObjectError as error:
-                raise SyncFailed("ValidationFailed", str(error), revision=revision) from error
+                raise SyncFailed(
+                    "ValidationFailed", str(error), revision=revision, unreachable=_unreachable(error)
+                ) from error
             plan.prune = list(decision.delete)
             plan.prune_skipped = list(decision.skipped)
         return plan
@@ -446,6 +462,7 @@ class Engine:
                         str(error),
                         revision=plan.revision,
                         inventory=_merge(previous, applied.values()),
+                        unreachable=_unreachable(error),
                     ) from error
             self._apply_objects(after, by_id, applied, result, plan, previous)
         self.desired = {inv.ObjectKey.of(p.desired): encode_desired(p.desired) for p in plan.objects}
@@ -487,7 +504,7 @@ class Engine:
             errors = []
             for item, outcome in zip(todo, outcomes, strict=True):
                 if outcome.error is not None:
-                    errors.append(str(outcome.error))
+                    errors.append(outcome.error)
                     continue
                 live = outcome.value
                 key = inv.ObjectKey.of(item.desired)
@@ -498,9 +515,10 @@ class Engine:
             if errors:
                 raise SyncFailed(
                     "ApplyFailed",
-                    _join(errors),
+                    _join([str(e) for e in errors]),
                     revision=plan.revision,
                     inventory=_merge(previous, applied.values()),
+                    unreachable=_unreachable(*errors),
                 )
 
     def _prune(self, plan: Plan, result: SyncResult) -> list[inv.InventoryEntry]:

@@ -160,7 +160,7 @@ def classify(live: Mapping[str, Any] | None, dry_run: Mapping[str, Any]) -> Acti
     return "update" if _body(live) != _body(dry_run) else "unchanged"
 
 
-@dataclass
+@dataclass(repr=False)
 class ObjectPlan:
     """What will happen to one desired object."""
 
@@ -169,6 +169,15 @@ class ObjectPlan:
     live: dict[str, Any] | None = None
     predicted: dict[str, Any] | None = None  # the dry-run result (None when its CRD is not served yet)
     secret_bearing: bool = False  # a secret stage produced it: masked whatever its kind
+
+    def __repr__(self) -> str:
+        """Its object's identity and action only: the plan holds the rendered object (a Secret's data),
+        so no message, log or traceback may print its fields."""
+        meta = self.desired.get("metadata") or {}
+        name = "/".join(
+            str(p) for p in (self.desired.get("kind"), meta.get("namespace"), meta.get("name")) if p
+        )
+        return f"ObjectPlan({name}, {self.action})"
 
 
 @dataclass

@@ -343,6 +343,13 @@ class Reconciler:
             )
         except SyncFailed as failed:
             failed.revision = failed.revision or checkout.revision
+            if failed.unreachable:  # an outage, not the revision's fault: said so, retried as one
+                raise SyncFailed(
+                    UNREACHABLE,
+                    f"cannot reach the cluster: {failed.message}",
+                    revision=failed.revision,
+                    inventory=failed.inventory,
+                ) from failed
             raise
         finally:
             if attempt is not None:

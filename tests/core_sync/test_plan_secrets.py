@@ -79,3 +79,40 @@ def test_any_difference_falls_back_to_the_dry_run(change: Any) -> None:
 
 def test_nothing_live_is_never_unchanged() -> None:
     assert not secret_unchanged(_desired(), None, MANAGER)
+
+
+def test_an_unreachable_or_refused_apply_names_the_object_never_its_data() -> None:
+    """A plan holds the rendered Secret; an error about it (an outage mid-apply, an API refusal) and the
+    plan's own repr name ``Kind/namespace/name`` only (the operator log once printed the whole plan)."""
+    from core_sync.apply import UNREACHABLE_REASON, Cluster
+    from core_sync.kube import ApiError, ApiUnreachable, KubeClient, KubeConfig
+    from core_sync.plan import ObjectPlan
+
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "db", "namespace": "prod"},
+        "data": {"password": base64.b64encode(b"hunter2-plaintext").decode()},
+        "stringData": {"token": "hunter2-plaintext"},
+    }
+    plans = [ObjectPlan(secret, "create", secret_bearing=True), ObjectPlan(secret, "update", live=secret)]
+    assert "hunter2" not in repr(plans[0]) and "aHVudGVy" not in repr(plans[0])
+    assert repr(plans[0]) == "ObjectPlan(Secret/prod/db, create)"
+    cluster = Cluster(KubeClient(KubeConfig(server="https://127.0.0.1:9")))
+    failures: list[BaseException] = [
+        ApiUnreachable("https://127.0.0.1:9", "connection refused"),
+        ApiError(422, "PATCH", "/api/v1/namespaces/prod/secrets/db", b'{"reason":"Invalid","message":"bad"}'),
+    ]
+
+    def fail(plan: ObjectPlan) -> None:
+        raise failures[plans.index(plan)]
+
+    try:
+        outcomes = cluster.each(plans, fail)
+    finally:
+        cluster.close()
+    errors = [o.error for o in outcomes]
+    assert all(e is not None and e.ref == "Secret/prod/db" for e in errors)
+    assert errors[0] is not None and errors[0].reason == UNREACHABLE_REASON
+    for error in errors:
+        assert "hunter2" not in str(error) and "aHVudGVy" not in str(error) and "ObjectPlan" not in str(error)
