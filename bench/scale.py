@@ -5,7 +5,7 @@ Per case: time from the first Application created until all are Ready, CPU secon
 replicas (user + system, children included, from /proc), and each replica's peak RSS (VmHWM). The target
 is ``cpu_ratio`` (three replicas' CPU over one's) <= 1.3: sharding adds no duplicated work.
 
-Usage: .venv/bin/python bench/scale.py [--apps 300] [--per-app 5] [--objects 1000,5000,10000]
+Usage: .venv/bin/python bench/scale.py [--apps 300] [--per-app 5] [--objects 1000,5000,10000] [--repeat 3]
 Last line: ``RESULT {json}`` with ``cpu_ratio`` and ``<case>_rss_mib`` for every RSS figure.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -122,11 +123,19 @@ def run_case(plane: Any, git: Any, replicas: int, apps: int, per_app: int, work:
     return {"seconds": round(elapsed, 2), "cpu_s": round(cpu, 2), "rss_mib": round(max(rss), 1)}
 
 
+def median_case(cases: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median over the runs of one case."""
+    return {key: round(statistics.median(c[key] for c in cases), 2) for key in cases[0]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--apps", type=int, default=300)
     parser.add_argument("--per-app", type=int, default=5)
     parser.add_argument("--objects", default="1000,5000,10000", help="managed-object counts for one replica")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="1 vs 3 replica runs, interleaved; figures are medians"
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     import tempfile
@@ -138,11 +147,21 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="lockstep-scale-"))
     with ControlPlane() as plane, GitServer() as git:
         plane.install_crds(str(REPO / "crds"))
-        one = run_case(plane, git, 1, args.apps, args.per_app, work)
-        three = run_case(plane, git, 3, args.apps, args.per_app, work)
+        ones, threes = [], []
+        for _ in range(args.repeat):  # interleaved, so the machine's load weighs on both alike
+            ones.append(run_case(plane, git, 1, args.apps, args.per_app, work))
+            threes.append(run_case(plane, git, 3, args.apps, args.per_app, work))
+        one, three = median_case(ones), median_case(threes)
         result.update({f"one_{k}": v for k, v in one.items()})
         result.update({f"three_{k}": v for k, v in three.items()})
         result["cpu_ratio"] = round(three["cpu_s"] / one["cpu_s"], 3) if one["cpu_s"] else None
+        result["cpu_s_samples"] = {"one": [c["cpu_s"] for c in ones], "three": [c["cpu_s"] for c in threes]}
+        samples = result["cpu_s_samples"]
+        print(
+            f"cpu_ratio {result['cpu_ratio']} (median of {args.repeat} interleaved runs each: "
+            f"1 replica {samples['one']} CPU s, 3 replicas {samples['three']})",
+            file=sys.stderr,
+        )
         for objects in (int(o) for o in args.objects.split(",") if o):
             case = run_case(plane, git, 1, max(1, objects // args.per_app), args.per_app, work)
             result[f"objects_{objects}_seconds"] = case["seconds"]
