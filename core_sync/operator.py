@@ -154,7 +154,8 @@ def main(argv: list[str], prog: str = "lockstep operator") -> int:
     from core_sync.logs import configure_logging
 
     configure_logging(settings.log_format, logging.DEBUG if settings.verbose else logging.INFO)
-    import kopf
+    with _without_client_models():
+        import kopf
 
     from core_sync.http_server import serve_forever
     from core_sync.kube import KubeConfigError
@@ -218,6 +219,25 @@ class EndlessBackoff:
         yield from self.STEPS
         while True:
             yield self.CEILING
+
+
+@contextlib.contextmanager
+def _without_client_models() -> Iterator[None]:
+    """Import kopf inside this without the official ``kubernetes`` client's models.
+
+    kopf imports ``kubernetes.client`` when it is installed, only to accept its model objects as owners and
+    bodies; Lockstep never hands kopf one, and loading those thousands of generated classes cost every
+    operator process 18 MiB of RSS and 0.2 s of start-up (the package is installed for auth-provider
+    kubeconfigs only). The module is hidden while kopf loads and un-hidden right after, so the
+    auth-provider path can still import the package when a kubeconfig needs it."""
+    hidden = "kubernetes.client" not in sys.modules
+    if hidden:
+        sys.modules["kubernetes.client"] = None  # type: ignore[assignment]  # an import of it fails
+    try:
+        yield
+    finally:
+        if hidden and sys.modules.get("kubernetes.client", ...) is None:
+            del sys.modules["kubernetes.client"]
 
 
 def _limit_malloc_arenas(arenas: int = 2) -> None:
