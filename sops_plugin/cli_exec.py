@@ -227,7 +227,7 @@ def _run_with_file(
     """The plaintext in the edit command's private scratch directory (0700, RAM-backed where possible,
     zeroed and removed on every exit path): a FIFO, or with ``--no-fifo`` a 0600 file."""
     from sops_plugin.errors import SopsError
-    from sops_plugin.scratch import Scratch, ScratchError
+    from sops_plugin.scratch import Scratch, ScratchError, signals_deferred
 
     children: list[subprocess.Popen[bytes]] = []
     cleanups: list[Callable[[], None]] = []
@@ -252,7 +252,8 @@ def _run_with_file(
                     os.chown(path, *owner)
                 env = dict(os.environ)
                 env.update(user_env)
-                children.append(_start(args.rest[1].replace("{}", str(path)), env, popen))
+                with signals_deferred():  # a SIGTERM now reaches the child once it is recorded
+                    children.append(_start(args.rest[1].replace("{}", str(path)), env, popen))
                 return _wait(children[0])
             finally:
                 for cleanup in cleanups:

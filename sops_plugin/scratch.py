@@ -54,6 +54,23 @@ def signals_raise() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Inside :func:`signals_raise`: a caught signal that arrives while starting a child is raised only once
+    the statements inside are done, so the child is recorded (and the signal passed on to it) instead of
+    being started and orphaned half-way through ``Popen``. The handler only notes the signal; exec resets
+    caught dispositions, so the child starts with the default ones."""
+    pending: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _frame: pending.append(signum)) for sig in CAUGHT}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if pending:
+        raise Interrupted(pending[0])
+
+
+@contextlib.contextmanager
 def signals_held() -> Iterator[None]:
     """Block the caught signals for a few statements that must not be torn apart (create + record a path);
     a signal sent meanwhile is delivered, and raised, right after."""
