@@ -22,18 +22,19 @@ from sealed.format.certs import parse_certificate_pem
 from sealed.format.crypto import PrivateKey, fingerprint, public_key
 from sealed.format.errors import FormatError
 from sealed.format.keys import load_private_keys
+
+# the key names are re-exported: the key code's callers name them from here
+from sealed.key_names import ACTIVE as ACTIVE
+from sealed.key_names import COMPROMISED as COMPROMISED
+from sealed.key_names import KEY_LABEL as KEY_LABEL
+from sealed.key_names import KEY_NAMESPACE as KEY_NAMESPACE
+from sealed.key_names import KEY_PREFIX as KEY_PREFIX
+from sealed.key_names import TLS_TYPE as TLS_TYPE
 from sealed.key_order import CERT_NOT_BEFORE, SECRET_CREATION
 
 if TYPE_CHECKING:
     from core_sync.kube import KubeClient
     from sealed.format.keygen import SealingKeyPair
-
-KEY_NAMESPACE = "lockstep-system"
-KEY_PREFIX = "sealed-secrets-key"
-KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
-ACTIVE = "active"
-COMPROMISED = "compromised"
-TLS_TYPE = "kubernetes.io/tls"
 
 
 @dataclass(frozen=True)

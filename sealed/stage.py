@@ -8,19 +8,23 @@ Secret). The generated Secret carries no ownerReference: the SealedSecret itself
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core_sync.stages import Diagnostic, KubeObject, StageContext, StageResult
-from sealed.format.convert import is_kind, unseal
-from sealed.format.crypto import PrivateKey
-from sealed.format.errors import FormatError
-from sealed.keys import KEY_LABEL, KEY_NAMESPACE, read_sealing_keys
+from sealed.key_names import KEY_LABEL, KEY_NAMESPACE
+
+if TYPE_CHECKING:
+    from sealed.format.crypto import PrivateKey
 
 SEALED_API_VERSION = "bitnami.com/v1alpha1"
 
 
 def is_sealed_secret(obj: Mapping[str, Any]) -> bool:
-    return is_kind(obj, "SealedSecret") and str(obj.get("apiVersion", "")).startswith("bitnami.com/")
+    return (
+        isinstance(obj, Mapping)
+        and obj.get("kind") == "SealedSecret"
+        and str(obj.get("apiVersion", "")).startswith("bitnami.com/")
+    )
 
 
 class SealedStage:
@@ -34,7 +38,9 @@ class SealedStage:
     def render(self, objects: Sequence[KubeObject], context: StageContext) -> StageResult:
         sealed = [obj for obj in objects if is_sealed_secret(obj)]
         if not sealed:
-            return StageResult(list(objects))
+            return StageResult(list(objects))  # the key and cipher code is loaded only past this point
+        from sealed.format.errors import FormatError
+
         diagnostics: list[Diagnostic] = []
         keys, problem = self._keys(context, diagnostics)
         out: list[KubeObject] = []
@@ -61,6 +67,7 @@ class SealedStage:
         if client is None:
             return [], "no cluster access to read the sealing keys"
         from core_sync.kube import ApiError
+        from sealed.keys import read_sealing_keys
 
         where = f"Secrets labelled {KEY_LABEL}=active in namespace {self.key_namespace}"
         try:
@@ -77,6 +84,8 @@ class SealedStage:
 
     @staticmethod
     def _open(obj: KubeObject, keys: list[PrivateKey], default_namespace: str) -> KubeObject:
+        from sealed.format.convert import unseal
+
         metadata = dict(obj.get("metadata") or {})
         if not metadata.get("namespace"):
             metadata["namespace"] = default_namespace

@@ -27,6 +27,8 @@ class SopsStage:
     name = "sops"
 
     def render(self, objects: Sequence[KubeObject], context: StageContext) -> StageResult:
+        if not any(isinstance(obj, dict) and isinstance(obj.get("sops"), dict) for obj in objects):
+            return StageResult(list(objects))  # no SOPS block: the cipher code is not even imported
         from sops_plugin.format.document import has_metadata
 
         todo = [obj for obj in objects if has_metadata(obj)]
