@@ -97,6 +97,7 @@ class GitSource:
         self.timeout = timeout
         self._flights: dict[tuple[str, str | None, GitCredentials | None], _Flight] = {}
         self._flights_lock = threading.Lock()
+        self._fetched: dict[Path, str] = {}  # each mirror's last fetched revision (under the mirror's lock)
 
     # -- public ----------------------------------------------------------------------------------------
     def fetch(
@@ -138,12 +139,17 @@ class GitSource:
             else:
                 revision = self._fetch_named(url, ref, mirror, env)
             root = self._export(mirror, key, revision, env)
-        self._maintain(mirror)
+            brought_objects = self._fetched.get(mirror) != revision
+            self._fetched[mirror] = revision
+        if brought_objects:
+            self._maintain(mirror)
         return Checkout(url=url, ref=ref or "HEAD", revision=revision, root=root)
 
     def _maintain(self, mirror: Path) -> None:
         """What ``git fetch`` would run after fetching (``git maintenance run --auto``: repack when loose
-        objects pile up), in a thread: its process start was on every push's way to the cluster."""
+        objects pile up), in a thread: its process start was on every push's way to the cluster. Only
+        after a fetch that moved the revision: a fetch that found nothing new added no object, so the
+        thresholds cannot have been crossed (an operator's shared fetches are mostly such)."""
 
         def run() -> None:
             with self._git_env(None) as env, contextlib.suppress(SourceError):  # timed out: next fetch's turn

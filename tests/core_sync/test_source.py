@@ -179,3 +179,21 @@ def test_mirror_maintenance_still_runs_after_fetches(git_server: GitServer, tmp_
     while packs() > 2 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert packs() <= 2, "the mirror's packs were never repacked"
+
+
+def test_maintenance_runs_only_after_a_fetch_that_moved_the_revision(
+    git_server: GitServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator's shared fetches mostly find nothing new: those add no object, so no maintenance
+    process is started for them (one per fetch was 3 replicas x every few seconds of process starts)."""
+    url = git_server.create_repo("quiet", {"deploy/a.yaml": "a: 0\n"})
+    source = GitSource(tmp_path)
+    started: list[Path] = []
+    monkeypatch.setattr(source, "_maintain", started.append)
+    source.fetch(url, "main")
+    source.fetch(url, "main")
+    source.fetch(url, "main")
+    assert len(started) == 1
+    git_server.commit("quiet", {"deploy/a.yaml": "a: 1\n"})
+    source.fetch(url, "main")
+    assert len(started) == 2
