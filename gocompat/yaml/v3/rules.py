@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from gocompat.lazy_regex import LazyRegex
+from gocompat.yaml.numbers import all_digits, is_yaml_float
 from gocompat.yaml.v3.tree import GoTime
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
@@ -27,7 +28,6 @@ _MAP: dict[str, Any] = {
 _OLD_BOOL = frozenset(
     ("y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF")
 )
-_YAML_FLOAT = LazyRegex(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
 _GO_FLOAT = LazyRegex(r"[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|inf|infinity|nan)\Z", re.I)
 _BASE60 = LazyRegex(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?\Z")
 _INT64 = (-(2**63), 2**63 - 1)
@@ -35,14 +35,6 @@ _INT64 = (-(2**63), 2**63 - 1)
 
 class _NoMatch(Exception):
     pass
-
-
-_DIGITS = {
-    16: LazyRegex(r"[0-9a-fA-F]+\Z"),
-    8: LazyRegex(r"[0-7]+\Z"),
-    2: LazyRegex(r"[01]+\Z"),
-    10: LazyRegex(r"[0-9]+\Z"),
-}
 
 
 def _go_parse_int(text: str) -> int:
@@ -58,7 +50,7 @@ def _go_parse_int(text: str) -> int:
         base, digits = 8, body[1:]
     else:
         base, digits = 10, body
-    if not _DIGITS[base].match(digits):
+    if not all_digits(digits, base):
         raise _NoMatch
     value = sign * int(digits, base)
     if not _INT64[0] <= value <= 2**64 - 1:
@@ -84,7 +76,7 @@ def resolve_plain(text: str) -> Any:
             return _go_parse_int(plain)
         except _NoMatch:
             pass
-        if _YAML_FLOAT.match(plain):
+        if is_yaml_float(plain):
             return float(plain)
     return text
 
