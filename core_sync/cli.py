@@ -9,8 +9,11 @@ command and imports that module alone; each module builds its own parser and its
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from importlib import import_module
+
+TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 NOT_IMPLEMENTED_EXIT = 2
 

@@ -4,7 +4,6 @@ and emit in sops' layout. I/O (files, env, subprocess) lives outside ``format``.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import PurePath
 
 from gocompat.yaml.v3.tree import Branch, to_plain
@@ -26,6 +25,7 @@ from sops_plugin.format.values import Cipher, CipherError
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
 
 
