@@ -90,13 +90,13 @@ TREE = Command(
                 Command(
                     "encrypt",
                     "Encrypt a file following .sops.yaml creation rules.",
-                    "sops_plugin.cli:encrypt",
+                    "sops_plugin.cli_encrypt:encrypt",
                 ),
-                Command("rotate", "Re-encrypt files with a new data key.", "sops_plugin.cli:rotate"),
+                Command("rotate", "Re-encrypt files with a new data key.", "sops_plugin.cli_keys:rotate"),
                 Command(
                     "updatekeys",
                     "Re-wrap the data key for the recipients .sops.yaml now names.",
-                    "sops_plugin.cli:updatekeys",
+                    "sops_plugin.cli_keys:updatekeys",
                 ),
                 Command(
                     "edit",

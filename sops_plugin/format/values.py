@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import binascii
 import os
+import re
 
 from core_sync.primitives import AESGCM
-from gocompat.lazy_regex import LazyRegex
 from gocompat.yaml.v3.rules import parse_timestamp
 from gocompat.yaml.v3.tree import Comment, GoTime
 
@@ -28,7 +28,8 @@ class CipherError(Exception):
     """A value that cannot be decrypted; the message never contains plaintext."""
 
 
-_LONE_SURROGATE = LazyRegex("[\ud800-\udc7f\udd00-\udfff]")  # U+DC80..U+DCFF carry raw bytes
+# U+DC80..U+DCFF carry raw bytes. Passed to re.sub (cached there): rare, so not compiled at import.
+_LONE_SURROGATE = "[\ud800-\udc7f\udd00-\udfff]"
 
 
 def format_bool(value: bool) -> str:
@@ -42,7 +43,7 @@ def to_bytes(value: Any) -> bytes:
         try:
             return value.encode("utf-8", "surrogateescape")
         except UnicodeEncodeError:  # a lone surrogate from a \ud800 escape: Go decodes it to U+FFFD
-            return _LONE_SURROGATE.sub("\ufffd", value).encode("utf-8", "surrogateescape")
+            return re.sub(_LONE_SURROGATE, "\ufffd", value).encode("utf-8", "surrogateescape")
     if isinstance(value, bool):
         return format_bool(value).encode()
     if isinstance(value, int):

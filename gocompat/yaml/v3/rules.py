@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 
-from gocompat.lazy_regex import LazyRegex
 from gocompat.yaml.numbers import all_digits, is_yaml_float
 from gocompat.yaml.v3.tree import GoTime
 
@@ -28,8 +27,10 @@ _MAP: dict[str, Any] = {
 _OLD_BOOL = frozenset(
     ("y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF")
 )
-_GO_FLOAT = LazyRegex(r"[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|inf|infinity|nan)\Z", re.I)
-_BASE60 = LazyRegex(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?\Z")
+# Patterns for rare scalars, passed to re.match: re's own cache compiles them on first use, and this module
+# (on `lockstep sops decrypt`'s path) need not import gocompat.lazy_regex.
+_GO_FLOAT = r"(?i)[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|inf|infinity|nan)\Z"
+_BASE60 = r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?\Z"
 _INT64 = (-(2**63), 2**63 - 1)
 
 
@@ -64,7 +65,7 @@ def resolve_plain(text: str) -> Any:
         return _MAP[text]
     hint = text[:1]
     if hint == ".":
-        if _GO_FLOAT.match(text):
+        if re.match(_GO_FLOAT, text):
             return float(text)
         return text
     if hint and ((hint.isdigit() and hint.isascii()) or hint in "+-"):
@@ -88,7 +89,7 @@ def resolves_to_str(text: str) -> bool:
 def can_use_plain(text: str) -> bool:
     """go-yaml's encoder check: a plain string must read back as the same string."""
     return resolves_to_str(text) and not (
-        text in _OLD_BOOL or (text[:1] in "+-0123456789" and ":" in text and _BASE60.match(text))
+        text in _OLD_BOOL or (text[:1] in "+-0123456789" and ":" in text and re.match(_BASE60, text))
     )
 
 
