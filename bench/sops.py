@@ -68,7 +68,7 @@ def secret_yaml(n: int, keys: int) -> bytes:
 
 def make_files(directory: Path, count: int, keys: int, recipient: str) -> None:
     from sops_plugin import api
-    from sops_plugin.format.document import KeyPlan
+    from sops_plugin.format.encryption import KeyPlan
     from sops_plugin.format.metadata import MasterKey
     from sops_plugin.format.rules import CryptRules
 

@@ -13,6 +13,7 @@ from gocompat.yaml.v3.tree import Branch, GoTime, to_plain
 from sops_plugin.config_file import find_config as find_config  # re-exported: part of the library
 from sops_plugin.errors import SopsError
 from sops_plugin.format import document as d
+from sops_plugin.format import encryption
 from sops_plugin.format.metadata import MasterKey
 from sops_plugin.format.rules import CryptRules
 
@@ -136,7 +137,7 @@ def encrypt_bytes(
     data: bytes,
     fmt: str,
     rules: CryptRules,
-    plan: d.KeyPlan,
+    plan: encryption.KeyPlan,
     *,
     previous: bytes | None = None,
     identities: Sequence[Identity] | None = None,
@@ -152,7 +153,7 @@ def encrypt_bytes(
         if previous is not None:
             old = decrypt_document(previous, out_fmt, identities)
             key = old.cipher.key if old.cipher else None
-            doc = d.encrypt(
+            doc = encryption.encrypt(
                 branches,
                 out_fmt,
                 old.metadata.rules,
@@ -162,7 +163,7 @@ def encrypt_bytes(
                 cipher=old.cipher,
             )
         else:
-            doc = d.encrypt(branches, out_fmt, rules, plan)
+            doc = encryption.encrypt(branches, out_fmt, rules, plan)
         return d.emit_encrypted(doc, indent=indent)
     except SopsError as exc:
         raise exc.located(where) from None
@@ -208,8 +209,8 @@ def rotate_bytes(
         ]
         if add_age:
             groups[0] += [MasterKey("age", {"recipient": r}) for r in add_age]
-        plan = d.KeyPlan(groups, doc.metadata.shamir_threshold)
-        new = d.encrypt(doc.branches, fmt, doc.metadata.rules, plan)
+        plan = encryption.KeyPlan(groups, doc.metadata.shamir_threshold)
+        new = encryption.encrypt(doc.branches, fmt, doc.metadata.rules, plan)
         return d.emit_encrypted(new)
     except SopsError as exc:
         raise exc.located(where) from None
@@ -220,7 +221,12 @@ def _recipients(groups: Sequence[Sequence[MasterKey]]) -> list[list[tuple[str, s
 
 
 def updatekeys_bytes(
-    data: bytes, fmt: str, plan: d.KeyPlan, identities: Sequence[Identity] | None = None, *, where: str = ""
+    data: bytes,
+    fmt: str,
+    plan: encryption.KeyPlan,
+    identities: Sequence[Identity] | None = None,
+    *,
+    where: str = "",
 ) -> tuple[bytes | None, list[str]]:
     """Re-wrap the same data key for ``plan``'s recipients; values, MAC and lastmodified stay as they are.
     Returns (new bytes or ``None`` if already up to date, the ``+++``/``---`` lines)."""
@@ -239,7 +245,7 @@ def updatekeys_bytes(
             changes += [f"    +++ {r}" for _, r in sorted(after - before)]
             changes += [f"    --- {r}" for _, r in sorted(before - after)]
         key = d.data_key(doc.metadata, _identities(identities))
-        groups, threshold = d.wrap_keys(plan, key)
+        groups, threshold = encryption.wrap_keys(plan, key)
         doc.metadata.key_groups = groups
         doc.metadata.shamir_threshold = threshold
         return d.emit_encrypted(doc), changes
@@ -288,7 +294,7 @@ def reencrypt(
     if old.cipher is None:
         raise SopsError("the previous version was not decrypted")
     meta = old.metadata
-    doc = d.encrypt(
+    doc = encryption.encrypt(
         branches,
         output_format or old.fmt,
         meta.rules,

@@ -141,8 +141,10 @@ def run_editor(command: list[str], path: Path) -> None:
 def _load(args: argparse.Namespace, fmt: str) -> tuple[SopsDocument, bytes]:
     """The decrypted document (cipher holding the data key and IVs) and the plaintext to edit."""
     from sops_plugin import api
-    from sops_plugin.cli import _read, _rule_for
+    from sops_plugin.cli import _read
+    from sops_plugin.cli_encrypt import _rule_for
     from sops_plugin.format import document as d
+    from sops_plugin.format import encryption
 
     if Path(args.file).exists():
         data = _read(args.file)
@@ -153,7 +155,7 @@ def _load(args: argparse.Namespace, fmt: str) -> tuple[SopsDocument, bytes]:
     args.filename_override = None
     plan, rules = _rule_for(args, args.file)
     example = EXAMPLES[fmt]
-    return d.encrypt(d.parse_plain(example, fmt), fmt, rules, plan), example
+    return encryption.encrypt(d.parse_plain(example, fmt), fmt, rules, plan), example
 
 
 def _save_attempt(doc: SopsDocument, edited: bytes, fmt: str, indent: int | None) -> bytes:

@@ -21,7 +21,8 @@ from pathlib import Path
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from gocompat.yaml.v3.tree import Branch
-    from sops_plugin.format.document import KeyPlan, SopsDocument
+    from sops_plugin.format.document import SopsDocument
+    from sops_plugin.format.encryption import KeyPlan
 
 
 def _text_merge(base: Path, ours: Path, theirs: Path, path: str) -> int:
@@ -58,6 +59,7 @@ def encrypt_merged(
     """The merged plaintext encrypted for the recipients of ``.sops.yaml`` (ours' when no rule matches)."""
     from sops_plugin import api
     from sops_plugin.format import document as d
+    from sops_plugin.format import encryption
 
     plan = _rule_plan(path)
     meta = ours.metadata
@@ -70,7 +72,7 @@ def encrypt_merged(
         ours.cipher.adopt_ivs(theirs.cipher)
         return api.reencrypt(ours, branches, indent=indent)
     assert plan is not None
-    doc = d.encrypt(branches, ours.fmt, meta.rules, plan, version=meta.version or "3.11.0")
+    doc = encryption.encrypt(branches, ours.fmt, meta.rules, plan, version=meta.version or "3.11.0")
     return d.emit_encrypted(doc, layout=api.layout_for(meta.version), indent=indent)
 
 

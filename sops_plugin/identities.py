@@ -4,7 +4,6 @@ Secret's ``*.agekey`` entries. All sources are merged, as sops does."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from pathlib import Path
 
 from sops_plugin.errors import NoUsableKey
@@ -12,6 +11,8 @@ from sops_plugin.format.age import AgeError, parse_identities, parse_ssh_identit
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from sops_plugin.format.age import Identity
 
 

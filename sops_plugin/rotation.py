@@ -13,7 +13,8 @@ from pathlib import Path
 
 from sops_plugin import api
 from sops_plugin.errors import SopsError
-from sops_plugin.format.document import KeyPlan, format_for, parse_encrypted
+from sops_plugin.format.document import format_for, parse_encrypted
+from sops_plugin.format.encryption import KeyPlan
 
 _MARKERS = {
     "yaml": (b"sops:",),

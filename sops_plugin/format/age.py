@@ -6,12 +6,11 @@ normalised to LF. Identities are parsed from key-file text (``#`` lines and blan
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-
 import pyrage
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
     from typing import Any
 
     Identity = Any  # pyrage.x25519.Identity | pyrage.ssh.Identity

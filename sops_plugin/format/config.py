@@ -14,7 +14,7 @@ import yaml
 
 from gocompat import limits
 from sops_plugin.errors import GENERIC, SopsError
-from sops_plugin.format.document import KeyPlan
+from sops_plugin.format.encryption import KeyPlan
 from sops_plugin.format.metadata import MasterKey
 from sops_plugin.format.rules import RULE_NAMES, CryptRules
 

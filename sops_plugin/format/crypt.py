@@ -7,8 +7,6 @@ part of it). The MAC is SHA-512 over the byte form of every non-comment, non-nul
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 from core_sync.primitives import sha256, sha512
 from gocompat.yaml.v3.tree import Branch, Comment, GoTime
 from sops_plugin.errors import ERROR_DECRYPTING_TREE, ERROR_ENCRYPTING_TREE, SopsError
@@ -17,6 +15,7 @@ from sops_plugin.format.values import Cipher, CipherError, to_bytes
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
     from typing import Any
 
 

@@ -7,7 +7,10 @@ the path, or against the comments active above a leaf.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+
+TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted"
 RULE_NAMES = (

@@ -111,3 +111,46 @@ def test_import_errors_inside_a_command_module_are_not_hidden(
     monkeypatch.setattr(cli, "TREE", tree)
     with pytest.raises(ModuleNotFoundError, match="a_dependency_that_is_not_installed"):
         cli.dispatch(["x"])
+
+
+GC_PROBE = (
+    "import atexit, gc, sys\n"
+    "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n"  # runs after ours
+    "sys.argv = ['lockstep', *sys.argv[1:]]\n"
+    "from core_sync.cli import main\n"
+    "code = main({argv})\n"
+    "print('collector on:', gc.isenabled(), 'exit', code)\n"
+)
+
+
+def _gc_probe(*argv: str, in_process: bool = False) -> str:
+    probe = GC_PROBE.format(argv=repr(list(argv)) if in_process else "")
+    return subprocess.run(
+        [sys.executable, "-c", probe, *argv], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+
+
+def test_one_shot_command_as_the_process_runs_without_the_cyclic_collector(tmp_path: Path) -> None:
+    """`lockstep sops decrypt` from the console script: collector off, live objects frozen at exit."""
+    missing = str(tmp_path / "missing.enc.yaml")
+    out = _gc_probe("sops", "decrypt", missing)
+    assert "collector on: False exit 100" in out
+    assert "frozen at exit: True" in out
+
+
+def test_one_shot_command_in_process_leaves_the_collector_alone(tmp_path: Path) -> None:
+    missing = str(tmp_path / "missing.enc.yaml")
+    out = _gc_probe("sops", "decrypt", missing, in_process=True)
+    assert "collector on: True exit 100" in out
+    assert "frozen at exit: False" in out
+
+
+def test_other_commands_keep_the_collector(tmp_path: Path) -> None:
+    out = _gc_probe("sops", "filestatus", str(tmp_path / "missing.enc.yaml"))
+    assert "collector on: True exit" in out
+    assert "frozen at exit: False" in out
+    assert all(not c.one_shot for c in _leaves(cli.TREE) if c.target != "sops_plugin.cli:decrypt")
+
+
+def _leaves(node: cli.Command) -> list[cli.Command]:
+    return [node] if not node.children else [leaf for child in node.children for leaf in _leaves(child)]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sops_plugin import cli
+from sops_plugin import cli, cli_encrypt, cli_keys
 
 from .conftest import AgeKey, Sops
 from .samples import YAML
@@ -61,7 +61,7 @@ def test_encrypt_with_recipients_from_environment_in_place(
     plain.write_bytes(b'{"user": "admin", "password": "hunter2"}')
     lockstep_env.setenv("SOPS_AGE_RECIPIENTS", f"{key1.recipient},{key2.recipient}")
     lockstep_env.chdir(tmp_path)
-    assert cli.encrypt(["-i", "--unencrypted-regex", "^user$", str(plain)], prog="e") == 0
+    assert cli_encrypt.encrypt(["-i", "--unencrypted-regex", "^user$", str(plain)], prog="e") == 0
     text = plain.read_text()
     assert '"user": "admin"' in text and "hunter2" not in text
     assert json.loads(sops_bin.ok("decrypt", str(plain), key_file=key2.file))["password"] == "hunter2"
@@ -73,7 +73,7 @@ def test_encrypt_without_keys_fails_cleanly(
     plain = tmp_path / "p.yaml"
     plain.write_bytes(YAML)
     lockstep_env.chdir(tmp_path)
-    assert cli.encrypt([str(plain)], prog="e") == 1
+    assert cli_encrypt.encrypt([str(plain)], prog="e") == 1
     captured = capsysbinary.readouterr()
     assert captured.out == b"" and b"no keys provided" in captured.err and str(plain).encode() in captured.err
 
@@ -84,12 +84,12 @@ def test_conflicting_rule_flags(
     plain = tmp_path / "p.yaml"
     plain.write_bytes(YAML)
     argv = ["--age", key1.recipient, "--encrypted-regex", "a", "--unencrypted-suffix", "_x", str(plain)]
-    assert cli.encrypt(argv, prog="e") == 8
+    assert cli_encrypt.encrypt(argv, prog="e") == 8
     assert capsysbinary.readouterr().out == b""
 
 
 def test_rotate_several_files_needs_in_place(enc: Path, capsysbinary: Capture) -> None:
-    assert cli.rotate([str(enc), str(enc)], prog="r") == 1
+    assert cli_keys.rotate([str(enc), str(enc)], prog="r") == 1
     assert b"in-place" in capsysbinary.readouterr().err
 
 

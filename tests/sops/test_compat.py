@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sops_plugin import api, cli
+from sops_plugin import api, cli_encrypt
 from sops_plugin.format.document import format_for
 
 from .conftest import AgeKey, Sops, identities
@@ -59,7 +59,7 @@ def test_round_trips_with_sops(
 
     # Lockstep encrypts via the CLI (same .sops.yaml rule), sops decrypts to the same plaintext.
     lockstep_env.chdir(tmp_path)
-    assert cli.encrypt([plain.name], prog="lockstep sops encrypt") == 0
+    assert cli_encrypt.encrypt([plain.name], prog="lockstep sops encrypt") == 0
     by_us = capsysbinary.readouterr().out
     assert b"ENC[AES256_GCM," in by_us
     back = sops_bin.decrypt_stdin(by_us, fmt, keys[0].file)
@@ -135,7 +135,7 @@ def test_yaml_stream_with_comments(tmp_path: Path, sops_bin: Sops, key1: AgeKey)
     expected = sops_bin.decrypt_stdin(by_sops, "yaml", key1.file)
     assert b"# head of the second document" in expected
     assert api.decrypt_bytes(by_sops, "yaml", identities(key1)) == expected
-    from sops_plugin.format.document import KeyPlan
+    from sops_plugin.format.encryption import KeyPlan
     from sops_plugin.format.metadata import MasterKey
     from sops_plugin.format.rules import CryptRules
 
@@ -166,7 +166,7 @@ def test_yaml_comments_placed_as_sops_places_them(tmp_path: Path, sops_bin: Sops
     assert expected.count(b"#") == source.count(b"#")
     assert d.emit_plain(d.parse_plain(source, "yaml"), "yaml") == expected
     assert api.decrypt_bytes(by_sops, "yaml", identities(key1)) == expected
-    from sops_plugin.format.document import KeyPlan
+    from sops_plugin.format.encryption import KeyPlan
     from sops_plugin.format.metadata import MasterKey
     from sops_plugin.format.rules import CryptRules
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from sops_plugin import api
 from sops_plugin.cli import FORMATS, _decrypt_parser, fast_decrypt_args
-from sops_plugin.format.document import KeyPlan
+from sops_plugin.format.encryption import KeyPlan
 from sops_plugin.format.metadata import MasterKey
 from sops_plugin.format.rules import CryptRules
 

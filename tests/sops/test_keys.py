@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sops_plugin import api, cli
+from sops_plugin import api, cli, cli_encrypt, cli_keys
 from sops_plugin.errors import SopsError
 from sops_plugin.format import document as d
+from sops_plugin.format import encryption
 from sops_plugin.format.config import find_creation_rule
 from sops_plugin.format.metadata import MasterKey
 from sops_plugin.format.rules import CryptRules
@@ -23,8 +24,8 @@ from .samples import YAML
 ENC = re.compile(r"ENC\[AES256_GCM,[^\]]*\]")
 
 
-def plan_for(*keys: AgeKey) -> d.KeyPlan:
-    return d.KeyPlan([[MasterKey("age", {"recipient": k.recipient}) for k in keys]])
+def plan_for(*keys: AgeKey) -> encryption.KeyPlan:
+    return encryption.KeyPlan([[MasterKey("age", {"recipient": k.recipient}) for k in keys]])
 
 
 def test_rotate_changes_data_key_and_sops_reads_it(
@@ -34,7 +35,7 @@ def test_rotate_changes_data_key_and_sops_reads_it(
     path.write_bytes(api.encrypt_bytes(YAML, "yaml", CryptRules(), plan_for(key1)))
     before = path.read_text()
     lockstep_env.setenv("SOPS_AGE_KEY_FILE", str(key1.file))
-    assert cli.rotate(["-i", "--add-age", key2.recipient, str(path)], prog="rotate") == 0
+    assert cli_keys.rotate(["-i", "--add-age", key2.recipient, str(path)], prog="rotate") == 0
     after = path.read_text()
     assert set(ENC.findall(before)).isdisjoint(ENC.findall(after))
     expected = sops_bin.ok("decrypt", str(path), key_file=key1.file)
@@ -55,7 +56,7 @@ def test_updatekeys_rewraps_same_data_key(
     )
     lockstep_env.setenv("SOPS_AGE_KEY_FILE", str(key1.file))
     lockstep_env.chdir(tmp_path)
-    assert cli.updatekeys(["-y", str(path)], prog="updatekeys") == 0
+    assert cli_keys.updatekeys(["-y", str(path)], prog="updatekeys") == 0
     after = path.read_text()
     assert ENC.findall(before) == ENC.findall(after)  # values and MAC untouched
     assert re.findall(r"lastmodified: .*", before) == re.findall(r"lastmodified: .*", after)
@@ -63,7 +64,7 @@ def test_updatekeys_rewraps_same_data_key(
         "decrypt", str(path), key_file=key1.file
     )
     # A second run has nothing to do.
-    assert cli.updatekeys([str(path)], prog="updatekeys") == 0
+    assert cli_keys.updatekeys([str(path)], prog="updatekeys") == 0
     assert path.read_text() == after
 
 
@@ -114,7 +115,7 @@ def test_shamir_key_groups_both_ways(
 
 @pytest.mark.parametrize("layout", ["3.7", "3.9", "3.13"])
 def test_other_sops_metadata_layouts_are_read(layout: str, sops_bin: Sops, key1: AgeKey) -> None:
-    doc = d.encrypt(
+    doc = encryption.encrypt(
         d.parse_plain(YAML, "yaml"),
         "yaml",
         CryptRules(encrypted_regex="^data$"),
@@ -206,7 +207,7 @@ def test_ssh_ed25519_recipients_both_ways(
     lockstep_env.setenv("SOPS_AGE_SSH_PRIVATE_KEY_FILE", str(private))
     assert api.decrypt_bytes(by_sops, "yaml") == proc.stdout
     by_us = api.encrypt_bytes(
-        YAML, "yaml", CryptRules(), d.KeyPlan([[MasterKey("age", {"recipient": public})]])
+        YAML, "yaml", CryptRules(), encryption.KeyPlan([[MasterKey("age", {"recipient": public})]])
     )
     again = sops_bin.run(
         "decrypt", "--input-type", "yaml", "--output-type", "yaml", "/dev/stdin", stdin=by_us, env=env
@@ -228,6 +229,6 @@ def test_non_age_creation_rule_encrypts_through_sops(
     (tmp_path / "p.yaml").write_bytes(YAML)
     theirs = sops_bin.run("encrypt", "p.yaml", cwd=tmp_path)
     lockstep_env.chdir(tmp_path)
-    code = cli.encrypt(["p.yaml"], prog="e")
+    code = cli_encrypt.encrypt(["p.yaml"], prog="e")
     assert code == theirs.returncode != 0
     assert capsysbinary.readouterr().out == b""

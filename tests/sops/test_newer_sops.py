@@ -32,7 +32,7 @@ def test_json_integers_stay_exact_as_in_sops_3_13_2(
     by_old = sops_bin.ok("encrypt", "--age", key1.recipient, str(plain))
     old = json.loads(sops_bin.decrypt_stdin(by_old, "json", key1.file))
     assert old["big"] == 9007199254740992  # 3.11.0 reads plain JSON through float64: Lockstep does not
-    from sops_plugin.format.document import KeyPlan
+    from sops_plugin.format.encryption import KeyPlan
     from sops_plugin.format.metadata import MasterKey
     from sops_plugin.format.rules import CryptRules
 

@@ -280,7 +280,7 @@ def test_other_single_document_stores_refuse_several_documents(
 
 @pytest.mark.parametrize("out_fmt", ["json", "binary", "dotenv", "ini"])
 def test_encrypting_several_documents_into_a_single_document_store_errors(out_fmt: str, key1: AgeKey) -> None:
-    from sops_plugin.format.document import KeyPlan
+    from sops_plugin.format.encryption import KeyPlan
     from sops_plugin.format.metadata import MasterKey
     from sops_plugin.format.rules import CryptRules
 

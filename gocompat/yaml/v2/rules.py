@@ -14,8 +14,10 @@ starts from document order.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cmp_to_key, lru_cache
+
+from gocompat.yaml.numbers import DIGITS, is_yaml_float
 
 # ---------------------------------------------------------------------------------------------------------
 # Key order
@@ -126,7 +128,6 @@ _RESOLVE_MAP = frozenset((
 # "<<" is in go-yaml's map too, but its first byte has no resolve hint, so it is never looked up.
 _HINT_MAP = frozenset("yYnNtTfFoO~")
 _HINT_NUMBER = frozenset("0123456789+-")
-_YAML_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
 # What ParseFloat accepts after a leading ".": single underscores between digits are allowed there.
 _DOT_FLOAT = re.compile(r"\.[0-9](?:_?[0-9])*(?:[eE][-+]?[0-9](?:_?[0-9])*)?\Z")
 _BASE60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?\Z")
@@ -138,8 +139,6 @@ _TIMESTAMPS = (
     re.compile(_DATE + r"\Z"),
 )
 _DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-_DIGITS = {2: frozenset("01"), 8: frozenset("01234567"), 10: frozenset("0123456789")}
-_DIGITS[16] = _DIGITS[10] | frozenset("abcdefABCDEF")
 _INT64_MIN, _INT64_MAX, _UINT64_MAX = -(1 << 63), (1 << 63) - 1, (1 << 64) - 1
 
 
@@ -156,7 +155,7 @@ def resolves_to_string(value: str) -> bool:
     if first in _HINT_MAP:
         return True  # only the map words above
     if first == ".":
-        return not _parse_float_ok(value, _DOT_FLOAT)
+        return not _parse_float_ok(value, _DOT_FLOAT.match)
     if first not in _HINT_NUMBER:
         return True  # no resolve hint: always a string
     if _is_timestamp(value):
@@ -164,7 +163,7 @@ def resolves_to_string(value: str) -> bool:
     plain = value.replace("_", "")
     if _parse_int(plain, 0, signed=True) or _parse_int(plain, 0, signed=False):
         return False
-    if _parse_float_ok(plain, _YAML_FLOAT):
+    if _parse_float_ok(plain, is_yaml_float):
         return False
     if plain.startswith("0b"):
         rest = plain[2:]
@@ -174,9 +173,9 @@ def resolves_to_string(value: str) -> bool:
     return True
 
 
-def _parse_float_ok(text: str, pattern: re.Pattern[str]) -> bool:
-    """The decimal forms ParseFloat accepts (``pattern``) and does not reject as out of range."""
-    return pattern.match(text) is not None and abs(float(text.replace("_", ""))) != float("inf")
+def _parse_float_ok(text: str, accepts: Callable[[str], object]) -> bool:
+    """The decimal forms ParseFloat accepts (``accepts``) and does not reject as out of range."""
+    return bool(accepts(text)) and abs(float(text.replace("_", ""))) != float("inf")
 
 
 def _parse_int(text: str, base: int, *, signed: bool) -> bool:
@@ -192,7 +191,7 @@ def _parse_int(text: str, base: int, *, signed: bool) -> bool:
             prefix = text[1:2].lower() if len(text) >= 3 else ""
             base = {"b": 2, "o": 8, "x": 16}.get(prefix, 8)
             text = text[2:] if prefix in ("b", "o", "x") else text[1:]
-    allowed = _DIGITS[base]
+    allowed = DIGITS[base]
     if not all(ch in allowed for ch in text):
         return False
     number = int(text, base) if text else 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from gocompat.lazy_regex import LazyRegex
+from gocompat.yaml.numbers import all_digits, is_yaml_float
 from gocompat.yaml.v3.tree import GoTime
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
@@ -27,22 +27,15 @@ _MAP: dict[str, Any] = {
 _OLD_BOOL = frozenset(
     ("y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF")
 )
-_YAML_FLOAT = LazyRegex(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
-_GO_FLOAT = LazyRegex(r"[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|inf|infinity|nan)\Z", re.I)
-_BASE60 = LazyRegex(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?\Z")
+# Patterns for rare scalars, passed to re.match: re's own cache compiles them on first use, and this module
+# (on `lockstep sops decrypt`'s path) need not import gocompat.lazy_regex.
+_GO_FLOAT = r"(?i)[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|inf|infinity|nan)\Z"
+_BASE60 = r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?\Z"
 _INT64 = (-(2**63), 2**63 - 1)
 
 
 class _NoMatch(Exception):
     pass
-
-
-_DIGITS = {
-    16: LazyRegex(r"[0-9a-fA-F]+\Z"),
-    8: LazyRegex(r"[0-7]+\Z"),
-    2: LazyRegex(r"[01]+\Z"),
-    10: LazyRegex(r"[0-9]+\Z"),
-}
 
 
 def _go_parse_int(text: str) -> int:
@@ -58,7 +51,7 @@ def _go_parse_int(text: str) -> int:
         base, digits = 8, body[1:]
     else:
         base, digits = 10, body
-    if not _DIGITS[base].match(digits):
+    if not all_digits(digits, base):
         raise _NoMatch
     value = sign * int(digits, base)
     if not _INT64[0] <= value <= 2**64 - 1:
@@ -72,7 +65,7 @@ def resolve_plain(text: str) -> Any:
         return _MAP[text]
     hint = text[:1]
     if hint == ".":
-        if _GO_FLOAT.match(text):
+        if re.match(_GO_FLOAT, text):
             return float(text)
         return text
     if hint and ((hint.isdigit() and hint.isascii()) or hint in "+-"):
@@ -84,7 +77,7 @@ def resolve_plain(text: str) -> Any:
             return _go_parse_int(plain)
         except _NoMatch:
             pass
-        if _YAML_FLOAT.match(plain):
+        if is_yaml_float(plain):
             return float(plain)
     return text
 
@@ -96,7 +89,7 @@ def resolves_to_str(text: str) -> bool:
 def can_use_plain(text: str) -> bool:
     """go-yaml's encoder check: a plain string must read back as the same string."""
     return resolves_to_str(text) and not (
-        text in _OLD_BOOL or (text[:1] in "+-0123456789" and ":" in text and _BASE60.match(text))
+        text in _OLD_BOOL or (text[:1] in "+-0123456789" and ":" in text and re.match(_BASE60, text))
     )
 
 

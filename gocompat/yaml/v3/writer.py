@@ -8,14 +8,13 @@ one nested in a sequence item starts right after ``- ``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from gocompat.yaml import emitter as libyaml
 from gocompat.yaml.v3.rules import can_use_plain
 from gocompat.yaml.v3.tree import Branch, Comment, GoTime
 
 TYPE_CHECKING = False  # typing is not imported at run time: `lockstep sops decrypt` must start fast
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
 
 
