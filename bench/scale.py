@@ -6,13 +6,14 @@ replicas (user + system, children included, from /proc; the children's part, git
 ``git_cpu_s``), and each replica's peak RSS (VmHWM). The target is ``cpu_ratio`` (three replicas' CPU
 over one's) <= 1.3: sharding adds no duplicated work.
 
-Each replica's cache (git mirrors and checkouts) is on tmpfs (``/dev/shm``) unless ``--cache-dir``
-names another place. Why: every replica checks out the revision once (1,800 files and directories
-here), and on a file system that makes file creation slow for reasons of its own the figure measures the
-file system. This machine's root is ext4 without a journal, whose inode allocator skips inodes deleted
-in the last minutes by scanning for others: with other processes deleting files, the same checkout
-cost 40 ms or 600 ms of system CPU (strace: 260 us per ``openat``), and the same code gave ``cpu_ratio``
-1.13 or 1.81. ``--cache-dir /tmp`` measures on disk; ``git_cpu_s`` shows what the checkouts cost there.
+Each replica's cache (git mirrors and checkouts) is on tmpfs (``/dev/shm``, when it has 1 GiB free) unless
+``--cache-dir`` names another place. Why: every replica checks out the revision once (1,800 files and
+directories here), and on a file system that makes file creation slow for reasons of its own the figure
+measures the file system. This machine's root is ext4 without a journal, whose inode allocator skips
+inodes deleted in the last minutes by scanning for others: with other processes deleting files, the same
+checkout cost 40 ms or 600 ms of system CPU (strace: 260 us per ``openat``), and the same code gave
+``cpu_ratio`` 1.13 or 1.81. ``--cache-dir /tmp`` measures on disk; ``git_cpu_s`` shows what the checkouts
+cost there.
 
 Usage: .venv/bin/python bench/scale.py [--apps 300] [--per-app 5] [--objects 1000,5000,10000] [--repeat 3]
        [--cache-dir DIR]
@@ -40,6 +41,18 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     own, children = fields[11:13], fields[13:15]  # utime stime, cutime cstime
     return sum(int(f) for f in own) / CLOCK, sum(int(f) for f in children) / CLOCK
+
+
+def default_cache_parent() -> Path | None:
+    """tmpfs when it is writable and has room for the largest case (10,000 objects: ~100 MiB of
+    checkouts and mirrors; a container's default 64 MiB ``/dev/shm`` has not), else the temp directory."""
+    try:
+        room = os.statvfs(TMPFS)
+    except OSError:
+        return None
+    if not os.access(TMPFS, os.W_OK) or room.f_bavail * room.f_frsize < 1 << 30:
+        return None
+    return Path(TMPFS)
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -171,8 +184,9 @@ def main() -> int:
     parser.add_argument(
         "--cache-dir",
         type=Path,
-        default=Path(TMPFS) if os.access(TMPFS, os.W_OK) else None,
-        help="where the replicas' caches go (default: /dev/shm, tmpfs; see the module doc)",
+        default=default_cache_parent(),
+        help="where the replicas' caches go (default: /dev/shm, tmpfs, when it has 1 GiB free; see the "
+        "module doc)",
     )
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
