@@ -124,8 +124,8 @@ class ApplicationController:
         return self.placement.identity if self.placement is not None else None
 
     async def start_placement(self) -> None:
-        """``--shard auto``: join the replicas' membership and follow its changes."""
-        self.placement = self.settings.placement()
+        """``--shard auto``: join the replicas' membership (the view the startup handler took from the
+        settings, shared by every controller) and follow its changes."""
         if self.placement is not None:
             self.placement.assign(GROUP, VERSION, PLURAL)
             self.placement.listeners.append(self.on_members_changed)

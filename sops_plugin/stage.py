@@ -19,6 +19,7 @@ from core_sync.stages import (
     StageContext,
     StageResult,
 )
+from sops_plugin.detect import has_metadata
 
 
 class SopsStage:
@@ -27,13 +28,9 @@ class SopsStage:
     name = "sops"
 
     def render(self, objects: Sequence[KubeObject], context: StageContext) -> StageResult:
-        if not any(isinstance(obj, dict) and isinstance(obj.get("sops"), dict) for obj in objects):
-            return StageResult(list(objects))  # no SOPS block: the cipher code is not even imported
-        from sops_plugin.format.document import has_metadata
-
         todo = [obj for obj in objects if has_metadata(obj)]
         if not todo:
-            return StageResult(list(objects))
+            return StageResult(list(objects))  # no SOPS block: the cipher code is not even imported
         diagnostics: list[Diagnostic] = []
         identities, problem = self._identities(context)
         whole_files: dict[str, dict[int, KubeObject] | Exception] = {}
@@ -66,7 +63,6 @@ class SopsStage:
         if b"sops" not in data:
             return None  # the common case, without parsing
         from gocompat import limits
-        from sops_plugin.format.document import has_metadata
 
         try:
             parsed = limits.safe_load(data.decode("utf-8"))
@@ -177,7 +173,6 @@ def _decrypt_file(
     from core_sync.build import BuildError, parse_documents
     from sops_plugin.api import decrypt_bytes
     from sops_plugin.errors import SopsError
-    from sops_plugin.format.document import has_metadata
 
     if not all(has_metadata(o) for o in siblings):
         return {}
